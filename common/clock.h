@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// Injected time source, so that tests pin time (expired nonces, certificate validity).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace skr {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Seconds since the Unix epoch.
+  virtual std::int64_t NowUnix() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t NowUnix() const override {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(std::int64_t now) : now_(now) {}
+  std::int64_t NowUnix() const override { return now_.load(); }
+  void Set(std::int64_t now) { now_.store(now); }
+  void Advance(std::int64_t seconds) { now_.fetch_add(seconds); }
+
+ private:
+  std::atomic<std::int64_t> now_;
+};
+
+// RFC 3339 UTC timestamp, e.g. "2026-11-28T01:22:22Z".
+std::string FormatRfc3339(std::int64_t unix_seconds);
+
+}  // namespace skr

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+// base64 (RFC 4648 section 4, padded), base64url (section 5, unpadded, as JOSE uses) and hex.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace skr {
+
+std::string Base64Encode(std::span<const std::uint8_t> data);
+// Strict: rejects whitespace, bad characters, bad padding. Errors: kInvalidArgument.
+Result<std::vector<std::uint8_t>> Base64Decode(std::string_view text);
+std::string Base64UrlEncode(std::span<const std::uint8_t> data);
+// Accepts unpadded input only (RFC 7515 section 2). Errors: kInvalidArgument.
+Result<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view text);
+std::string HexEncode(std::span<const std::uint8_t> data);  // lowercase
+// Accepts upper or lower case, even length. Errors: kInvalidArgument.
+Result<std::vector<std::uint8_t>> HexDecode(std::string_view text);
+
+}  // namespace skr

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// skrd configuration (DESIGN.md sections 7 and 9): a TOML file plus SKR_SECTION_KEY environment
+// overrides, validated into plain structs. Relative paths resolve against the config file's
+// directory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace skr::config {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8443";  // host:port; [v6]:port accepted
+  std::string host;                      // derived from listen
+  std::uint16_t port = 0;                // derived from listen
+  std::string tls_cert;
+  std::string tls_key;
+  std::size_t body_limit_bytes = 256 * 1024;
+  std::size_t header_limit_bytes = 8 * 1024;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
+  int threads = 0;  // 0: 2 x hardware threads (at least 4)
+  int max_connections = 1024;
+};
+
+struct StorageConfig {
+  std::string path;        // keystore SQLite file
+  std::string audit_path;  // audit SQLite file; default: <dir of path>/audit.db
+};
+
+struct MasterKeyConfig {
+  std::string provider = "file";
+  std::string path;
+};
+
+struct SampleAttesterConfig {
+  bool enabled = false;
+  std::string public_key;  // PEM file
+};
+
+struct AttestationConfig {
+  SampleAttesterConfig sample;
+};
+
+struct ReleaseConfig {
+  int nonce_ttl_seconds = 120;
+  int max_outstanding_nonces = 100000;  // challenge answers 429 beyond this
+};
+
+struct AuditConfig {
+  int busy_timeout_ms = 5000;
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  MasterKeyConfig master_key;
+  AttestationConfig attestation;
+  ReleaseConfig release;
+  AuditConfig audit;
+  std::string config_dir;  // absolute directory of the config file
+};
+
+// Parses TOML text; `env` holds SKR_* overrides (e.g. SKR_SERVER_LISTEN,
+// SKR_ATTESTATION_SAMPLE_ENABLED) which win over the file. Unknown keys, wrong types and
+// invalid values are kInvalidArgument errors whose message names the key ("server.listen: ...").
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& config_dir,
+                           const std::map<std::string, std::string>& env);
+// Reads the file and the process environment.
+Result<Config> LoadConfig(const std::string& path);
+// The SKR_* variables of the process environment.
+std::map<std::string, std::string> SkrEnvironment();
+
+}  // namespace skr::config
