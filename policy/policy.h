@@ -1,8 +1,65 @@
 // SPDX-License-Identifier: Apache-2.0
 // Release policies (DESIGN.md section 4): a superset of the Azure Key Vault SKR grammar.
 // Pure: no I/O, no clock. Thread-safe: a Policy is immutable after Parse.
+//
+// Grammar (Azure Key Vault "secure key release policy grammar", plus our extensions):
+//   policy    = {"version"?: string, ("anyOf" | "allOf"): [element, ...]}
+//   element   = rule | condition
+//   rule      = {"authority": string, ("anyOf" | "allOf"): [condition, ...]}
+//   condition = group | leaf
+//   group     = {("anyOf" | "allOf"): [condition, ...]}
+//   leaf      = {"claim": string, <op>: value}
+//   op        = equals | notEquals | less | lessOrEquals | greater | greaterOrEquals | exists
+//               | in (ours)
+// Every member name ("version", "anyOf", "allOf", "authority", "claim" and the operators) is
+// matched case-insensitively, so the older Azure forms ("AnyOf", "AllOf", "Claim",
+// "Equals", "Authority") parse too. Two members whose names differ only in case are rejected.
+//
+// Decisions beyond the Azure grammar:
+// - A top-level element without "authority" (a bare leaf or group) is a rule for the
+//   authority "skr:local" only: conditions never apply to tokens from an unnamed issuer.
+// - "authority" is only allowed in top-level elements.
+// - Authorities compare after removing trailing "/" characters; for http(s) URLs the scheme and
+//   host[:port] compare case-insensitively (the path stays case-sensitive). Any other authority
+//   (e.g. "skr:local") compares exactly.
+// - Operator values: equals/notEquals take a string, number, bool or array; less, lessOrEquals,
+//   greater, greaterOrEquals take a number; exists takes a bool; in takes a non-empty array of
+//   strings, numbers, bools or arrays. null and objects are rejected as values.
+// - Nesting: the top-level anyOf/allOf is level 1; each nested anyOf/allOf adds one; more than
+//   16 levels are rejected.
+//
+// Evaluation semantics (per leaf; the claim is looked up by its exact dot path):
+// - equals: JSON equality. Numbers compare numerically across integer, unsigned and float
+//   (1 == 1.0, exactly, no double rounding for 64-bit integers); strings and bools exactly;
+//   arrays element by element. Missing claim or different JSON type -> false.
+// - notEquals: claim present, same JSON type (number/string/bool/array) and not equal. A missing
+//   claim or a type mismatch is false, never true (fail closed).
+// - less, lessOrEquals, greater, greaterOrEquals: claim and value both numbers (a numeric string
+//   claim is a type mismatch -> false).
+// - exists: true iff (claim present) == value. A claim whose value is JSON null is present.
+// - in: claim present and equal (as equals) to any element of the list.
+// - anyOf: any child true; allOf: all children true. All children are always evaluated (no
+//   short circuit) so the trace is complete.
+// - A rule applies only when its authority matches; a rule whose authority does not match is
+//   false. Its leaves are still evaluated and traced (with their own results), so a dry run
+//   shows every condition; its authority trace entry carries result false.
+//
+// Trace: one entry per top-level element (op "authority", expected = the rule's authority,
+// actual = the evaluation authority, result = match) followed by one entry per leaf of that
+// element, in document array order.
+//
+// Decision::reason when denied:
+// - the first failing leaf of the first rule whose authority matched but which evaluated false
+//   (following the failing branch: the first false child of an allOf, the first child of a false
+//   anyOf), formatted "<claim> <op> <expected> (got <actual>)" or
+//   "<claim> <op> <expected> (claim missing)"; long values are shortened with "..";
+// - "no rule for authority <authority>" when no rule's authority matched;
+// - "rule <path> requires authority <a> (got <b>)" when every matched rule passed but a top-level
+//   allOf also needs a rule for another authority.
+// The reason is at most kMaxReasonLength bytes and valid UTF-8.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +71,12 @@
 
 namespace skr::policy {
 
+// Limits enforced by Policy::Parse / used by Decision::reason.
+inline constexpr int kMaxDepth = 16;
+inline constexpr std::size_t kMaxReasonLength = 300;
+// The authority for evidence that skrd verified itself.
+inline constexpr std::string_view kLocalAuthority = "skr:local";
+
 // One evaluated leaf condition (or a structural note) in evaluation order.
 struct TraceEntry {
   std::string path;       // e.g. "anyOf[0].allOf[2]"
@@ -21,7 +84,7 @@ struct TraceEntry {
   std::string claim;      // empty for structural entries
   std::string op;         // "equals", ..., "in", "exists"; or "authority" for an authority check
   Json expected;
-  Json actual;            // null when the claim is missing
+  Json actual;  // null when the claim is missing
   bool result = false;
 };
 
@@ -44,12 +107,15 @@ class Policy {
   // the JSON path): non-objects, empty allOf/anyOf, unknown operators or members, leaves with
   // zero or several operators, "in" without a non-empty array, "exists" without a bool,
   // less/greater families without a number, claim not a non-empty string, nesting deeper than 16.
+  // Error reason slug: "invalid_policy". ParseText also returns ParseJson's errors
+  // (kInvalidArgument "malformed_json", kPayloadTooLarge above 1 MiB).
   static Result<Policy> Parse(const Json& document);
   static Result<Policy> ParseText(std::string_view text);
 
   // Evaluates on claims produced under `authority` ("skr:local" for evidence skrd verified,
   // else the token issuer). A rule whose authority differs from `authority` does not apply
-  // (false). Missing claim or type mismatch makes a leaf false.
+  // (false). Missing claim or type mismatch makes a leaf false. A default-constructed Policy
+  // (never parsed) denies everything with reason "empty policy".
   Decision Evaluate(const Claims& claims, std::string_view authority) const;
 
   const Json& document() const { return document_; }

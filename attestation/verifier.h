@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Verifier interface (DESIGN.md sections 1-3): one implementation per evidence type, each
+// turning an untrusted evidence object into verified Claims plus the data that binds the
+// evidence to a nonce and an ephemeral key. Verifiers do no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/claims.h"
+#include "common/json.h"
+#include "common/result.h"
+
+namespace skr::attestation {
+
+// How the evidence carries the binding digest of DESIGN.md section 2.
+enum class BindingForm {
+  kReportData64,  // SNP, TDX, sample: 64-byte REPORT_DATA = digest(48) || 16 zero bytes
+  kExact48,       // TPM quotes: extraData = digest
+};
+
+struct VerifiedEvidence {
+  std::string type;                       // evidence.type
+  std::string authority = "skr:local";    // policy authority (token issuer for tokens)
+  Claims claims;                          // includes tee, debug, report_data
+  BindingForm binding_form = BindingForm::kReportData64;
+  std::vector<std::uint8_t> bound_data;   // REPORT_DATA / extraData as found in the evidence
+};
+
+class Verifier {
+ public:
+  virtual ~Verifier() = default;
+  virtual std::string_view type() const = 0;
+  // Parses, verifies and validates `evidence` (the whole evidence object, with "type").
+  // Errors: kMalformedEvidence (does not parse), kVerificationFailed (signature / chain).
+  // Thread-safe: called concurrently.
+  virtual Result<VerifiedEvidence> Verify(const Json& evidence) const = 0;
+};
+
+}  // namespace skr::attestation

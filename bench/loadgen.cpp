@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+// Boot-storm load generator: N concurrent simulated VMs, each looping challenge + release with
+// sample evidence against a running skrd, over keep-alive connections or a new TLS connection
+// per request. Prints releases/s and latency percentiles of a whole challenge+release.
+//   skr-loadgen --port P --cacert CA --attester-key KEY --tenant T --key K
+//               [--concurrency N] [--seconds S] [--mode keepalive|new] [--skrd-pid PID]
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/jose.h"
+#include "common/json.h"
+#include "common/ossl.h"
+
+namespace {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::uint16_t port = 8443;
+  std::string cacert, attester_key, tenant, key, mode = "keepalive";
+  int concurrency = 1;
+  int seconds = 10;
+  int skrd_pid = 0;
+};
+
+class Conn {
+ public:
+  Conn(net::io_context& ioc, ssl::context& ctx, std::uint16_t port)
+      : ioc_(ioc), ctx_(ctx), port_(port) {}
+  // Sends one request; reconnects when needed. Returns status (0 on transport failure).
+  unsigned Send(const std::string& target, const std::string& body, std::string& out, bool keep) {
+    beast::error_code ec;
+    if (!stream_) {
+      stream_.emplace(ioc_, ctx_);
+      tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port_);
+      beast::get_lowest_layer(*stream_).connect(ep, ec);
+      if (ec) return Reset();
+      beast::get_lowest_layer(*stream_).socket().set_option(tcp::no_delay(true), ec);
+      stream_->handshake(ssl::stream_base::client, ec);
+      if (ec) return Reset();
+    }
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::content_type, "application/json");
+    req.keep_alive(keep);
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(*stream_, req, ec);
+    if (ec) return Reset();
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(*stream_, buf_, res, ec);
+    if (ec) return Reset();
+    out = std::move(res.body());
+    const unsigned status = res.result_int();
+    if (!keep || !res.keep_alive()) {
+      stream_->shutdown(ec);
+      stream_.reset();
+      buf_.clear();
+    }
+    return status;
+  }
+
+ private:
+  unsigned Reset() {
+    stream_.reset();
+    buf_.clear();
+    return 0;
+  }
+  net::io_context& ioc_;
+  ssl::context& ctx_;
+  std::uint16_t port_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> stream_;
+  beast::flat_buffer buf_;
+};
+
+long PeakRssKb(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"skr boot-storm load generator"};
+  app.add_option("--port", o.port)->required();
+  app.add_option("--cacert", o.cacert)->required();
+  app.add_option("--attester-key", o.attester_key)->required();
+  app.add_option("--tenant", o.tenant)->required();
+  app.add_option("--key", o.key)->required();
+  app.add_option("--concurrency", o.concurrency);
+  app.add_option("--seconds", o.seconds);
+  app.add_option("--mode", o.mode)->check(CLI::IsMember({"keepalive", "new"}));
+  app.add_option("--skrd-pid", o.skrd_pid);
+  CLI11_PARSE(app, argc, argv);
+
+  auto pem = skr::ReadFile(o.attester_key);
+  if (!pem) {
+    std::cerr << pem.error().message() << "\n";
+    return 2;
+  }
+  auto attester = skr::LoadPrivateKeyPem(*pem);
+  if (!attester) return 2;
+  // Ephemeral VM keys, one per simulated VM (generation is not what is measured).
+  std::vector<skr::EvpPkeyPtr> eph;
+  std::vector<skr::Json> jwks;
+  for (int i = 0; i < o.concurrency; ++i) {
+    eph.push_back(skr::GenerateEcKey("P-384").value());
+    jwks.push_back(skr::PublicJwkFromKey(eph.back().get(), "ECDH-ES+A256KW").value());
+  }
+  const std::string release_target = "/v1/tenants/" + o.tenant + "/keys/" + o.key + "/release";
+  const std::string challenge_body = skr::DumpJson({{"tenant", o.tenant}});
+  const bool keep = o.mode == "keepalive";
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> ok{0}, failed{0};
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int i = 0; i < o.concurrency; ++i) {
+    threads.emplace_back([&, i] {
+      net::io_context ioc;
+      ssl::context ctx(ssl::context::tls_client);
+      ctx.load_verify_file(o.cacert);
+      ctx.set_verify_mode(ssl::verify_peer);
+      Conn conn(ioc, ctx, o.port);
+      std::vector<double> local;
+      std::string out;
+      while (!stop.load()) {
+        const auto t0 = Clock::now();
+        if (conn.Send("/v1/challenge", challenge_body, out, keep) != 200) {
+          failed.fetch_add(1);
+          continue;
+        }
+        auto nonce = skr::ParseJson(out).value()["nonce"].get<std::string>();
+        auto digest = skr::BindingDigest(nonce, jwks[static_cast<std::size_t>(i)]).value();
+        std::vector<std::uint8_t> rd(digest.begin(), digest.end());
+        rd.resize(64, 0);
+        skr::Json payload = {{"report_data", skr::HexEncode(rd)}, {"svn", 3}, {"debug", false}};
+        skr::Json body = {
+            {"nonce", nonce},
+            {"tee-pubkey", jwks[static_cast<std::size_t>(i)]},
+            {"evidence",
+             {{"type", "sample"},
+              {"jws", skr::JwsSign(attester->get(), "ES384", skr::DumpJson(payload)).value()}}}};
+        if (conn.Send(release_target, skr::DumpJson(body), out, keep) == 200) {
+          ok.fetch_add(1);
+          local.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        } else {
+          failed.fetch_add(1);
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      latencies_ms.insert(latencies_ms.end(), local.begin(), local.end());
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto pct = [&](double p) {
+    if (latencies_ms.empty()) return 0.0;
+    auto idx = static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size() - 1));
+    return latencies_ms[idx];
+  };
+  skr::Json result = {{"mode", o.mode},
+                      {"concurrency", o.concurrency},
+                      {"seconds", elapsed},
+                      {"releases", ok.load()},
+                      {"failed", failed.load()},
+                      {"releases_per_s", static_cast<double>(ok.load()) / elapsed},
+                      {"p50_ms", pct(0.50)},
+                      {"p99_ms", pct(0.99)}};
+  if (o.skrd_pid > 0) result["skrd_peak_rss_kb"] = PeakRssKb(o.skrd_pid);
+  std::cout << skr::DumpJson(result) << std::endl;
+  return failed.load() > 0 && ok.load() == 0 ? 1 : 0;
+}

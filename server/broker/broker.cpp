@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "server/broker/broker.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+#include "attestation/binding.h"
+#include "common/encoding.h"
+#include "common/jose.h"
+#include "common/ossl.h"
+#include "policy/policy.h"
+
+namespace skr::server {
+namespace {
+
+using keystore::Role;
+
+constexpr std::size_t kNonceBytes = 32;
+constexpr std::size_t kMaxKeyBytes = 1024;
+
+Error BadRequest(std::string msg, std::string reason = "malformed_request") {
+  return Error(ErrorCode::kInvalidArgument, std::move(msg), std::move(reason));
+}
+
+Result<void> CheckName(std::string_view what, std::string_view name) {
+  if (!keystore::IsValidName(name)) {
+    return BadRequest(std::string(what) + " name must match [a-z0-9][a-z0-9._-]{0,62}",
+                      "invalid_name");
+  }
+  return Ok();
+}
+
+Result<Json> ParseBodyObject(std::string_view body, std::size_t limit) {
+  if (body.empty()) return Json::object();
+  auto j = ParseJson(body, limit);
+  if (!j) return j.error();
+  if (!j->is_object()) return BadRequest("request body must be a JSON object", "malformed_json");
+  return j;
+}
+
+// --- authorization (DESIGN.md section 5 roles) ---
+Result<void> RequireOperator(const Actor& a) {
+  if (a.token.role != Role::kOperator) {
+    return Error(ErrorCode::kPermissionDenied, "operator role required", "forbidden");
+  }
+  return Ok();
+}
+
+Result<void> RequireTenantAdmin(const Actor& a, std::string_view tenant) {
+  if (a.token.role == Role::kOperator) return Ok();
+  if (a.token.role == Role::kAdmin && a.token.tenant && *a.token.tenant == tenant) return Ok();
+  return Error(ErrorCode::kPermissionDenied, "admin role for this tenant required", "forbidden");
+}
+
+Json KeyToJson(const keystore::KeyInfo& k) {
+  Json versions = Json::array();
+  for (const auto& v : k.versions) {
+    versions.push_back({{"version", v.version},
+                        {"state", keystore::VersionStateName(v.state)},
+                        {"origin", v.origin},
+                        {"length", v.length},
+                        {"created_at", FormatRfc3339(v.created_at)}});
+  }
+  return {{"tenant", k.tenant},
+          {"name", k.name},
+          {"policy", k.policy},
+          {"created_at", FormatRfc3339(k.created_at)},
+          {"versions", versions}};
+}
+
+Json TokenToJson(const keystore::TokenInfo& t) {
+  Json j = {{"id", t.id},
+            {"role", keystore::RoleName(t.role)},
+            {"tenant", t.tenant ? Json(*t.tenant) : Json(nullptr)},
+            {"created_at", FormatRfc3339(t.created_at)},
+            {"expires_at", t.expires_at ? Json(FormatRfc3339(*t.expires_at)) : Json(nullptr)}};
+  return j;
+}
+
+// Slices a name-sorted list for pagination: items with name > after, at most limit; "next"
+// is the last returned name when more remain.
+template <typename T, typename NameOf, typename ToJson>
+Json Paginate(const std::vector<T>& items, const Page& page, NameOf name_of, ToJson to_json,
+              const char* member) {
+  std::vector<const T*> sorted;
+  for (const auto& it : items) sorted.push_back(&it);
+  std::sort(sorted.begin(), sorted.end(),
+            [&](const T* a, const T* b) { return name_of(*a) < name_of(*b); });
+  const std::size_t limit = static_cast<std::size_t>(std::clamp(page.limit, 1, 1000));
+  Json arr = Json::array();
+  Json next = nullptr;
+  std::string last;
+  for (const T* it : sorted) {
+    if (!page.after.empty() && name_of(*it) <= page.after) continue;
+    if (arr.size() == limit) {
+      next = last;
+      break;
+    }
+    arr.push_back(to_json(*it));
+    last = name_of(*it);
+  }
+  return {{member, arr}, {"next", next}};
+}
+
+Result<SecretBytes> MaterialFromBody(const Json& body, bool require) {
+  auto gen = body.find("generate");
+  auto mat = body.find("material");
+  if (gen != body.end() && mat != body.end()) {
+    return BadRequest("give either 'generate' or 'material', not both");
+  }
+  if (mat != body.end()) {
+    if (!mat->is_string()) return BadRequest("'material' must be a base64 string");
+    auto bytes = Base64Decode(mat->get_ref<const std::string&>());
+    if (!bytes) return BadRequest("'material' is not valid base64");
+    SecretBytes out = SecretBytes::CopyFrom(*bytes);
+    OPENSSL_cleanse(bytes->data(), bytes->size());
+    if (out.empty() || out.size() > kMaxKeyBytes) {
+      return BadRequest("key material must be 1..1024 bytes");
+    }
+    return out;
+  }
+  std::int64_t n = 32;
+  if (gen != body.end()) {
+    if (!gen->is_object()) return BadRequest("'generate' must be an object");
+    auto b = gen->find("bytes");
+    if (b != gen->end()) {
+      if (!b->is_number_integer()) return BadRequest("'generate.bytes' must be an integer");
+      n = b->get<std::int64_t>();
+    }
+  } else if (require) {
+    return BadRequest("give 'generate' or 'material'");
+  }
+  if (n < 16 || n > static_cast<std::int64_t>(kMaxKeyBytes)) {
+    return BadRequest("'generate.bytes' must be between 16 and 1024");
+  }
+  return RandomSecret(static_cast<std::size_t>(n));
+}
+
+std::string EvidenceDigest(const Json& evidence) {
+  return HexEncode(Sha256(DumpJson(evidence)));
+}
+
+}  // namespace
+
+Broker::Broker(keystore::KeyStore& keys, audit::AuditLog& audit,
+               const attestation::Registry& verifiers, const Clock& clock, BrokerOptions options)
+    : keys_(keys), audit_(audit), verifiers_(verifiers), clock_(clock), options_(options) {}
+
+// ---------------------------------------------------------------- challenge and release ---
+
+Result<Json> Broker::Challenge(std::string_view body) {
+  auto req = ParseBodyObject(body, 4096);
+  if (!req) return req.error();
+  if (auto t = req->find("tenant"); t != req->end()) {
+    if (!t->is_string()) return BadRequest("'tenant' must be a string");
+    SKR_TRY_VOID(CheckName("tenant", t->get_ref<const std::string&>()));
+  }
+  const std::string nonce = Base64Encode(RandomBytes(kNonceBytes));
+  const std::int64_t expires = clock_.NowUnix() + options_.nonce_ttl_seconds;
+  SKR_TRY_VOID(keys_.PutNonce(nonce, expires));
+  stats_.challenges.fetch_add(1, std::memory_order_relaxed);
+  return Json{{"nonce", nonce}, {"expires_at", FormatRfc3339(expires)}};
+}
+
+Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
+                               std::optional<int> version, std::string_view body) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("key", key));
+  if (version && *version <= 0) return BadRequest("version must be a positive integer");
+
+  // Parse the request: {"nonce", "tee-pubkey", "evidence"}.
+  SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
+  auto nonce_it = req.find("nonce");
+  auto pub_it = req.find("tee-pubkey");
+  auto ev_it = req.find("evidence");
+  if (nonce_it == req.end() || !nonce_it->is_string() || nonce_it->get_ref<const std::string&>().empty() ||
+      nonce_it->get_ref<const std::string&>().size() > 128) {
+    return BadRequest("'nonce' must be the string returned by /v1/challenge");
+  }
+  if (pub_it == req.end() || !pub_it->is_object()) return BadRequest("'tee-pubkey' must be a JWK object");
+  if (ev_it == req.end() || !ev_it->is_object()) return BadRequest("'evidence' must be an object");
+  const std::string nonce = nonce_it->get<std::string>();
+  if (auto t = ev_it->find("type"); t != ev_it->end() && t->is_string()) {
+    const auto& s = t->get_ref<const std::string&>();
+    rec.evidence_type = s.size() <= 32 ? s : s.substr(0, 32);
+  }
+  rec.evidence_sha256 = EvidenceDigest(*ev_it);
+
+  auto jwk = ParsePublicJwk(*pub_it);
+  if (!jwk) {
+    return Error(ErrorCode::kInvalidArgument, jwk.error().message(), "invalid_tee_pubkey");
+  }
+  if (auto tp = JwkThumbprint(jwk->members); tp) rec.tee_pubkey_thumbprint = *tp;
+
+  // The key must exist before a nonce is spent on it.
+  SKR_TRY(keystore::KeyInfo info, keys_.GetKey(tenant, key));
+  rec.policy_name = info.policy;
+
+  // Freshness: consume the nonce (durably, single use).
+  SKR_TRY_VOID(keys_.ConsumeNonce(nonce));
+
+  // Evidence: verify to a pinned / configured root, then the binding.
+  SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(*ev_it));
+  SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, jwk->members));
+
+  // Policy.
+  SKR_TRY(keystore::PolicyRecord pol, keys_.GetPolicy(tenant, info.policy));
+  rec.policy_version = pol.version;
+  auto policy = policy::Policy::ParseText(pol.document);
+  if (!policy) return Error(ErrorCode::kInternal, "stored policy does not parse", "policy_invalid");
+  policy::Decision decision = policy->Evaluate(ev.claims, ev.authority);
+  rec.trace = decision.TraceJson();
+  if (!decision.allowed) {
+    return Error(ErrorCode::kPolicyDenied, "policy " + pol.name + " v" + std::to_string(pol.version) +
+                                               " denied: " + decision.reason,
+                 "policy_denied");
+  }
+
+  // Decrypt the key version and wrap it to the attested ephemeral key.
+  auto material_r = keys_.GetKeyMaterial(tenant, key, version);
+  if (!material_r) {
+    if (material_r.error().code() == ErrorCode::kVerificationFailed) {
+      // The stored ciphertext does not open under its own AAD: a row moved or tampered with.
+      return Error(ErrorCode::kInternal, "stored key version fails its integrity check",
+                   "key_integrity");
+    }
+    return material_r.error();
+  }
+  keystore::KeyMaterial material = std::move(material_r).value();
+  rec.version = material.version;
+  SKR_TRY(std::string jwe, JweEncrypt(*jwk, material.material.Reveal()));
+  return Json{{"tenant", std::string(tenant)},
+              {"key", std::string(key)},
+              {"version", material.version},
+              {"jwe", jwe}};
+}
+
+Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
+                             std::optional<int> version, std::string_view body,
+                             const std::string& request_id) {
+  audit::Record rec;
+  rec.kind = "release";
+  rec.action = "release";
+  rec.actor = "attester";
+  rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
+  rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
+  rec.request_id = request_id;
+  if (version) rec.version = *version;
+
+  auto result = DoRelease(rec, tenant, key, version, body);
+  if (!result) {
+    const ErrorCode c = result.error().code();
+    const bool is_error = c == ErrorCode::kInternal || c == ErrorCode::kUnavailable ||
+                          c == ErrorCode::kSealed;
+    rec.decision = is_error ? "error" : "denied";
+    rec.reason = result.error().reason() + ": " + result.error().message();
+    (is_error ? stats_.errors : stats_.denied).fetch_add(1, std::memory_order_relaxed);
+    // A denial is a denial whether or not its audit record lands; the failure is logged by
+    // the audit layer. Nothing is released on this path.
+    (void)audit_.Append(std::move(rec));
+    return result.error();
+  }
+  rec.decision = "granted";
+  rec.reason = "policy satisfied";
+  auto appended = audit_.Append(std::move(rec));
+  if (!appended) {
+    // Fail closed (DESIGN.md section 6): no durable audit record, no release.
+    stats_.errors.fetch_add(1, std::memory_order_relaxed);
+    return Error(ErrorCode::kUnavailable, "audit log unavailable; nothing was released",
+                 "audit_unavailable");
+  }
+  Json out = std::move(result).value();
+  out["audit_seq"] = appended->seq;
+  stats_.granted.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+void Broker::AuditRejectedRelease(std::string_view tenant, std::string_view key,
+                                  const Error& error, const std::string& request_id) {
+  audit::Record rec;
+  rec.kind = "release";
+  rec.action = "release";
+  rec.actor = "attester";
+  rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
+  rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
+  rec.request_id = request_id;
+  rec.decision = "denied";
+  rec.reason = error.reason() + ": " + error.message();
+  stats_.denied.fetch_add(1, std::memory_order_relaxed);
+  (void)audit_.Append(std::move(rec));
+}
+
+// ------------------------------------------------------------------------------- admin ---
+
+Result<Actor> Broker::Authenticate(std::string_view header) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
+    return Error(ErrorCode::kUnauthenticated, "missing bearer token", "unauthenticated");
+  }
+  std::string_view secret = header.substr(kBearer.size());
+  if (secret.size() > 256) {
+    return Error(ErrorCode::kUnauthenticated, "invalid token", "unauthenticated");
+  }
+  SKR_TRY(keystore::TokenInfo t, keys_.Authenticate(secret));
+  return Actor{std::move(t)};
+}
+
+Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string tenant,
+                                std::string key, std::optional<int> version,
+                                const std::string& rid, const Result<void>& outcome) {
+  audit::Record rec;
+  rec.kind = "admin";
+  rec.action = std::move(action);
+  rec.actor = a.token.id;
+  rec.tenant = std::move(tenant);
+  rec.key = std::move(key);
+  rec.version = version;
+  rec.request_id = rid;
+  rec.decision = outcome ? "ok" : "failed";
+  rec.reason = outcome ? "" : outcome.error().reason() + ": " + outcome.error().message();
+  auto r = audit_.Append(std::move(rec));
+  if (!r) return r.error();
+  return Ok();
+}
+
+namespace {
+// Converts a Result<T> into Result<void> to pass to AuditAdmin.
+template <typename T>
+Result<void> Outcome(const Result<T>& r) {
+  if (r) return Ok();
+  return r.error();
+}
+}  // namespace
+
+Result<Json> Broker::CreateTenant(const Actor& a, std::string_view body, const std::string& rid) {
+  SKR_TRY_VOID(RequireOperator(a));
+  SKR_TRY(Json req, ParseBodyObject(body, 4096));
+  SKR_TRY(std::string name, GetString(req, "name"));
+  SKR_TRY_VOID(CheckName("tenant", name));
+  auto t = keys_.CreateTenant(name);
+  SKR_TRY_VOID(AuditAdmin(a, "tenant.create", name, "", std::nullopt, rid, Outcome(t)));
+  if (!t) return t.error();
+  return Json{{"name", t->name}, {"created_at", FormatRfc3339(t->created_at)}};
+}
+
+Result<Json> Broker::ListTenants(const Actor& a, const Page& page) {
+  SKR_TRY_VOID(RequireOperator(a));
+  SKR_TRY(std::vector<keystore::Tenant> list, keys_.ListTenants());
+  return Paginate<keystore::Tenant>(
+      list, page, [](const keystore::Tenant& t) { return t.name; },
+      [](const keystore::Tenant& t) {
+        return Json{{"name", t.name}, {"created_at", FormatRfc3339(t.created_at)}};
+      },
+      "tenants");
+}
+
+Result<void> Broker::DeleteTenant(const Actor& a, std::string_view tenant, const std::string& rid) {
+  SKR_TRY_VOID(RequireOperator(a));
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  auto r = keys_.DeleteTenant(tenant);
+  SKR_TRY_VOID(AuditAdmin(a, "tenant.delete", std::string(tenant), "", std::nullopt, rid, r));
+  return r;
+}
+
+Result<Json> Broker::CreateToken(const Actor& a, std::string_view body, const std::string& rid) {
+  SKR_TRY(Json req, ParseBodyObject(body, 4096));
+  SKR_TRY(std::string role_s, GetString(req, "role"));
+  auto role = keystore::ParseRole(role_s);
+  if (!role) return BadRequest("role must be operator, admin or auditor");
+  std::optional<std::string> tenant = GetOptionalString(req, "tenant");
+  if (req.contains("tenant") && !tenant) return BadRequest("'tenant' must be a string");
+  if (tenant) SKR_TRY_VOID(CheckName("tenant", *tenant));
+  std::int64_t ttl = 0;
+  if (req.contains("ttl_seconds")) {
+    SKR_TRY(std::int64_t v, GetInt(req, "ttl_seconds"));
+    if (v <= 0 || v > 10LL * 365 * 86400) return BadRequest("ttl_seconds out of range");
+    ttl = v;
+  }
+  // An admin may mint admin/auditor tokens for its own tenant only.
+  if (a.token.role != Role::kOperator) {
+    if (a.token.role != Role::kAdmin || *role == Role::kOperator || !tenant ||
+        !a.token.tenant || *tenant != *a.token.tenant) {
+      return Error(ErrorCode::kPermissionDenied,
+                   "only operators create operator tokens or tokens for other tenants",
+                   "forbidden");
+    }
+  }
+  if (*role == Role::kOperator && tenant) return BadRequest("operator tokens have no tenant");
+  if (*role == Role::kAdmin && !tenant) return BadRequest("admin tokens need a tenant");
+  auto t = keys_.CreateToken(*role, tenant, ttl);
+  SKR_TRY_VOID(AuditAdmin(a, "token.create", tenant.value_or(""), t ? t->info.id : "",
+                          std::nullopt, rid, Outcome(t)));
+  if (!t) return t.error();
+  Json out = TokenToJson(t->info);
+  out["token"] = t->secret;
+  return out;
+}
+
+Result<Json> Broker::ListTokens(const Actor& a, std::optional<std::string> tenant,
+                                const Page& page) {
+  if (a.token.role != Role::kOperator) {
+    if (a.token.role != Role::kAdmin) {
+      return Error(ErrorCode::kPermissionDenied, "admin or operator role required", "forbidden");
+    }
+    tenant = a.token.tenant;  // admins see their own tenant's tokens only
+  }
+  SKR_TRY(std::vector<keystore::TokenInfo> list, keys_.ListTokens(tenant));
+  return Paginate<keystore::TokenInfo>(
+      list, page, [](const keystore::TokenInfo& t) { return t.id; }, TokenToJson, "tokens");
+}
+
+Result<void> Broker::RevokeToken(const Actor& a, std::string_view id, const std::string& rid) {
+  if (a.token.role != Role::kOperator) {
+    auto t = keys_.GetToken(id);
+    if (!t) return t.error();
+    if (a.token.role != Role::kAdmin || !t->tenant || t->tenant != a.token.tenant) {
+      return Error(ErrorCode::kPermissionDenied, "cannot revoke this token", "forbidden");
+    }
+  }
+  auto r = keys_.RevokeToken(id);
+  SKR_TRY_VOID(AuditAdmin(a, "token.revoke", "", std::string(id), std::nullopt, rid, r));
+  return r;
+}
+
+Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+                               std::string_view body, const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("policy", name));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(Json doc, ParseJson(body, 64 * 1024));
+  auto parsed = policy::Policy::Parse(doc);
+  if (!parsed) {
+    return Error(ErrorCode::kInvalidArgument, "invalid policy: " + parsed.error().message(),
+                 "invalid_policy");
+  }
+  auto rec = keys_.PutPolicy(tenant, name, DumpJson(doc));
+  SKR_TRY_VOID(AuditAdmin(a, "policy.put", std::string(tenant), std::string(name),
+                          rec ? std::optional<int>(rec->version) : std::nullopt, rid, Outcome(rec)));
+  if (!rec) return rec.error();
+  return Json{{"name", rec->name}, {"version", rec->version}};
+}
+
+Result<Json> Broker::GetPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+                               std::optional<int> version) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("policy", name));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name, version));
+  auto doc = ParseJson(rec.document);
+  return Json{{"name", rec.name},
+              {"version", rec.version},
+              {"created_at", FormatRfc3339(rec.created_at)},
+              {"policy", doc ? *doc : Json(nullptr)}};
+}
+
+Result<Json> Broker::ListPolicies(const Actor& a, std::string_view tenant, const Page& page) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(std::vector<keystore::PolicyRecord> list, keys_.ListPolicies(tenant));
+  return Paginate<keystore::PolicyRecord>(
+      list, page, [](const keystore::PolicyRecord& p) { return p.name; },
+      [](const keystore::PolicyRecord& p) {
+        return Json{{"name", p.name},
+                    {"version", p.version},
+                    {"created_at", FormatRfc3339(p.created_at)}};
+      },
+      "policies");
+}
+
+Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
+                                    std::string_view name, std::string_view body) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("policy", name));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
+  SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name));
+  auto policy = policy::Policy::ParseText(rec.document);
+  if (!policy) return Error(ErrorCode::kInternal, "stored policy does not parse");
+  Claims claims;
+  std::string authority = "skr:local";
+  if (auto ev = req.find("evidence"); ev != req.end()) {
+    SKR_TRY(attestation::VerifiedEvidence v, verifiers_.Verify(*ev));
+    claims = std::move(v.claims);
+    authority = v.authority;
+  } else if (auto c = req.find("claims"); c != req.end() && c->is_object()) {
+    FlattenInto(claims, "", *c);
+    if (auto au = req.find("authority"); au != req.end() && au->is_string()) {
+      authority = au->get<std::string>();
+    }
+  } else {
+    return BadRequest("give 'evidence' or 'claims'");
+  }
+  policy::Decision d = policy->Evaluate(claims, authority);
+  return Json{{"decision", d.allowed ? "allow" : "deny"},
+              {"reason", d.reason},
+              {"policy", {{"name", rec.name}, {"version", rec.version}}},
+              {"trace", d.TraceJson()},
+              {"claims", ClaimsToJson(claims)}};
+}
+
+Result<Json> Broker::CreateKey(const Actor& a, std::string_view tenant, std::string_view body,
+                               const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(Json req, ParseBodyObject(body, 64 * 1024));
+  SKR_TRY(std::string name, GetString(req, "name"));
+  SKR_TRY(std::string pol, GetString(req, "policy"));
+  SKR_TRY_VOID(CheckName("key", name));
+  SKR_TRY_VOID(CheckName("policy", pol));
+  const bool imported = req.contains("material");
+  SKR_TRY(SecretBytes material, MaterialFromBody(req, false));
+  if (auto m = req.find("material"); m != req.end() && m->is_string()) {
+    // Wipe the base64 copy of imported material held by the parsed request.
+    auto& s = m->get_ref<std::string&>();
+    OPENSSL_cleanse(s.data(), s.size());
+  }
+  auto info = keys_.CreateKey(tenant, name, pol, material, imported ? "imported" : "generated");
+  SKR_TRY_VOID(AuditAdmin(a, imported ? "key.import" : "key.create", std::string(tenant), name,
+                          info ? std::optional<int>(1) : std::nullopt, rid, Outcome(info)));
+  if (!info) return info.error();
+  return KeyToJson(*info);
+}
+
+Result<Json> Broker::ListKeys(const Actor& a, std::string_view tenant, const Page& page) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(std::vector<keystore::KeyInfo> list, keys_.ListKeys(tenant));
+  return Paginate<keystore::KeyInfo>(
+      list, page, [](const keystore::KeyInfo& k) { return k.name; }, KeyToJson, "keys");
+}
+
+Result<Json> Broker::GetKey(const Actor& a, std::string_view tenant, std::string_view key) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("key", key));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(keystore::KeyInfo info, keys_.GetKey(tenant, key));
+  return KeyToJson(info);
+}
+
+Result<Json> Broker::RotateKey(const Actor& a, std::string_view tenant, std::string_view key,
+                               std::string_view body, const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("key", key));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(Json req, ParseBodyObject(body, 64 * 1024));
+  const bool imported = req.contains("material");
+  SKR_TRY(SecretBytes material, MaterialFromBody(req, false));
+  if (auto m = req.find("material"); m != req.end() && m->is_string()) {
+    auto& s = m->get_ref<std::string&>();
+    OPENSSL_cleanse(s.data(), s.size());
+  }
+  auto info = keys_.RotateKey(tenant, key, material, imported ? "imported" : "generated");
+  std::optional<int> v;
+  if (info && !info->versions.empty()) v = info->versions.back().version;
+  SKR_TRY_VOID(AuditAdmin(a, "key.rotate", std::string(tenant), std::string(key), v, rid,
+                          Outcome(info)));
+  if (!info) return info.error();
+  return KeyToJson(*info);
+}
+
+Result<Json> Broker::SetVersionState(const Actor& a, std::string_view tenant,
+                                     std::string_view key, int version,
+                                     keystore::VersionState state, const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("key", key));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  auto info = keys_.SetVersionState(tenant, key, version, state);
+  const char* action = state == keystore::VersionState::kEnabled    ? "key.enable"
+                       : state == keystore::VersionState::kDisabled ? "key.disable"
+                                                                    : "key.destroy";
+  SKR_TRY_VOID(AuditAdmin(a, action, std::string(tenant), std::string(key), version, rid,
+                          Outcome(info)));
+  if (!info) return info.error();
+  return KeyToJson(*info);
+}
+
+Result<Json> Broker::SetKeyPolicy(const Actor& a, std::string_view tenant, std::string_view key,
+                                  std::string_view body, const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(CheckName("key", key));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(Json req, ParseBodyObject(body, 4096));
+  SKR_TRY(std::string pol, GetString(req, "policy"));
+  SKR_TRY_VOID(CheckName("policy", pol));
+  auto info = keys_.SetKeyPolicy(tenant, key, pol);
+  SKR_TRY_VOID(AuditAdmin(a, "key.set_policy", std::string(tenant), std::string(key),
+                          std::nullopt, rid, Outcome(info)));
+  if (!info) return info.error();
+  return KeyToJson(*info);
+}
+
+Result<Json> Broker::VerifyEvidence(const Actor& a, std::string_view body) {
+  if (a.token.role == Role::kAuditor) {
+    return Error(ErrorCode::kPermissionDenied, "admin or operator role required", "forbidden");
+  }
+  SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
+  auto ev = req.find("evidence");
+  if (ev == req.end()) return BadRequest("give 'evidence'");
+  SKR_TRY(attestation::VerifiedEvidence v, verifiers_.Verify(*ev));
+  return Json{{"type", v.type}, {"authority", v.authority}, {"claims", ClaimsToJson(v.claims)}};
+}
+
+Result<Json> Broker::AuditEntries(const Actor& a, const audit::Query& query) {
+  audit::Query q = query;
+  switch (a.token.role) {
+    case Role::kOperator:
+      break;
+    case Role::kAuditor:
+      if (a.token.tenant) {
+        if (q.tenant && *q.tenant != *a.token.tenant) {
+          return Error(ErrorCode::kPermissionDenied, "auditor of another tenant", "forbidden");
+        }
+        q.tenant = a.token.tenant;
+      }
+      break;
+    case Role::kAdmin:
+      return Error(ErrorCode::kPermissionDenied, "auditor or operator role required", "forbidden");
+  }
+  q.limit = std::clamp(q.limit, 1, 1000);
+  SKR_TRY(std::vector<audit::Record> recs, audit_.Entries(q));
+  Json arr = Json::array();
+  for (const auto& r : recs) arr.push_back(audit::RecordToJson(r));
+  Json next = nullptr;
+  if (static_cast<int>(recs.size()) == q.limit && !recs.empty()) next = recs.back().seq + 1;
+  return Json{{"entries", arr}, {"next_from_seq", next}};
+}
+
+}  // namespace skr::server

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+// Transport-free use cases of skrd (DESIGN.md sections 2 and 8): challenge, release, admin
+// and audit. Composes keystore, attestation, policy and audit. Knows nothing about HTTP: the
+// router in server/http maps paths to these calls and Errors to status codes.
+// Thread-safe: every method may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "attestation/registry.h"
+#include "audit/audit.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/result.h"
+#include "keystore/keystore.h"
+
+namespace skr::server {
+
+struct BrokerOptions {
+  int nonce_ttl_seconds = 120;
+  std::size_t max_json_bytes = 256 * 1024;
+};
+
+// The authenticated caller of an admin or auditor endpoint.
+struct Actor {
+  keystore::TokenInfo token;
+};
+
+struct Page {
+  int limit = 100;
+  std::string after;  // exclusive cursor (a name or id)
+};
+
+struct ReleaseStats {
+  std::atomic<std::uint64_t> granted{0};
+  std::atomic<std::uint64_t> denied{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> challenges{0};
+};
+
+class Broker {
+ public:
+  Broker(keystore::KeyStore& keys, audit::AuditLog& audit, const attestation::Registry& verifiers,
+         const Clock& clock, BrokerOptions options);
+
+  bool sealed() const { return keys_.sealed(); }
+  const ReleaseStats& stats() const { return stats_; }
+
+  // POST /v1/challenge
+  Result<Json> Challenge(std::string_view body);
+  // POST /v1/tenants/{t}/keys/{k}/release. Every outcome is audited; a granted release is
+  // returned only after its audit record is durably committed (else kUnavailable).
+  Result<Json> Release(std::string_view tenant, std::string_view key, std::optional<int> version,
+                       std::string_view body, const std::string& request_id);
+  // Audits a release attempt that was refused before reaching Release (e.g. body too large).
+  void AuditRejectedRelease(std::string_view tenant, std::string_view key, const Error& error,
+                            const std::string& request_id);
+
+  // Bearer token -> actor. kUnauthenticated.
+  Result<Actor> Authenticate(std::string_view authorization_header);
+
+  // Tenants (operator).
+  Result<Json> CreateTenant(const Actor& a, std::string_view body, const std::string& rid);
+  Result<Json> ListTenants(const Actor& a, const Page& page);
+  Result<void> DeleteTenant(const Actor& a, std::string_view tenant, const std::string& rid);
+  // Tokens (operator; admin for its own tenant's admin/auditor tokens).
+  Result<Json> CreateToken(const Actor& a, std::string_view body, const std::string& rid);
+  Result<Json> ListTokens(const Actor& a, std::optional<std::string> tenant, const Page& page);
+  Result<void> RevokeToken(const Actor& a, std::string_view id, const std::string& rid);
+  // Policies (admin of the tenant, or operator).
+  Result<Json> PutPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+                         std::string_view body, const std::string& rid);
+  Result<Json> GetPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+                         std::optional<int> version);
+  Result<Json> ListPolicies(const Actor& a, std::string_view tenant, const Page& page);
+  Result<Json> EvaluatePolicy(const Actor& a, std::string_view tenant, std::string_view name,
+                              std::string_view body);
+  // Keys (admin of the tenant, or operator). Metadata only: never material.
+  Result<Json> CreateKey(const Actor& a, std::string_view tenant, std::string_view body,
+                         const std::string& rid);
+  Result<Json> ListKeys(const Actor& a, std::string_view tenant, const Page& page);
+  Result<Json> GetKey(const Actor& a, std::string_view tenant, std::string_view key);
+  Result<Json> RotateKey(const Actor& a, std::string_view tenant, std::string_view key,
+                         std::string_view body, const std::string& rid);
+  Result<Json> SetVersionState(const Actor& a, std::string_view tenant, std::string_view key,
+                               int version, keystore::VersionState state, const std::string& rid);
+  Result<Json> SetKeyPolicy(const Actor& a, std::string_view tenant, std::string_view key,
+                            std::string_view body, const std::string& rid);
+  // POST /v1/attestation/verify (admin or operator): verify only, no nonce, no binding.
+  Result<Json> VerifyEvidence(const Actor& a, std::string_view body);
+  // GET /v1/audit/entries (auditor of the tenant or all; operator).
+  Result<Json> AuditEntries(const Actor& a, const audit::Query& query);
+
+ private:
+  Result<Json> DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
+                         std::optional<int> version, std::string_view body);
+  Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,
+                          std::string key, std::optional<int> version, const std::string& rid,
+                          const Result<void>& outcome);
+
+  keystore::KeyStore& keys_;
+  audit::AuditLog& audit_;
+  const attestation::Registry& verifiers_;
+  const Clock& clock_;
+  BrokerOptions options_;
+  ReleaseStats stats_;
+};
+
+}  // namespace skr::server

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "server/http/errors.h"
+
+#include "common/json.h"
+
+namespace skr::server::http {
+
+unsigned HttpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return 400;
+    case ErrorCode::kMalformedEvidence: return 400;
+    case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kBadNonce: return 401;
+    case ErrorCode::kVerificationFailed: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kPolicyDenied: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kFailedPrecondition: return 409;
+    case ErrorCode::kGone: return 410;
+    case ErrorCode::kRateLimited: return 429;
+    case ErrorCode::kSealed: return 503;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+const char* StatusTitle(unsigned status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+Response ProblemResponse(const Error& error, const std::string& request_id) {
+  Response r;
+  r.status = HttpStatusFor(error.code());
+  r.content_type = "application/problem+json";
+  // Internal errors carry no detail to clients: the message may name internals.
+  const std::string detail =
+      error.code() == ErrorCode::kInternal ? "internal error" : error.message();
+  Json body = {{"type", "urn:skr:problem:" + error.reason()},
+               {"title", StatusTitle(r.status)},
+               {"status", r.status},
+               {"detail", detail},
+               {"request_id", request_id}};
+  r.body = DumpJson(body);
+  return r;
+}
+
+}  // namespace skr::server::http

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "server/http/https_server.h"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/json.h"
+
+namespace skr::server::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+std::mutex g_log_mu;
+
+}  // namespace
+
+void LogLine(const char* level, const std::string& msg, const Json& fields) {
+  Json line = {{"ts", FormatRfc3339(SystemClock().NowUnix())}, {"level", level}, {"msg", msg}};
+  for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = *it;
+  const std::string text = DumpJson(line) + "\n";
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+namespace {
+
+struct Shared {
+  ServerOptions options;
+  Router* router = nullptr;
+  std::atomic<int> connections{0};
+};
+
+// One TLS connection: handshake, then a loop of read request -> route -> write response.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ssl::context& ctx, Shared& shared)
+      : stream_(std::move(socket), ctx), shared_(shared) {
+    shared_.connections.fetch_add(1);
+  }
+  ~Session() { shared_.connections.fetch_sub(1); }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::OnRun, shared_from_this()));
+  }
+
+ private:
+  void OnRun() {
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(shared_.options.read_timeout_seconds));
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return;  // failed handshakes (scanners, wrong CA) just close
+    DoRead();
+  }
+
+  void DoRead() {
+    parser_.emplace();
+    parser_->body_limit(shared_.options.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(shared_.options.read_timeout_seconds));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream) return DoClose();
+    Request req;
+    bool keep_alive = false;
+    if (ec == bhttp::error::body_limit) {
+      // Headers are complete; the body is over the limit. Answer 413 and close, so the rest
+      // of the body is never read.
+      const auto& h = parser_->get();
+      req.method = std::string(h.method_string());
+      req.target = std::string(h.target());
+      req.body_too_large = true;
+    } else if (ec == bhttp::error::header_limit) {
+      return WriteRaw(431, "request headers too large");
+    } else if (ec) {
+      return DoClose();  // timeout, malformed HTTP, reset: close without a response
+    } else {
+      auto msg = parser_->release();
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      req.authorization = std::string(msg[bhttp::field::authorization]);
+      req.content_type = std::string(msg[bhttp::field::content_type]);
+      req.body = std::move(msg.body());
+      keep_alive = msg.keep_alive();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    Response resp = shared_.router->Handle(req);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    std::string path = req.target.substr(0, req.target.find('?'));
+    if (path.size() > 200) path = path.substr(0, 200);
+    std::string rid;
+    for (const auto& [k, v] : resp.headers) {
+      if (k == "X-Request-Id") rid = v;
+    }
+    LogLine("info", "request",
+            {{"method", req.method.size() <= 10 ? req.method : "?"},
+             {"path", path},
+             {"status", resp.status},
+             {"request_id", rid},
+             {"us", us}});
+    Write(std::move(resp), keep_alive);
+  }
+
+  void WriteRaw(unsigned status, const char* detail) {
+    Response r;
+    r.status = status;
+    r.content_type = "application/problem+json";
+    r.body = DumpJson({{"type", "urn:skr:problem:header_too_large"},
+                       {"title", "Request Header Fields Too Large"},
+                       {"status", status},
+                       {"detail", detail}});
+    Write(std::move(r), false);
+  }
+
+  void Write(Response resp, bool keep_alive) {
+    res_.emplace();
+    res_->result(resp.status);
+    res_->version(11);
+    res_->set(bhttp::field::server, "skrd");
+    if (!resp.content_type.empty()) res_->set(bhttp::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) res_->set(k, v);
+    res_->body() = std::move(resp.body);
+    res_->keep_alive(keep_alive);
+    res_->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(shared_.options.write_timeout_seconds));
+    bhttp::async_write(stream_, *res_,
+                       beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
+                                                 keep_alive));
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
+    if (ec) return;
+    res_.reset();
+    if (!keep_alive) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown(beast::bind_front_handler(&Session::OnShutdown, shared_from_this()));
+  }
+  void OnShutdown(beast::error_code) {}
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> res_;
+  Shared& shared_;
+};
+
+}  // namespace
+
+struct HttpsServer::Impl {
+  net::io_context ioc;
+  ssl::context ctx{ssl::context::tls_server};
+  std::optional<tcp::acceptor> acceptor;
+  Shared shared;
+  std::optional<net::steady_timer> timer;
+  std::function<void()> periodic;
+  int period_seconds = 0;
+  std::optional<net::signal_set> signals;
+
+  void DoAccept() {
+    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        if (shared.connections.load() >= shared.options.max_connections) {
+          beast::error_code ignored;
+          s.close(ignored);  // over the connection limit: refuse early
+        } else {
+          beast::error_code ignored;
+          s.set_option(tcp::no_delay(true), ignored);  // PERFORMANCE.md: Nagle + delayed ACK
+          std::make_shared<Session>(std::move(s), ctx, shared)->Run();
+        }
+      }
+      DoAccept();
+    });
+  }
+
+  void ArmTimer() {
+    if (!timer || period_seconds <= 0) return;
+    timer->expires_after(std::chrono::seconds(period_seconds));
+    timer->async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      if (periodic) periodic();
+      ArmTimer();
+    });
+  }
+};
+
+HttpsServer::HttpsServer() : impl_(std::make_unique<Impl>()) {}
+HttpsServer::~HttpsServer() = default;
+
+Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& options,
+                                                         Router& router) {
+  std::unique_ptr<HttpsServer> srv(new HttpsServer());
+  Impl& im = *srv->impl_;
+  im.shared.options = options;
+  im.shared.router = &router;
+
+  beast::error_code ec;
+  im.ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                     ec);
+  SSL_CTX* raw = im.ctx.native_handle();
+  if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1) {
+    return Error(ErrorCode::kInternal, "cannot set minimum TLS version");
+  }
+  // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are OpenSSL's defaults.
+  if (SSL_CTX_set_cipher_list(raw, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    return Error(ErrorCode::kInternal, "cannot set TLS 1.2 cipher list");
+  }
+  im.ctx.use_certificate_chain_file(options.cert_file, ec);
+  if (ec) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "server.tls_cert: cannot load " + options.cert_file + ": " + ec.message());
+  }
+  im.ctx.use_private_key_file(options.key_file, ssl::context::pem, ec);
+  if (ec) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "server.tls_key: cannot load " + options.key_file + ": " + ec.message());
+  }
+
+  auto addr = net::ip::make_address(options.host, ec);
+  if (ec) return Error(ErrorCode::kInvalidArgument, "server.listen: bad address " + options.host);
+  tcp::endpoint ep(addr, options.port);
+  im.acceptor.emplace(im.ioc);
+  im.acceptor->open(ep.protocol(), ec);
+  if (!ec) im.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) im.acceptor->bind(ep, ec);
+  if (!ec) im.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kUnavailable,
+                 "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                     ec.message());
+  }
+  return srv;
+}
+
+std::uint16_t HttpsServer::port() const { return impl_->acceptor->local_endpoint().port(); }
+
+void HttpsServer::SetPeriodicTask(int seconds, std::function<void()> task) {
+  impl_->period_seconds = seconds;
+  impl_->periodic = std::move(task);
+  impl_->timer.emplace(impl_->ioc);
+}
+
+void HttpsServer::Run(bool handle_signals) {
+  Impl& im = *impl_;
+  if (handle_signals) {
+    im.signals.emplace(im.ioc, SIGINT, SIGTERM);
+    im.signals->async_wait([this](beast::error_code, int) { Stop(); });
+  }
+  im.DoAccept();
+  im.ArmTimer();
+  const int n = std::max(1, im.shared.options.threads);
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n - 1));
+  for (int i = 1; i < n; ++i) threads.emplace_back([&im] { im.ioc.run(); });
+  im.ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpsServer::Stop() {
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+    if (impl_->timer) impl_->timer->cancel();
+    if (impl_->signals) impl_->signals->cancel(ec);
+    impl_->ioc.stop();
+  });
+}
+
+}  // namespace skr::server::http

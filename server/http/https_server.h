@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// Boost.Beast HTTPS listener (TLS 1.2/1.3 only, no plain HTTP): sessions with handshake, read
+// and write deadlines, header and body limits, keep-alive with TCP_NODELAY. Requests go to the
+// transport-free Router. Shaped after Beast's advanced_server_flex example (not copied).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "server/http/router.h"
+
+namespace skr::server::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8443;  // 0: pick a free port (tests)
+  std::string cert_file;      // PEM chain
+  std::string key_file;       // PEM private key
+  std::size_t body_limit = 256 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
+  int threads = 4;
+  int max_connections = 1024;
+};
+
+class HttpsServer {
+ public:
+  // Loads the TLS certificate and key, binds and listens. Errors: kInvalidArgument (TLS
+  // files), kUnavailable (bind).
+  static Result<std::unique_ptr<HttpsServer>> Create(const ServerOptions& options, Router& router);
+  ~HttpsServer();
+  std::uint16_t port() const;
+  // Runs the I/O threads until Stop() or SIGINT/SIGTERM (when handle_signals).
+  void Run(bool handle_signals);
+  // Thread-safe.
+  void Stop();
+  // Invoked periodically (every `seconds`) on an I/O thread, e.g. to purge expired nonces.
+  void SetPeriodicTask(int seconds, std::function<void()> task);
+
+ private:
+  HttpsServer();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One JSON log line on stderr: {"ts", "level", "msg", ...fields}. Never pass secrets.
+void LogLine(const char* level, const std::string& msg, const Json& fields = Json::object());
+
+}  // namespace skr::server::http

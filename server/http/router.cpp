@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "server/http/router.h"
+
+#include <charconv>
+#include <exception>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/ossl.h"
+#include "server/http/errors.h"
+
+namespace skr::server::http {
+namespace {
+
+struct Target {
+  std::vector<std::string> segments;
+  std::vector<std::pair<std::string, std::string>> query;
+};
+
+Target SplitTarget(std::string_view target) {
+  Target t;
+  std::string_view path = target;
+  std::string_view query;
+  if (auto q = target.find('?'); q != std::string_view::npos) {
+    path = target.substr(0, q);
+    query = target.substr(q + 1);
+  }
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    t.segments.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    std::size_t eq = kv.find('=');
+    if (!kv.empty()) {
+      t.query.emplace_back(std::string(kv.substr(0, eq)),
+                           eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1)));
+    }
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+  return t;
+}
+
+std::optional<std::string> QueryParam(const Target& t, std::string_view name) {
+  for (const auto& [k, v] : t.query) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<std::int64_t>> QueryInt(const Target& t, std::string_view name) {
+  auto v = QueryParam(t, name);
+  if (!v) return std::optional<std::int64_t>();
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || p != v->data() + v->size() || out < 0) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "query parameter '" + std::string(name) + "' must be a non-negative integer",
+                 "malformed_request");
+  }
+  return std::optional<std::int64_t>(out);
+}
+
+Result<int> ParseVersion(std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) {
+    return Error(ErrorCode::kInvalidArgument, "version must be a positive integer",
+                 "malformed_request");
+  }
+  return v;
+}
+
+Response JsonResponse(unsigned status, const Json& body) {
+  Response r;
+  r.status = status;
+  r.body = DumpJson(body);
+  return r;
+}
+
+Response FromResult(const Result<Json>& r, const std::string& rid, unsigned ok_status = 200) {
+  if (!r) return ProblemResponse(r.error(), rid);
+  return JsonResponse(ok_status, *r);
+}
+
+Response FromVoid(const Result<void>& r, const std::string& rid) {
+  if (!r) return ProblemResponse(r.error(), rid);
+  Response resp;
+  resp.status = 204;
+  resp.content_type.clear();
+  return resp;
+}
+
+Response MethodNotAllowed(const std::string& rid) {
+  Response r = ProblemResponse(Error(ErrorCode::kInvalidArgument, "method not allowed",
+                                     "method_not_allowed"),
+                               rid);
+  r.status = 405;
+  Json body = ParseJson(r.body).value();
+  body["status"] = 405;
+  body["title"] = StatusTitle(405);
+  r.body = DumpJson(body);
+  return r;
+}
+
+Response NotFound(const std::string& rid) {
+  return ProblemResponse(Error(ErrorCode::kNotFound, "no such endpoint", "no_route"), rid);
+}
+
+Result<Page> PageOf(const Target& t) {
+  Page p;
+  SKR_TRY(std::optional<std::int64_t> limit, QueryInt(t, "limit"));
+  if (limit) p.limit = static_cast<int>(std::min<std::int64_t>(*limit, 1000));
+  if (auto after = QueryParam(t, "after")) p.after = *after;
+  return p;
+}
+
+bool IsJsonContentType(std::string_view ct) {
+  if (ct.empty()) return true;
+  auto semi = ct.find(';');
+  std::string_view base = ct.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  std::string lower(base);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json" || lower == "application/problem+json";
+}
+
+}  // namespace
+
+Response Router::Handle(const Request& request) {
+  const std::string rid = HexEncode(RandomBytes(8));
+  Response resp;
+  try {
+    resp = Dispatch(request, rid);
+  } catch (const std::exception&) {
+    // The one catch-all (CONVENTIONS.md section 1): a stray exception is a 500, not a crash.
+    resp = ProblemResponse(Error(ErrorCode::kInternal, "unexpected exception"), rid);
+  }
+  resp.headers.emplace_back("X-Request-Id", rid);
+  resp.headers.emplace_back("Cache-Control", "no-store");
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  const unsigned cls = resp.status / 100;
+  if (cls >= 1 && cls <= 5) status_class_[cls].fetch_add(1, std::memory_order_relaxed);
+  return resp;
+}
+
+Response Router::Dispatch(const Request& req, const std::string& rid) {
+  const Target t = SplitTarget(req.target);
+  const auto& s = t.segments;
+  const std::string& m = req.method;
+  const std::size_t n = s.size();
+
+  // Health and status answer even when sealed.
+  if (n == 1 && s[0] == "healthz") {
+    if (m != "GET") return MethodNotAllowed(rid);
+    return JsonResponse(200, {{"status", "ok"}});
+  }
+  if (n == 1 && s[0] == "readyz") {
+    if (m != "GET") return MethodNotAllowed(rid);
+    if (broker_.sealed()) {
+      return ProblemResponse(Error(ErrorCode::kSealed, "skrd is sealed", "sealed"), rid);
+    }
+    return JsonResponse(200, {{"status", "ready"}});
+  }
+  if (n == 1 && s[0] == "metrics") {
+    if (m != "GET") return MethodNotAllowed(rid);
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = MetricsText();
+    return r;
+  }
+  if (n == 2 && s[0] == "v1" && s[1] == "status") {
+    if (m != "GET") return MethodNotAllowed(rid);
+    return JsonResponse(200, {{"sealed", broker_.sealed()}, {"version", "0.1.0"}});
+  }
+  if (n == 0 || s[0] != "v1") return NotFound(rid);
+
+  const bool is_release = n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "release";
+  if (req.body_too_large) {
+    Error e(ErrorCode::kPayloadTooLarge, "request body exceeds the limit", "payload_too_large");
+    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid);
+    return ProblemResponse(e, rid);
+  }
+  if (broker_.sealed()) {
+    return ProblemResponse(
+        Error(ErrorCode::kSealed, "skrd is sealed: master key missing or wrong", "sealed"), rid);
+  }
+  if ((m == "POST" || m == "PUT") && !IsJsonContentType(req.content_type)) {
+    Response r = ProblemResponse(
+        Error(ErrorCode::kInvalidArgument, "Content-Type must be application/json",
+              "unsupported_media_type"),
+        rid);
+    return r;
+  }
+
+  // --- attester endpoints: no token, evidence is the credential ---
+  if (n == 2 && s[1] == "challenge") {
+    if (m != "POST") return MethodNotAllowed(rid);
+    return FromResult(broker_.Challenge(req.body), rid);
+  }
+  if (is_release) {
+    if (m != "POST") return MethodNotAllowed(rid);
+    std::optional<int> version;
+    if (auto v = QueryParam(t, "version")) {
+      auto pv = ParseVersion(*v);
+      if (!pv) {
+        broker_.AuditRejectedRelease(s[2], s[4], pv.error(), rid);
+        return ProblemResponse(pv.error(), rid);
+      }
+      version = *pv;
+    }
+    return FromResult(broker_.Release(s[2], s[4], version, req.body, rid), rid);
+  }
+
+  // --- admin and auditor endpoints: bearer token ---
+  // Route first (so unknown paths are 404 without a token), then authenticate.
+  enum class R {
+    kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
+    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries
+  };
+  R route = R::kNone;
+  if (n == 2 && s[1] == "tenants") route = R::kTenants;
+  else if (n == 3 && s[1] == "tenants") route = R::kTenant;
+  else if (n == 2 && s[1] == "tokens") route = R::kTokens;
+  else if (n == 3 && s[1] == "tokens") route = R::kToken;
+  else if (n == 4 && s[1] == "tenants" && s[3] == "policies") route = R::kPolicies;
+  else if (n == 5 && s[1] == "tenants" && s[3] == "policies") route = R::kPolicy;
+  else if (n == 6 && s[1] == "tenants" && s[3] == "policies" && s[5] == "evaluate") route = R::kPolicyEval;
+  else if (n == 4 && s[1] == "tenants" && s[3] == "keys") route = R::kKeys;
+  else if (n == 5 && s[1] == "tenants" && s[3] == "keys") route = R::kKey;
+  else if (n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "rotate") route = R::kRotate;
+  else if (n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "policy") route = R::kKeyPolicy;
+  else if (n == 7 && s[1] == "tenants" && s[3] == "keys" && s[5] == "versions") route = R::kVersion;
+  else if (n == 8 && s[1] == "tenants" && s[3] == "keys" && s[5] == "versions" &&
+           (s[7] == "disable" || s[7] == "enable")) route = R::kVersionAction;
+  else if (n == 3 && s[1] == "attestation" && s[2] == "verify") route = R::kVerify;
+  else if (n == 3 && s[1] == "audit" && s[2] == "entries") route = R::kAuditEntries;
+  if (route == R::kNone) return NotFound(rid);
+
+  auto actor_r = broker_.Authenticate(req.authorization);
+  if (!actor_r) return ProblemResponse(actor_r.error(), rid);
+  const Actor& a = *actor_r;
+  auto page = PageOf(t);
+  if (!page) return ProblemResponse(page.error(), rid);
+
+  switch (route) {
+    case R::kTenants:
+      if (m == "POST") return FromResult(broker_.CreateTenant(a, req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.ListTenants(a, *page), rid);
+      return MethodNotAllowed(rid);
+    case R::kTenant:
+      if (m == "DELETE") return FromVoid(broker_.DeleteTenant(a, s[2], rid), rid);
+      return MethodNotAllowed(rid);
+    case R::kTokens:
+      if (m == "POST") return FromResult(broker_.CreateToken(a, req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.ListTokens(a, QueryParam(t, "tenant"), *page), rid);
+      return MethodNotAllowed(rid);
+    case R::kToken:
+      if (m == "DELETE") return FromVoid(broker_.RevokeToken(a, s[2], rid), rid);
+      return MethodNotAllowed(rid);
+    case R::kPolicies:
+      if (m == "GET") return FromResult(broker_.ListPolicies(a, s[2], *page), rid);
+      return MethodNotAllowed(rid);
+    case R::kPolicy:
+      if (m == "PUT") return FromResult(broker_.PutPolicy(a, s[2], s[4], req.body, rid), rid, 201);
+      if (m == "GET") {
+        std::optional<int> version;
+        if (auto v = QueryParam(t, "version")) {
+          auto pv = ParseVersion(*v);
+          if (!pv) return ProblemResponse(pv.error(), rid);
+          version = *pv;
+        }
+        return FromResult(broker_.GetPolicy(a, s[2], s[4], version), rid);
+      }
+      return MethodNotAllowed(rid);
+    case R::kPolicyEval:
+      if (m == "POST") return FromResult(broker_.EvaluatePolicy(a, s[2], s[4], req.body), rid);
+      return MethodNotAllowed(rid);
+    case R::kKeys:
+      if (m == "POST") return FromResult(broker_.CreateKey(a, s[2], req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.ListKeys(a, s[2], *page), rid);
+      return MethodNotAllowed(rid);
+    case R::kKey:
+      if (m == "GET") return FromResult(broker_.GetKey(a, s[2], s[4]), rid);
+      return MethodNotAllowed(rid);
+    case R::kRotate:
+      if (m == "POST") return FromResult(broker_.RotateKey(a, s[2], s[4], req.body, rid), rid);
+      return MethodNotAllowed(rid);
+    case R::kKeyPolicy:
+      if (m == "PUT") return FromResult(broker_.SetKeyPolicy(a, s[2], s[4], req.body, rid), rid);
+      return MethodNotAllowed(rid);
+    case R::kVersion: {
+      if (m != "DELETE") return MethodNotAllowed(rid);
+      auto v = ParseVersion(s[6]);
+      if (!v) return ProblemResponse(v.error(), rid);
+      return FromResult(
+          broker_.SetVersionState(a, s[2], s[4], *v, keystore::VersionState::kDestroyed, rid), rid);
+    }
+    case R::kVersionAction: {
+      if (m != "POST") return MethodNotAllowed(rid);
+      auto v = ParseVersion(s[6]);
+      if (!v) return ProblemResponse(v.error(), rid);
+      const auto state = s[7] == "disable" ? keystore::VersionState::kDisabled
+                                           : keystore::VersionState::kEnabled;
+      return FromResult(broker_.SetVersionState(a, s[2], s[4], *v, state, rid), rid);
+    }
+    case R::kVerify:
+      if (m == "POST") return FromResult(broker_.VerifyEvidence(a, req.body), rid);
+      return MethodNotAllowed(rid);
+    case R::kAuditEntries: {
+      if (m != "GET") return MethodNotAllowed(rid);
+      audit::Query q;
+      q.tenant = QueryParam(t, "tenant");
+      q.decision = QueryParam(t, "decision");
+      auto from = QueryInt(t, "from_seq");
+      if (!from) return ProblemResponse(from.error(), rid);
+      if (*from) q.from_seq = **from;
+      auto limit = QueryInt(t, "limit");
+      if (!limit) return ProblemResponse(limit.error(), rid);
+      if (*limit) q.limit = static_cast<int>(std::min<std::int64_t>(**limit, 1000));
+      return FromResult(broker_.AuditEntries(a, q), rid);
+    }
+    case R::kNone:
+      break;
+  }
+  return NotFound(rid);
+}
+
+std::string Router::MetricsText() const {
+  std::string out;
+  out += "# HELP skr_http_requests_total HTTP requests by status class.\n";
+  out += "# TYPE skr_http_requests_total counter\n";
+  for (unsigned c = 1; c <= 5; ++c) {
+    out += "skr_http_requests_total{code=\"" + std::to_string(c) + "xx\"} " +
+           std::to_string(status_class_[c].load()) + "\n";
+  }
+  const auto& st = broker_.stats();
+  out += "# HELP skr_releases_total Release decisions.\n# TYPE skr_releases_total counter\n";
+  out += "skr_releases_total{decision=\"granted\"} " + std::to_string(st.granted.load()) + "\n";
+  out += "skr_releases_total{decision=\"denied\"} " + std::to_string(st.denied.load()) + "\n";
+  out += "skr_releases_total{decision=\"error\"} " + std::to_string(st.errors.load()) + "\n";
+  out += "# HELP skr_challenges_total Nonces issued.\n# TYPE skr_challenges_total counter\n";
+  out += "skr_challenges_total " + std::to_string(st.challenges.load()) + "\n";
+  out += "# HELP skr_sealed 1 when skrd is sealed.\n# TYPE skr_sealed gauge\n";
+  out += std::string("skr_sealed ") + (broker_.sealed() ? "1" : "0") + "\n";
+  return out;
+}
+
+}  // namespace skr::server::http

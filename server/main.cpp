@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: Apache-2.0
+// skrd: the key broker daemon.
+//   skrd --config skrd.toml [--port-file FILE]   serve
+//   skrd init --config skrd.toml                 create store, master key, first operator token
+//   skrd check-config --config skrd.toml         validate configuration and referenced files
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "attestation/registry.h"
+#include "attestation/sample/sample_verifier.h"
+#include "audit/audit.h"
+#include "common/ossl.h"
+#include "config/config.h"
+#include "keystore/keystore.h"
+#include "keystore/master_key.h"
+#include "server/broker/broker.h"
+#include "server/http/https_server.h"
+#include "server/http/router.h"
+
+namespace {
+
+using skr::Json;
+using skr::server::http::LogLine;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitConfig = 2;
+
+int Fail(int code, const std::string& msg) {
+  LogLine("error", msg);
+  return code;
+}
+
+skr::Result<void> EnsureParentDir(const std::string& path) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return skr::Error(skr::ErrorCode::kUnavailable, "cannot create " + parent.string());
+  return skr::Ok();
+}
+
+std::unique_ptr<skr::keystore::MasterKeyProvider> MakeProvider(const skr::config::Config& cfg) {
+  return skr::keystore::MakeFileProvider(cfg.master_key.path);
+}
+
+skr::Result<void> BuildRegistry(const skr::config::Config& cfg,
+                                skr::attestation::Registry& registry) {
+  if (cfg.attestation.sample.enabled) {
+    SKR_TRY(std::string pem, skr::ReadFile(cfg.attestation.sample.public_key, 64 * 1024));
+    auto v = skr::attestation::sample::SampleVerifier::Create(pem);
+    if (!v) {
+      return skr::Error(skr::ErrorCode::kInvalidArgument,
+                        "attestation.sample.public_key: " + v.error().message());
+    }
+    registry.Register(std::move(v).value());
+  }
+  return skr::Ok();
+}
+
+int RunInit(const skr::config::Config& cfg) {
+  skr::SystemClock clock;
+  if (auto r = EnsureParentDir(cfg.storage.path); !r) return Fail(kExitFailure, r.error().message());
+  if (auto r = EnsureParentDir(cfg.master_key.path); !r) {
+    return Fail(kExitFailure, r.error().message());
+  }
+  const bool db_existed = std::filesystem::exists(cfg.storage.path);
+  if (db_existed) {
+    auto ks = skr::keystore::KeyStore::Open(cfg.storage.path, clock);
+    if (!ks) return Fail(kExitFailure, ks.error().message());
+    if ((*ks)->IsInitialized()) {
+      return Fail(kExitFailure, "store " + cfg.storage.path +
+                                    " is already initialized; nothing was changed");
+    }
+  }
+  if (std::filesystem::exists(cfg.master_key.path)) {
+    return Fail(kExitFailure, "master key " + cfg.master_key.path +
+                                  " already exists; refusing to overwrite it");
+  }
+  auto provider = MakeProvider(cfg);
+  if (auto r = provider->Create(); !r) return Fail(kExitFailure, r.error().message());
+  auto mk = provider->Load();
+  if (!mk) return Fail(kExitFailure, mk.error().message());
+  auto ks = skr::keystore::KeyStore::Open(cfg.storage.path, clock);
+  if (!ks) return Fail(kExitFailure, ks.error().message());
+  if (auto r = (*ks)->Initialize(*mk); !r) return Fail(kExitFailure, r.error().message());
+  if (auto r = (*ks)->Unseal(*mk); !r) return Fail(kExitFailure, r.error().message());
+  auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock);
+  if (!audit) return Fail(kExitFailure, audit.error().message());
+  auto tok = (*ks)->CreateToken(skr::keystore::Role::kOperator, std::nullopt, 0);
+  if (!tok) return Fail(kExitFailure, tok.error().message());
+  skr::audit::Record rec;
+  rec.kind = "admin";
+  rec.action = "init";
+  rec.actor = "skrd-init";
+  rec.decision = "ok";
+  rec.reason = "store initialized; operator token " + tok->info.id + " created";
+  if (auto r = (*audit)->Append(std::move(rec)); !r) return Fail(kExitFailure, r.error().message());
+  // The one time the operator token is shown (DESIGN.md section 9).
+  std::cout << skr::DumpJson(Json{{"operator_token", tok->secret}}) << std::endl;
+  return kExitOk;
+}
+
+int RunCheckConfig(const skr::config::Config& cfg) {
+  for (const auto& [what, path] : {std::pair<std::string, std::string>{"server.tls_cert", cfg.server.tls_cert},
+                                   {"server.tls_key", cfg.server.tls_key}}) {
+    if (!std::filesystem::exists(path)) return Fail(kExitConfig, what + ": file not found: " + path);
+  }
+  skr::attestation::Registry registry;
+  if (auto r = BuildRegistry(cfg, registry); !r) return Fail(kExitConfig, r.error().message());
+  Json types = Json::array();
+  for (const auto& t : registry.Types()) types.push_back(t);
+  std::cout << skr::DumpJson(Json{{"config", "ok"},
+                                  {"listen", cfg.server.listen},
+                                  {"storage", cfg.storage.path},
+                                  {"evidence_types", types}})
+            << std::endl;
+  return kExitOk;
+}
+
+int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
+  skr::SystemClock clock;
+  if (!std::filesystem::exists(cfg.storage.path)) {
+    return Fail(kExitConfig, "storage.path " + cfg.storage.path +
+                                 " does not exist: run `skrd init --config FILE` first");
+  }
+  auto ks = skr::keystore::KeyStore::Open(cfg.storage.path, clock);
+  if (!ks) return Fail(kExitFailure, ks.error().message());
+  if (!(*ks)->IsInitialized()) {
+    return Fail(kExitConfig, "store is not initialized: run `skrd init --config FILE` first");
+  }
+  // A missing or wrong master key does not stop skrd: it starts sealed (DESIGN.md section 5).
+  auto provider = MakeProvider(cfg);
+  if (auto mk = provider->Load(); !mk) {
+    LogLine("warn", "starting sealed: " + mk.error().message());
+  } else if (auto r = (*ks)->Unseal(*mk); !r) {
+    LogLine("warn", "starting sealed: " + r.error().message());
+  }
+  skr::audit::AuditOptions aopt;
+  aopt.busy_timeout_ms = cfg.audit.busy_timeout_ms;
+  auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock, aopt);
+  if (!audit) return Fail(kExitFailure, "audit log: " + audit.error().message());
+
+  skr::attestation::Registry registry;
+  if (auto r = BuildRegistry(cfg, registry); !r) return Fail(kExitConfig, r.error().message());
+
+  skr::server::BrokerOptions bopt;
+  bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
+  bopt.max_json_bytes = cfg.server.body_limit_bytes;
+  skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
+  skr::server::http::Router router(broker);
+
+  skr::server::http::ServerOptions sopt;
+  sopt.host = cfg.server.host;
+  sopt.port = cfg.server.port;
+  sopt.cert_file = cfg.server.tls_cert;
+  sopt.key_file = cfg.server.tls_key;
+  sopt.body_limit = cfg.server.body_limit_bytes;
+  sopt.header_limit = cfg.server.header_limit_bytes;
+  sopt.read_timeout_seconds = cfg.server.read_timeout_seconds;
+  sopt.write_timeout_seconds = cfg.server.write_timeout_seconds;
+  sopt.max_connections = cfg.server.max_connections;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  sopt.threads = cfg.server.threads > 0 ? cfg.server.threads : std::max(4, 2 * hw);
+  auto srv = skr::server::http::HttpsServer::Create(sopt, router);
+  if (!srv) return Fail(kExitFailure, srv.error().message());
+
+  skr::keystore::KeyStore* kp = ks->get();
+  const int ttl = cfg.release.nonce_ttl_seconds;
+  (*srv)->SetPeriodicTask(60, [kp, &clock, ttl] {
+    (void)kp->PurgeNonces(clock.NowUnix() - ttl);
+  });
+  const std::uint16_t port = (*srv)->port();
+  if (!port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << port << "\n";
+    }
+    std::filesystem::rename(tmp, port_file);
+  }
+  Json types = Json::array();
+  for (const auto& t : registry.Types()) types.push_back(t);
+  LogLine("info", "listening",
+          {{"address", cfg.server.host}, {"port", port}, {"sealed", broker.sealed()},
+           {"evidence_types", types}, {"threads", sopt.threads}});
+  (*srv)->Run(/*handle_signals=*/true);
+  LogLine("info", "stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"skrd: secure key release broker"};
+  std::string config_path;
+  std::string port_file;
+  app.add_option("--config", config_path, "configuration file (TOML)");
+  app.add_option("--port-file", port_file, "write the bound port to this file once listening");
+  auto* init = app.add_subcommand("init", "create the store, master key and first operator token");
+  init->add_option("--config", config_path, "configuration file (TOML)");
+  auto* check = app.add_subcommand("check-config", "validate the configuration");
+  check->add_option("--config", config_path, "configuration file (TOML)");
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitConfig;
+  }
+  if (config_path.empty()) return Fail(kExitConfig, "--config FILE is required");
+  auto cfg = skr::config::LoadConfig(config_path);
+  if (!cfg) return Fail(kExitConfig, "config: " + cfg.error().message());
+  if (init->parsed()) return RunInit(*cfg);
+  if (check->parsed()) return RunCheckConfig(*cfg);
+  return RunServe(*cfg, port_file);
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Fails when a folder includes one it must not (DESIGN.md section 1, dependencies point down).
+set -u
+root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$root"
+fail=0
+check() { # folder regex why
+  local hits
+  hits=$(grep -rnE "$2" "$1" --include='*.h' --include='*.cpp' 2>/dev/null)
+  if [ -n "$hits" ]; then
+    echo "layering violation: $1 must not include $3:"; echo "$hits"; fail=1
+  fi
+}
+check common '#include "(server|attestation|policy|keystore|audit|config|client)/' "other project folders"
+check attestation '#include ("(server|keystore|policy|audit|config|client)/|<boost/(beast|asio)|<sqlite3.h>)' "server, keystore, policy, audit, config, client, Beast/Asio or SQLite"
+check policy '#include ("(server|attestation|keystore|audit|config|client)/|<boost/|<sqlite3.h>)' "anything but common"
+check keystore '#include "(server|attestation|policy|audit|config|client)/' "server, attestation, policy, audit, config or client"
+check audit '#include "(server|attestation|policy|keystore|config|client)/' "server, attestation, policy, keystore, config or client"
+check config '#include "(server|attestation|policy|keystore|audit|client)/' "anything but common"
+check client '#include "(server|attestation|policy|keystore|audit|config)/' "server internals"
+# Self-test: the checker must catch a planted violation.
+tmp=$(mktemp -d); mkdir -p "$tmp/policy"; echo '#include "server/x.h"' > "$tmp/policy/bad.cpp"
+if ! (cd "$tmp" && grep -rqE '#include "(server)/' policy); then echo "checker self-test failed"; fail=1; fi
+rm -rf "$tmp"
+if [ $fail -eq 0 ]; then echo "layering: 1 passed, 0 failed"; else echo "layering: 0 passed, 1 failed"; fi
+exit $fail

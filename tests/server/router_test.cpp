@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// The router as a pure function (no sockets), over a real keystore and audit file.
+#include <catch2/catch.hpp>
+
+#include "attestation/sample/sample_verifier.h"
+#include "common/encoding.h"
+#include "common/jose.h"
+#include "keystore/master_key.h"
+#include "server/http/errors.h"
+#include "server/http/router.h"
+#include "tests/support/test_support.h"
+
+using skr::Json;
+namespace http = skr::server::http;
+
+namespace {
+
+struct Env {
+  skr::test::TempDir dir;
+  skr::FakeClock clock{1'800'000'000};
+  std::unique_ptr<skr::keystore::KeyStore> ks;
+  std::unique_ptr<skr::audit::AuditLog> audit;
+  skr::attestation::Registry registry;
+  skr::EvpPkeyPtr attester = skr::GenerateEcKey("P-384").value();
+  std::unique_ptr<skr::server::Broker> broker;
+  std::unique_ptr<http::Router> router;
+  std::string op;
+
+  explicit Env(bool unseal = true) {
+    ks = skr::keystore::KeyStore::Open(dir.file("skr.db"), clock).value();
+    audit = skr::audit::AuditLog::Open(dir.file("audit.db"), clock).value();
+    auto mk = skr::RandomSecret(32);
+    REQUIRE(ks->Initialize(mk).has_value());
+    if (unseal) REQUIRE(ks->Unseal(mk).has_value());
+    registry.Register(skr::attestation::sample::SampleVerifier::Create(
+                          skr::PublicKeyToPem(attester.get()).value())
+                          .value());
+    broker = std::make_unique<skr::server::Broker>(*ks, *audit, registry, clock,
+                                                   skr::server::BrokerOptions{});
+    router = std::make_unique<http::Router>(*broker);
+    if (unseal) {
+      op = ks->CreateToken(skr::keystore::Role::kOperator, std::nullopt, 0).value().secret;
+    }
+  }
+  http::Response Do(const std::string& method, const std::string& target,
+                    const std::string& body = "", const std::string& token = "") {
+    http::Request r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.content_type = "application/json";
+    if (!token.empty()) r.authorization = "Bearer " + token;
+    return router->Handle(r);
+  }
+};
+
+Json Body(const http::Response& r) { return skr::ParseJson(r.body).value(); }
+
+}  // namespace
+
+TEST_CASE("Router: problem documents follow RFC 7807", "[server][router]") {
+  Env e;
+  auto r = e.Do("GET", "/v1/nothing-here");
+  CHECK(r.status == 404);
+  CHECK(r.content_type == "application/problem+json");
+  Json b = Body(r);
+  CHECK(b["type"] == "urn:skr:problem:no_route");
+  CHECK(b["title"] == "Not Found");
+  CHECK(b["status"] == 404);
+  CHECK(b["request_id"].get<std::string>().size() == 16);
+  bool has_rid = false;
+  for (auto& [k, v] : r.headers) has_rid |= (k == "X-Request-Id" && v == b["request_id"]);
+  CHECK(has_rid);
+}
+
+TEST_CASE("Router: methods, auth and content type", "[server][router]") {
+  Env e;
+  CHECK(e.Do("DELETE", "/v1/challenge").status == 405);
+  CHECK(e.Do("GET", "/v1/tenants").status == 401);
+  CHECK(e.Do("GET", "/v1/tenants", "", "skr_bogus").status == 401);
+  CHECK(e.Do("GET", "/v1/tenants", "", e.op).status == 200);
+  http::Request r;
+  r.method = "POST";
+  r.target = "/v1/challenge";
+  r.body = "{}";
+  r.content_type = "application/x-www-form-urlencoded";
+  CHECK(e.router->Handle(r).status == 400);
+  r.content_type = "application/json; charset=utf-8";
+  CHECK(e.router->Handle(r).status == 200);
+}
+
+TEST_CASE("Router: body too large is 413 and a release attempt is audited", "[server][router]") {
+  Env e;
+  http::Request r;
+  r.method = "POST";
+  r.target = "/v1/tenants/acme/keys/k/release";
+  r.body_too_large = true;
+  auto resp = e.router->Handle(r);
+  CHECK(resp.status == 413);
+  auto entries = e.audit->Entries({});
+  REQUIRE(entries.has_value());
+  REQUIRE(!entries->empty());
+  CHECK(entries->back().decision == "denied");
+  CHECK(entries->back().reason.find("payload_too_large") == 0);
+}
+
+TEST_CASE("Router: sealed answers only health and status", "[server][router][sealed]") {
+  Env e(/*unseal=*/false);
+  CHECK(e.Do("GET", "/healthz").status == 200);
+  CHECK(Body(e.Do("GET", "/v1/status"))["sealed"] == true);
+  CHECK(e.Do("GET", "/readyz").status == 503);
+  for (auto [m, t] : std::vector<std::pair<std::string, std::string>>{
+           {"POST", "/v1/challenge"}, {"GET", "/v1/tenants"}, {"POST", "/v1/tenants/a/keys/b/release"},
+           {"GET", "/v1/audit/entries"}}) {
+    auto r = e.Do(m, t, "{}");
+    CHECK(r.status == 503);
+    CHECK(Body(r)["type"] == "urn:skr:problem:sealed");
+  }
+}
+
+TEST_CASE("Router: query parameters are validated", "[server][router]") {
+  Env e;
+  CHECK(e.Do("GET", "/v1/audit/entries?from_seq=abc", "", e.op).status == 400);
+  CHECK(e.Do("GET", "/v1/audit/entries?limit=-1", "", e.op).status == 400);
+  CHECK(e.Do("GET", "/v1/audit/entries?limit=5", "", e.op).status == 200);
+  CHECK(e.Do("POST", "/v1/tenants/a/keys/b/release?version=0", "{}").status == 400);
+}
+
+TEST_CASE("Errors: one mapping from ErrorCode to HTTP status", "[server][errors]") {
+  using skr::ErrorCode;
+  CHECK(http::HttpStatusFor(ErrorCode::kBadNonce) == 401);
+  CHECK(http::HttpStatusFor(ErrorCode::kPolicyDenied) == 403);
+  CHECK(http::HttpStatusFor(ErrorCode::kMalformedEvidence) == 400);
+  CHECK(http::HttpStatusFor(ErrorCode::kGone) == 410);
+  CHECK(http::HttpStatusFor(ErrorCode::kSealed) == 503);
+  CHECK(http::HttpStatusFor(ErrorCode::kRateLimited) == 429);
+  auto p = http::ProblemResponse(skr::Error(ErrorCode::kInternal, "sqlite said secret"), "r1");
+  CHECK(p.body.find("secret") == std::string::npos);
+}
