@@ -59,19 +59,42 @@ struct AuditOptions {
   int busy_timeout_ms = 5000;  // how long to wait for a locked database before kUnavailable
 };
 
+// Group-commit counters since Open (for metrics and tests).
+struct AppendStats {
+  std::int64_t records = 0;    // records committed
+  std::int64_t commits = 0;    // transactions committed (records / commits = mean batch)
+  std::int64_t max_batch = 0;  // largest batch committed in one transaction
+  std::int64_t failed = 0;     // records that failed with kUnavailable
+  std::int64_t queued = 0;     // appends waiting now, not counting the batch being written
+  std::int64_t writing = 0;    // records in the batch being written now
+};
+
+// Thread-safe: any number of threads may Append / read concurrently. Appends are group-committed:
+// the first waiting caller writes everyone's queued records in one transaction. Records are
+// assigned seq/time/prev_hash/hash/trace_sha256 by Append (the caller's values are ignored).
+// The object must outlive every call in flight.
 class AuditLog {
  public:
-  // Opens or creates the audit SQLite file (WAL, synchronous=FULL). Errors: kUnavailable.
+  // Opens or creates the audit SQLite file (WAL, synchronous=FULL), applies schema migrations
+  // and loads the chain head. Errors: kUnavailable (cannot open/lock/migrate, or a schema newer
+  // than this build), kInvalidArgument (negative busy timeout).
   static Result<std::unique_ptr<AuditLog>> Open(const std::string& path, const Clock& clock,
                                                 AuditOptions options = {});
   ~AuditLog();
   // Durably appends (fsync'ed commit) and returns the stored record (seq, time, hashes set).
   // kUnavailable when it cannot be written: the caller must not release anything then.
+  // kInvalidArgument when the record cannot be canonicalized (invalid UTF-8, non-finite number).
   Result<Record> Append(Record record);
+  // Records with seq >= from_seq matching the filters, in seq order, at most min(limit, 1000).
+  // Errors: kInvalidArgument (from_seq < 1, limit < 1), kUnavailable, kInternal (corrupt row).
   Result<std::vector<Record>> Entries(const Query& q);
-  // Recomputes the whole chain from seq 1. kVerificationFailed on the first broken link.
+  // Recomputes the whole chain from seq 1 and returns the number of records.
+  // kVerificationFailed on the first broken link, missing seq, or when a record this process
+  // committed was removed or rewritten since.
   Result<std::int64_t> VerifyAll();
+  // Number of records. Errors: kUnavailable.
   Result<std::int64_t> Size();
+  AppendStats Stats() const;
 
  private:
   AuditLog();

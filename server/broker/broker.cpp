@@ -202,7 +202,8 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
 
   // Evidence: verify to a pinned / configured root, then the binding.
   SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(*ev_it));
-  SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, jwk->members));
+  // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
+  SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, *pub_it));
 
   // Policy.
   SKR_TRY(keystore::PolicyRecord pol, keys_.GetPolicy(tenant, info.policy));

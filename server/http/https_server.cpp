@@ -253,7 +253,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& op
                  "server.tls_key: cannot load " + options.key_file + ": " + ec.message());
   }
 
-  auto addr = net::ip::make_address(options.host, ec);
+  auto addr = net::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
   if (ec) return Error(ErrorCode::kInvalidArgument, "server.listen: bad address " + options.host);
   tcp::endpoint ep(addr, options.port);
   im.acceptor.emplace(im.ioc);

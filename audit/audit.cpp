@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: Apache-2.0
+// AuditLog: the SQLite store of the hash-chained audit records (DESIGN.md section 6), with group
+// commit. The leader/follower scheme: every Append enqueues its record; whoever finds no write in
+// flight becomes the leader, takes the whole queue, writes it in one BEGIN IMMEDIATE .. COMMIT
+// (synchronous=FULL, so COMMIT returns after fsync of the WAL), and hands every queued caller
+// its result. One fsync then covers many concurrent releases.
+#include "audit/audit.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <utility>
+
+#include "audit/internal.h"
+#include "audit/sqlite_util.h"
+#include "common/jose.h"
+
+namespace skr::audit {
+
+using internal::Exec;
+using internal::Prepare;
+using internal::SqliteDbPtr;
+using internal::SqliteError;
+using internal::SqliteStmtPtr;
+
+namespace {
+
+constexpr std::size_t kMaxBatch = 512;
+constexpr int kMaxEntriesLimit = 1000;
+constexpr std::size_t kVerifyChunk = 1000;
+
+// Schema migrations, numbered by position (migration N brings PRAGMA user_version to N).
+// Never edit a shipped entry; append a new one.
+constexpr const char* kMigrations[] = {
+    // 1: the records. `json` is the full record (RecordToJson); the other columns are copies
+    // for filtering and for cross-checking in VerifyAll.
+    "CREATE TABLE audit_records ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"
+    "  tenant TEXT NOT NULL,"
+    "  decision TEXT NOT NULL,"
+    "  json TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_records_tenant_seq ON audit_records(tenant, seq);",
+    // 2: append-only at the SQL level too (defence in depth; the hash chain is the real check).
+    "CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+    "CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;",
+};
+constexpr std::int64_t kSchemaVersion =
+    static_cast<std::int64_t>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+
+Error Unavailable(std::string_view detail) {
+  return Error(ErrorCode::kUnavailable, "audit log unavailable: " + std::string(detail),
+               "audit_unavailable");
+}
+
+// RFC 3629 well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). JSON text must be
+// UTF-8 (RFC 8259 section 8.1); a record that would be stored with replacement characters
+// would no longer match its hash.
+bool IsUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (n > s.size() - i - 1) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+bool JsonIsUtf8(const Json& j) {
+  if (j.is_string()) return IsUtf8(j.get_ref<const std::string&>());
+  if (j.is_object()) {
+    for (const auto& item : j.items()) {
+      if (!IsUtf8(item.key()) || !JsonIsUtf8(item.value())) return false;
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) {
+      if (!JsonIsUtf8(v)) return false;
+    }
+  }
+  return true;
+}
+
+// Rolls back the open transaction of `db`, if any. Used on every failure path so that a failed
+// batch leaves neither rows nor a dangling write lock behind.
+void RollbackIfOpen(sqlite3* db) {
+  if (sqlite3_get_autocommit(db) == 0) {
+    (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+struct Head {
+  std::int64_t seq = 0;
+  std::string hash = internal::GenesisHash();
+};
+
+Result<Head> ReadHead(sqlite3* db) {
+  SKR_TRY(auto stmt, Prepare(db, "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
+                             ErrorCode::kUnavailable));
+  const int rc = sqlite3_step(stmt.get());
+  Head head;
+  if (rc == SQLITE_ROW) {
+    head.seq = sqlite3_column_int64(stmt.get(), 0);
+    head.hash = internal::ColumnText(stmt.get(), 1);
+  } else if (rc != SQLITE_DONE) {
+    return SqliteError(db, "reading the audit chain head", ErrorCode::kUnavailable);
+  }
+  return head;
+}
+
+Result<void> Migrate(sqlite3* db) {
+  SKR_TRY_VOID(Exec(db, "BEGIN IMMEDIATE", ErrorCode::kUnavailable));
+  auto version = internal::QueryInt(db, "PRAGMA user_version", ErrorCode::kUnavailable);
+  if (!version) {
+    RollbackIfOpen(db);
+    return version.error();
+  }
+  if (*version > kSchemaVersion) {
+    RollbackIfOpen(db);
+    return Error(ErrorCode::kUnavailable,
+                 "audit database schema version " + std::to_string(*version) +
+                     " is newer than this build supports (" + std::to_string(kSchemaVersion) + ")");
+  }
+  for (std::int64_t v = *version; v < kSchemaVersion; ++v) {
+    auto applied = Exec(db, kMigrations[v], ErrorCode::kUnavailable);
+    if (applied) {
+      const std::string bump = "PRAGMA user_version = " + std::to_string(v + 1);
+      applied = Exec(db, bump.c_str(), ErrorCode::kUnavailable);
+    }
+    if (!applied) {
+      RollbackIfOpen(db);
+      return Error(ErrorCode::kUnavailable, "audit schema migration " + std::to_string(v + 1) +
+                                                " failed: " + applied.error().message());
+    }
+  }
+  auto committed = Exec(db, "COMMIT", ErrorCode::kUnavailable);
+  if (!committed) RollbackIfOpen(db);
+  return committed;
+}
+
+// A record parsed back from its row, cross-checked against the row's own columns.
+Result<Record> RowToRecord(sqlite3_stmt* stmt, int seq_col, int hash_col, int json_col,
+                           ErrorCode code) {
+  const std::int64_t seq = sqlite3_column_int64(stmt, seq_col);
+  auto parsed = ParseJson(internal::ColumnText(stmt, json_col), 16u << 20, 64);
+  if (!parsed) {
+    return Error(code, "audit record seq " + std::to_string(seq) +
+                           " is corrupt: " + parsed.error().message());
+  }
+  auto record = RecordFromJson(*parsed);
+  if (!record) {
+    return Error(code, "audit record seq " + std::to_string(seq) +
+                           " is corrupt: " + record.error().message());
+  }
+  if (record->seq != seq) {
+    return Error(code, "audit record seq " + std::to_string(seq) +
+                           " is corrupt: its JSON says seq " + std::to_string(record->seq));
+  }
+  if (hash_col >= 0 && record->hash != internal::ColumnText(stmt, hash_col)) {
+    return Error(code, "audit record seq " + std::to_string(seq) +
+                           " is corrupt: the hash column differs from its JSON");
+  }
+  return record;
+}
+
+struct Pending {
+  Record record;
+  std::optional<Result<Record>> result;  // set by the leader that wrote it, under mu
+};
+
+}  // namespace
+
+struct AuditLog::Impl {
+  const Clock* clock = nullptr;
+  AuditOptions options;
+
+  // Writer connection and statements: used only by Open and by the current leader (the
+  // leader_active flag is the exclusive right to touch them).
+  SqliteDbPtr write_db;
+  SqliteStmtPtr insert_stmt;
+
+  // Reader connection for Entries/VerifyAll/Size. In WAL mode readers never wait for the
+  // writer, so audit queries do not stall behind a commit.
+  std::mutex read_mu;
+  SqliteDbPtr read_db;  // guarded by read_mu
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Pending*> queue;  // guarded by mu
+  bool leader_active = false;  // guarded by mu
+  Head head;                   // guarded by mu; changes only after a successful COMMIT
+  AppendStats stats;           // guarded by mu
+
+  // Writes `batch` in one transaction on top of `head`. On success returns the stored records
+  // and the new head; on any failure everything is rolled back and nothing is returned.
+  Result<std::vector<Record>> CommitBatch(const std::vector<Pending*>& batch, const Head& expect);
+};
+
+Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pending*>& batch,
+                                                        const Head& expect) {
+  sqlite3* db = write_db.get();
+  // BEGIN IMMEDIATE takes the write lock now (waiting up to busy_timeout), so a concurrent
+  // writer makes us fail here, before any work, rather than at COMMIT.
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error e = Unavailable(std::string("BEGIN: ") + sqlite3_errmsg(db));
+    RollbackIfOpen(db);
+    return e;
+  }
+  auto fail = [db](std::string_view what) -> Error {
+    Error e = Unavailable(std::string(what) + ": " + sqlite3_errmsg(db));
+    RollbackIfOpen(db);
+    return e;
+  };
+
+  // The head in the file must be the one we hold in memory. A larger seq means another process
+  // appended to the same file: continue its chain. Anything else (rows removed or rewritten)
+  // would make us fork the chain, so refuse: nothing may be released without a sound log.
+  auto db_head = ReadHead(db);
+  if (!db_head) {
+    RollbackIfOpen(db);
+    return Unavailable(db_head.error().message());
+  }
+  Head tip = expect;
+  if (db_head->seq != expect.seq || db_head->hash != expect.hash) {
+    if (db_head->seq <= expect.seq) {
+      RollbackIfOpen(db);
+      return Unavailable("chain head changed underneath: expected seq " +
+                         std::to_string(expect.seq) + ", found seq " +
+                         std::to_string(db_head->seq) + " with a different hash");
+    }
+    tip = *db_head;
+  }
+
+  const std::int64_t now = clock->NowUnix();
+  std::vector<Record> out;
+  out.reserve(batch.size());
+  sqlite3_stmt* ins = insert_stmt.get();
+  for (const Pending* p : batch) {
+    Record r = p->record;
+    r.seq = tip.seq + 1;
+    r.time = now;
+    r.prev_hash = tip.hash;
+    auto hash = ComputeRecordHash(r);
+    if (!hash) {
+      RollbackIfOpen(db);
+      return Error(ErrorCode::kInternal, "audit record hash: " + hash.error().message());
+    }
+    r.hash = std::move(*hash);
+    const std::string json = DumpJson(RecordToJson(r));
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins);
+    if (sqlite3_bind_int64(ins, 1, r.seq) != SQLITE_OK ||
+        sqlite3_bind_int64(ins, 2, r.time) != SQLITE_OK ||
+        internal::BindText(ins, 3, r.tenant) != SQLITE_OK ||
+        internal::BindText(ins, 4, r.decision) != SQLITE_OK ||
+        internal::BindText(ins, 5, json) != SQLITE_OK ||
+        internal::BindText(ins, 6, r.hash) != SQLITE_OK) {
+      return fail("bind");
+    }
+    if (sqlite3_step(ins) != SQLITE_DONE) {
+      Error e = fail("INSERT");
+      sqlite3_reset(ins);
+      return e;
+    }
+    sqlite3_reset(ins);
+    tip.seq = r.seq;
+    tip.hash = r.hash;
+    out.push_back(std::move(r));
+  }
+  // synchronous=FULL in WAL mode: COMMIT returns after the WAL is fsync'ed.
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("COMMIT");
+  return out;
+}
+
+AuditLog::AuditLog() : impl_(std::make_unique<Impl>()) {}
+AuditLog::~AuditLog() = default;
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const Clock& clock,
+                                                 AuditOptions options) {
+  if (options.busy_timeout_ms < 0) {
+    return Error(ErrorCode::kInvalidArgument, "audit busy_timeout_ms must be >= 0");
+  }
+  std::unique_ptr<AuditLog> log(new AuditLog());
+  Impl& impl = *log->impl_;
+  impl.clock = &clock;
+  impl.options = options;
+
+  const int rw = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+  SKR_TRY(impl.write_db, internal::OpenDb(path, rw | SQLITE_OPEN_CREATE, options.busy_timeout_ms,
+                                          ErrorCode::kUnavailable));
+  sqlite3* db = impl.write_db.get();
+  {
+    SKR_TRY(auto stmt, Prepare(db, "PRAGMA journal_mode = WAL", ErrorCode::kUnavailable));
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW) {
+      return SqliteError(db, "PRAGMA journal_mode", ErrorCode::kUnavailable);
+    }
+    const std::string mode = internal::ColumnText(stmt.get(), 0);
+    if (mode != "wal") {
+      return Error(ErrorCode::kUnavailable,
+                   "audit database '" + path + "' cannot use WAL (journal_mode " + mode + ")");
+    }
+  }
+  SKR_TRY_VOID(Exec(db, "PRAGMA synchronous = FULL", ErrorCode::kUnavailable));
+  SKR_TRY_VOID(Migrate(db));
+  SKR_TRY(impl.insert_stmt,
+          Prepare(db,
+                  "INSERT INTO audit_records (seq, time, tenant, decision, json, hash)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                  ErrorCode::kUnavailable));
+  SKR_TRY(impl.head, ReadHead(db));
+
+  SKR_TRY(impl.read_db,
+          internal::OpenDb(path, rw, options.busy_timeout_ms, ErrorCode::kUnavailable));
+  SKR_TRY_VOID(Exec(impl.read_db.get(), "PRAGMA query_only = ON", ErrorCode::kUnavailable));
+  return log;
+}
+
+Result<Record> AuditLog::Append(Record record) {
+  // Fields Append owns; whatever the caller put there is replaced.
+  record.seq = 0;
+  record.time = 0;
+  record.prev_hash.clear();
+  record.hash.clear();
+  {
+    Json as_json = RecordToJson(record);
+    if (!JsonIsUtf8(as_json)) {
+      return Error(ErrorCode::kInvalidArgument, "audit record contains invalid UTF-8");
+    }
+  }
+  // Computed before queueing so that a bad trace (e.g. a non-finite number) fails this caller
+  // alone instead of the whole batch.
+  SKR_TRY(record.trace_sha256, internal::TraceSha256(record.trace));
+
+  Impl& impl = *impl_;
+  Pending pending{std::move(record), std::nullopt};
+  std::unique_lock<std::mutex> lock(impl.mu);
+  impl.queue.push_back(&pending);
+  while (!pending.result.has_value()) {
+    if (impl.leader_active) {
+      impl.cv.wait(lock);
+      continue;
+    }
+    // Become the leader for everything queued so far (ours included, unless the queue is longer
+    // than one batch; then a later round picks ours up).
+    impl.leader_active = true;
+    const std::size_t n = std::min(impl.queue.size(), kMaxBatch);
+    std::vector<Pending*> batch(impl.queue.begin(),
+                                impl.queue.begin() + static_cast<std::ptrdiff_t>(n));
+    impl.queue.erase(impl.queue.begin(), impl.queue.begin() + static_cast<std::ptrdiff_t>(n));
+    const Head expect = impl.head;
+    impl.stats.writing = static_cast<std::int64_t>(batch.size());
+    lock.unlock();
+
+    auto committed = impl.CommitBatch(batch, expect);
+
+    lock.lock();
+    if (committed) {
+      std::vector<Record>& stored = *committed;
+      impl.head.seq = stored.back().seq;
+      impl.head.hash = stored.back().hash;
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result.emplace(std::move(stored[i]));
+      impl.stats.records += static_cast<std::int64_t>(batch.size());
+      impl.stats.commits += 1;
+      impl.stats.max_batch =
+          std::max(impl.stats.max_batch, static_cast<std::int64_t>(batch.size()));
+    } else {
+      // The chain head stays where it was: the rolled-back records never existed.
+      for (Pending* p : batch) p->result.emplace(committed.error());
+      impl.stats.failed += static_cast<std::int64_t>(batch.size());
+    }
+    impl.stats.writing = 0;
+    impl.leader_active = false;
+    impl.cv.notify_all();
+  }
+  return std::move(*pending.result);
+}
+
+Result<std::vector<Record>> AuditLog::Entries(const Query& q) {
+  if (q.from_seq < 1) return Error(ErrorCode::kInvalidArgument, "from_seq must be >= 1");
+  if (q.limit < 1) return Error(ErrorCode::kInvalidArgument, "limit must be >= 1");
+  const int limit = std::min(q.limit, kMaxEntriesLimit);
+  // Only the filters present go into the SQL, so SQLite can use the (tenant, seq) index.
+  std::string sql = "SELECT seq, hash, json FROM audit_records WHERE seq >= ?1";
+  if (q.tenant) sql += " AND tenant = ?2";
+  if (q.decision) sql += " AND decision = ?3";
+  sql += " ORDER BY seq LIMIT ?4";
+
+  std::lock_guard<std::mutex> guard(impl_->read_mu);
+  sqlite3* db = impl_->read_db.get();
+  SKR_TRY(auto stmt, Prepare(db, sql, ErrorCode::kUnavailable));
+  sqlite3_bind_int64(stmt.get(), 1, q.from_seq);
+  if (q.tenant) internal::BindText(stmt.get(), 2, *q.tenant);
+  if (q.decision) internal::BindText(stmt.get(), 3, *q.decision);
+  sqlite3_bind_int(stmt.get(), 4, limit);
+  std::vector<Record> out;
+  for (;;) {
+    const int rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Unavailable(std::string("reading entries: ") + sqlite3_errmsg(db));
+    SKR_TRY(Record r, RowToRecord(stmt.get(), 0, 1, 2, ErrorCode::kInternal));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::int64_t> AuditLog::VerifyAll() {
+  // Taken before the read: the head only moves after a commit, so every record it names is
+  // visible to the SELECT below.
+  Head committed_head;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    committed_head = impl_->head;
+  }
+  std::lock_guard<std::mutex> guard(impl_->read_mu);
+  sqlite3* db = impl_->read_db.get();
+  // One statement = one read transaction (a consistent WAL snapshot) for the whole walk.
+  SKR_TRY(auto stmt, Prepare(db, "SELECT seq, hash, json FROM audit_records ORDER BY seq",
+                             ErrorCode::kUnavailable));
+  std::vector<Record> chunk;
+  chunk.reserve(kVerifyChunk);
+  std::string prev = internal::GenesisHash();
+  std::int64_t count = 0;
+  std::string hash_at_head;
+  auto flush = [&]() -> Result<void> {
+    if (chunk.empty()) return Ok();
+    SKR_TRY_VOID(VerifyChain(chunk, prev));
+    prev = chunk.back().hash;
+    chunk.clear();
+    return Ok();
+  };
+  for (;;) {
+    const int rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Unavailable(std::string("reading records: ") + sqlite3_errmsg(db));
+    const std::int64_t seq = sqlite3_column_int64(stmt.get(), 0);
+    if (seq != count + 1) {
+      return Error(ErrorCode::kVerificationFailed,
+                   "audit chain broken at seq " + std::to_string(count + 1) + ": record missing",
+                   "audit_chain_broken");
+    }
+    auto record = RowToRecord(stmt.get(), 0, 1, 2, ErrorCode::kVerificationFailed);
+    if (!record) {
+      return Error(
+          ErrorCode::kVerificationFailed,
+          "audit chain broken at seq " + std::to_string(seq) + ": " + record.error().message(),
+          "audit_chain_broken");
+    }
+    ++count;
+    if (count == committed_head.seq) hash_at_head = record->hash;
+    chunk.push_back(std::move(*record));
+    if (chunk.size() == kVerifyChunk) SKR_TRY_VOID(flush());
+  }
+  SKR_TRY_VOID(flush());
+  if (count < committed_head.seq) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "audit chain broken at seq " + std::to_string(count + 1) + ": records up to seq " +
+                     std::to_string(committed_head.seq) +
+                     " were committed but are missing (log truncated)",
+                 "audit_chain_broken");
+  }
+  if (committed_head.seq > 0 && hash_at_head != committed_head.hash) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "audit chain broken at seq " + std::to_string(committed_head.seq) +
+                     ": differs from the record committed by this process (log rewritten)",
+                 "audit_chain_broken");
+  }
+  return count;
+}
+
+Result<std::int64_t> AuditLog::Size() {
+  std::lock_guard<std::mutex> guard(impl_->read_mu);
+  auto n = internal::QueryInt(impl_->read_db.get(), "SELECT COUNT(*) FROM audit_records",
+                              ErrorCode::kUnavailable);
+  if (!n) return Unavailable(n.error().message());
+  return n;
+}
+
+AppendStats AuditLog::Stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  AppendStats s = impl_->stats;
+  s.queued = static_cast<std::int64_t>(impl_->queue.size());
+  return s;
+}
+
+}  // namespace skr::audit

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/config.h"
+
+#include <stdlib.h>  // setenv/unsetenv (POSIX)
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "tests/support/test_support.h"
+
+namespace skr::config {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+// DESIGN.md section 9, verbatim.
+constexpr const char* kMinimal = R"([server]
+listen = "127.0.0.1:8443"
+tls_cert = "tls/server.crt"
+tls_key = "tls/server.key"
+
+[storage]
+path = "data/skr.db"
+
+[master_key]
+provider = "file"
+path = "data/master.key"
+
+[attestation.sample]
+enabled = true
+public_key = "dev/sample-attester.pub.pem"
+
+[release]
+nonce_ttl_seconds = 120
+)";
+
+// kMinimal with the line starting with `prefix` replaced by `line` (removed when empty).
+std::string WithLine(const std::string& prefix, const std::string& line) {
+  std::string text = kMinimal;
+  const auto pos = text.find("\n" + prefix);
+  REQUIRE(pos != std::string::npos);
+  const auto end = text.find('\n', pos + 1);
+  text.replace(pos + 1, end - pos, line.empty() ? "" : line + "\n");
+  return text;
+}
+
+std::string MessageOf(const Result<Config>& r) {
+  REQUIRE_FALSE(r.has_value());
+  return r.error().message();
+}
+
+TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved paths",
+          "[config][unit]") {
+  auto cfg = ParseConfig(kMinimal, "/etc/skr", {});
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->config_dir == "/etc/skr");
+  CHECK(cfg->server.listen == "127.0.0.1:8443");
+  CHECK(cfg->server.host == "127.0.0.1");
+  CHECK(cfg->server.port == 8443);
+  CHECK(cfg->server.tls_cert == "/etc/skr/tls/server.crt");
+  CHECK(cfg->server.tls_key == "/etc/skr/tls/server.key");
+  CHECK(cfg->storage.path == "/etc/skr/data/skr.db");
+  CHECK(cfg->storage.audit_path == "/etc/skr/data/audit.db");
+  CHECK(cfg->master_key.provider == "file");
+  CHECK(cfg->master_key.path == "/etc/skr/data/master.key");
+  CHECK(cfg->attestation.sample.enabled);
+  CHECK(cfg->attestation.sample.public_key == "/etc/skr/dev/sample-attester.pub.pem");
+  CHECK(cfg->release.nonce_ttl_seconds == 120);
+  // Defaults for everything the file leaves out.
+  CHECK(cfg->server.body_limit_bytes == 256 * 1024);
+  CHECK(cfg->server.header_limit_bytes == 8 * 1024);
+  CHECK(cfg->server.read_timeout_seconds == 10);
+  CHECK(cfg->server.write_timeout_seconds == 10);
+  CHECK(cfg->server.threads == 0);
+  CHECK(cfg->server.max_connections == 1024);
+  CHECK(cfg->release.max_outstanding_nonces == 100000);
+  CHECK(cfg->audit.busy_timeout_ms == 5000);
+}
+
+TEST_CASE("ParseConfig: every key is read from the file", "[config][unit]") {
+  const std::string text = R"(
+[server]
+listen = "[::1]:9443"
+tls_cert = "/abs/cert.pem"
+tls_key = "../k/key.pem"
+body_limit_bytes = 1000
+header_limit_bytes = 2000
+read_timeout_seconds = 3
+write_timeout_seconds = 4
+threads = 6
+max_connections = 50
+[storage]
+path = "/var/lib/skr/skr.db"
+audit_path = "logs/audit.sqlite"
+[master_key]
+provider = "file"
+path = "mk"
+[attestation]
+sample = { enabled = false }
+[release]
+nonce_ttl_seconds = 86400
+max_outstanding_nonces = 7
+[audit]
+busy_timeout_ms = 250
+)";
+  auto cfg = ParseConfig(text, "/etc/skr/", {});
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->config_dir == "/etc/skr");
+  CHECK(cfg->server.host == "::1");
+  CHECK(cfg->server.port == 9443);
+  CHECK(cfg->server.tls_cert == "/abs/cert.pem");
+  CHECK(cfg->server.tls_key == "/etc/k/key.pem");
+  CHECK(cfg->server.body_limit_bytes == 1000);
+  CHECK(cfg->server.header_limit_bytes == 2000);
+  CHECK(cfg->server.read_timeout_seconds == 3);
+  CHECK(cfg->server.write_timeout_seconds == 4);
+  CHECK(cfg->server.threads == 6);
+  CHECK(cfg->server.max_connections == 50);
+  CHECK(cfg->storage.path == "/var/lib/skr/skr.db");
+  CHECK(cfg->storage.audit_path == "/etc/skr/logs/audit.sqlite");
+  CHECK(cfg->master_key.path == "/etc/skr/mk");
+  CHECK_FALSE(cfg->attestation.sample.enabled);
+  CHECK(cfg->attestation.sample.public_key.empty());  // not required when disabled
+  CHECK(cfg->release.nonce_ttl_seconds == 86400);
+  CHECK(cfg->release.max_outstanding_nonces == 7);
+  CHECK(cfg->audit.busy_timeout_ms == 250);
+}
+
+TEST_CASE("ParseConfig: accepted listen forms", "[config][unit]") {
+  struct Case {
+    const char* listen;
+    const char* host;
+    std::uint16_t port;
+  };
+  const Case c =
+      GENERATE(Case{"0.0.0.0:1", "0.0.0.0", 1}, Case{"localhost:65535", "localhost", 65535},
+               Case{"[::]:443", "::", 443}, Case{"[fe80::1]:8443", "fe80::1", 8443},
+               Case{"skr.example.com:8443", "skr.example.com", 8443});
+  auto cfg =
+      ParseConfig(WithLine("listen", std::string("listen = \"") + c.listen + "\""), "/d", {});
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->server.host == c.host);
+  CHECK(cfg->server.port == c.port);
+}
+
+TEST_CASE("ParseConfig: SKR_* environment overrides win over the file", "[config][unit]") {
+  const Env env = {{"SKR_SERVER_LISTEN", "[::1]:10443"},
+                   {"SKR_SERVER_THREADS", "8"},
+                   {"SKR_SERVER_BODY_LIMIT_BYTES", "4096"},
+                   {"SKR_STORAGE_PATH", "/var/lib/skr/skr.db"},
+                   {"SKR_ATTESTATION_SAMPLE_ENABLED", "0"},
+                   {"SKR_ATTESTATION_SAMPLE_PUBLIC_KEY", "other.pem"},
+                   {"SKR_RELEASE_NONCE_TTL_SECONDS", "300"},
+                   {"SKR_AUDIT_BUSY_TIMEOUT_MS", "100"},
+                   // Client variables and unrelated SKR_ names are not config keys: ignored.
+                   {"SKR_ADDR", "https://x"},
+                   {"SKR_TOKEN", "secret"},
+                   {"SKR_CACERT", "/ca.pem"},
+                   {"SKR_SERVER_LISEN", "ignored"}};
+  auto cfg = ParseConfig(kMinimal, "/etc/skr", env);
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->server.host == "::1");
+  CHECK(cfg->server.port == 10443);
+  CHECK(cfg->server.threads == 8);
+  CHECK(cfg->server.body_limit_bytes == 4096);
+  CHECK(cfg->storage.path == "/var/lib/skr/skr.db");
+  CHECK(cfg->storage.audit_path == "/var/lib/skr/audit.db");
+  CHECK_FALSE(cfg->attestation.sample.enabled);
+  CHECK(cfg->attestation.sample.public_key == "/etc/skr/other.pem");
+  CHECK(cfg->release.nonce_ttl_seconds == 300);
+  CHECK(cfg->audit.busy_timeout_ms == 100);
+
+  SECTION("boolean spellings") {
+    const auto [text, expected] =
+        GENERATE(std::make_pair("true", true), std::make_pair("1", true),
+                 std::make_pair("FALSE", false), std::make_pair("0", false));
+    auto c = ParseConfig(kMinimal, "/d", {{"SKR_ATTESTATION_SAMPLE_ENABLED", text}});
+    REQUIRE(c.has_value());
+    CHECK(c->attestation.sample.enabled == expected);
+  }
+  SECTION("an override can supply a key the file lacks") {
+    auto c = ParseConfig(WithLine("tls_key", ""), "/d", {{"SKR_SERVER_TLS_KEY", "/k.pem"}});
+    REQUIRE(c.has_value());
+    CHECK(c->server.tls_key == "/k.pem");
+  }
+}
+
+TEST_CASE("ParseConfig: bad environment values name the key and the variable", "[config][unit]") {
+  const auto [var, value, key] = GENERATE(
+      std::make_tuple("SKR_SERVER_THREADS", "abc", "server.threads"),
+      std::make_tuple("SKR_SERVER_THREADS", "4x", "server.threads"),
+      std::make_tuple("SKR_SERVER_THREADS", "", "server.threads"),
+      std::make_tuple("SKR_SERVER_THREADS", "99999999999", "server.threads"),
+      std::make_tuple("SKR_SERVER_BODY_LIMIT_BYTES", "-1", "server.body_limit_bytes"),
+      std::make_tuple("SKR_ATTESTATION_SAMPLE_ENABLED", "yes", "attestation.sample.enabled"),
+      std::make_tuple("SKR_RELEASE_NONCE_TTL_SECONDS", "0", "release.nonce_ttl_seconds"),
+      std::make_tuple("SKR_SERVER_LISTEN", "nope", "server.listen"));
+  auto cfg = ParseConfig(kMinimal, "/d", {{var, value}});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  const std::string msg = MessageOf(cfg);
+  CHECK_THAT(msg, Catch::StartsWith(std::string(key) + ":"));
+}
+
+TEST_CASE("ParseConfig: invalid values are rejected naming the key", "[config][unit]") {
+  const auto [prefix, line, key] = GENERATE(
+      std::make_tuple("listen", "listen = \"localhost\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"127.0.0.1:65536\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"127.0.0.1:65536\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"127.0.0.1:http\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"127.0.0.1:\"", "server.listen"),
+      std::make_tuple("listen", "listen = \":8443\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"::1:8443\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"[::1]8443\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"[::1:8443\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"[127.0.0.1]:8443\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"a b:8443\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"\"", "server.listen"),
+      std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 0", "release.nonce_ttl_seconds"),
+      std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 86401", "release.nonce_ttl_seconds"),
+      std::make_tuple("nonce_ttl", "nonce_ttl_seconds = -5", "release.nonce_ttl_seconds"),
+      std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 120\nmax_outstanding_nonces = 0",
+                      "release.max_outstanding_nonces"),
+      std::make_tuple("provider", "provider = \"pkcs11\"", "master_key.provider"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nbody_limit_bytes = 0",
+                      "server.body_limit_bytes"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nheader_limit_bytes = 0",
+                      "server.header_limit_bytes"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nbody_limit_bytes = -1",
+                      "server.body_limit_bytes"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nthreads = -1", "server.threads"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nthreads = 5000000000", "server.threads"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nread_timeout_seconds = 0",
+                      "server.read_timeout_seconds"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nwrite_timeout_seconds = 0",
+                      "server.write_timeout_seconds"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nmax_connections = 0",
+                      "server.max_connections"),
+      std::make_tuple("path = \"data/skr.db\"",
+                      "path = \"data/skr.db\"\naudit_path = \"data/skr.db\"",
+                      "storage.audit_path"));
+  auto cfg = ParseConfig(WithLine(prefix, line), "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  CHECK_THAT(MessageOf(cfg), Catch::StartsWith(std::string(key) + ":"));
+}
+
+TEST_CASE("ParseConfig: audit.busy_timeout_ms must be positive", "[config][unit]") {
+  auto cfg = ParseConfig(std::string(kMinimal) + "[audit]\nbusy_timeout_ms = 0\n", "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  CHECK_THAT(MessageOf(cfg), Catch::StartsWith("audit.busy_timeout_ms:"));
+}
+
+TEST_CASE("ParseConfig: wrong TOML types name the key and the expected type", "[config][unit]") {
+  const auto [prefix, line, expected] = GENERATE(
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nthreads = \"4\"",
+                      "server.threads: expected an integer"),
+      std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 1.5",
+                      "release.nonce_ttl_seconds: expected an integer"),
+      std::make_tuple("listen", "listen = 8443", "server.listen: expected a string"),
+      std::make_tuple("listen", "listen = [\"a:1\"]", "server.listen: expected a string"),
+      std::make_tuple("enabled", "enabled = \"yes\"",
+                      "attestation.sample.enabled: expected a boolean"),
+      std::make_tuple("enabled", "enabled = 1", "attestation.sample.enabled: expected a boolean"),
+      std::make_tuple("provider", "provider = false", "master_key.provider: expected a string"));
+  auto cfg = ParseConfig(WithLine(prefix, line), "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  CHECK_THAT(MessageOf(cfg), Catch::StartsWith(expected));
+}
+
+TEST_CASE("ParseConfig: a section given as a value is a type error", "[config][unit]") {
+  auto cfg = ParseConfig("release = 5\n", "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  CHECK_THAT(MessageOf(cfg), Catch::StartsWith("release: expected a table"));
+}
+
+TEST_CASE("ParseConfig: unknown keys in the file are errors", "[config][unit]") {
+  const auto [text, key] =
+      GENERATE(std::make_pair(std::string(kMinimal) + "[server2]\nx = 1\n", "server2"),
+               std::make_pair(std::string(kMinimal) + "[attestation.sample.extra]\nx = 1\n",
+                              "attestation.sample.extra"),
+               std::make_pair(std::string(kMinimal) + "top = 1\n", "release.top"),
+               std::make_pair("top = 1\n" + std::string(kMinimal), "top"),
+               std::make_pair(std::string(kMinimal) + "[audit]\nsigning_key = \"k\"\n",
+                              "audit.signing_key"));
+  auto cfg = ParseConfig(text, "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  CHECK(MessageOf(cfg) == "unknown key '" + std::string(key) + "'");
+
+  SECTION("a misspelt key") {
+    auto c = ParseConfig(WithLine("listen", "lisen = \"127.0.0.1:8443\""), "/d", {});
+    CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
+    CHECK(MessageOf(c) == "unknown key 'server.lisen'");
+  }
+}
+
+TEST_CASE("ParseConfig: missing required keys are named", "[config][unit]") {
+  const auto [prefix, key] = GENERATE(
+      std::make_pair("tls_cert", "server.tls_cert"), std::make_pair("tls_key", "server.tls_key"),
+      std::make_pair("path = \"data/skr.db\"", "storage.path"),
+      std::make_pair("path = \"data/master.key\"", "master_key.path"),
+      std::make_pair("public_key", "attestation.sample.public_key"));
+  auto cfg = ParseConfig(WithLine(prefix, ""), "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  CHECK(MessageOf(cfg) == std::string(key) + ": is required");
+}
+
+TEST_CASE("ParseConfig: a missing listen falls back to the default", "[config][unit]") {
+  auto cfg = ParseConfig(WithLine("listen", ""), "/d", {});
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->server.port == 8443);
+}
+
+TEST_CASE("ParseConfig: TOML syntax errors report the line", "[config][unit]") {
+  const std::string text = "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \n";
+  auto cfg = ParseConfig(text, "/d", {});
+  CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+  const std::string msg = MessageOf(cfg);
+  CHECK_THAT(msg, Catch::Contains("line 3"));
+  CHECK_THAT(msg, Catch::StartsWith("config syntax error"));
+
+  SECTION("duplicate key") {
+    auto c = ParseConfig("[server]\nthreads = 1\nthreads = 2\n", "/d", {});
+    CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
+    CHECK_THAT(MessageOf(c), Catch::Contains("line 3"));
+  }
+}
+
+TEST_CASE("ParseConfig: a relative config_dir is made absolute", "[config][unit]") {
+  auto cfg = ParseConfig(kMinimal, "conf", {});
+  REQUIRE(cfg.has_value());
+  const auto expected = (std::filesystem::current_path() / "conf").lexically_normal();
+  CHECK(cfg->config_dir == expected.string());
+  CHECK(cfg->storage.path == (expected / "data/skr.db").string());
+}
+
+TEST_CASE("LoadConfig: reads a file and resolves paths against its directory",
+          "[config][integration]") {
+  test::TempDir dir;
+  test::WriteFile(dir.path() / "skrd.toml", kMinimal);
+  auto cfg = LoadConfig(dir.file("skrd.toml"));
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->config_dir == dir.path().string());
+  CHECK(cfg->storage.path == (dir.path() / "data" / "skr.db").string());
+  CHECK(cfg->storage.audit_path == (dir.path() / "data" / "audit.db").string());
+
+  SECTION("the process environment overrides the file") {
+    REQUIRE(::setenv("SKR_RELEASE_NONCE_TTL_SECONDS", "42", 1) == 0);
+    auto c = LoadConfig(dir.file("skrd.toml"));
+    ::unsetenv("SKR_RELEASE_NONCE_TTL_SECONDS");
+    REQUIRE(c.has_value());
+    CHECK(c->release.nonce_ttl_seconds == 42);
+  }
+  SECTION("errors keep the key name and add the path") {
+    test::WriteFile(dir.path() / "bad.toml", std::string(kMinimal) + "bogus = 1\n");
+    auto c = LoadConfig(dir.file("bad.toml"));
+    CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
+    CHECK_THAT(MessageOf(c), Catch::Contains("unknown key 'release.bogus'"));
+    CHECK_THAT(MessageOf(c), Catch::Contains("bad.toml"));
+  }
+}
+
+TEST_CASE("LoadConfig: a missing file is kNotFound naming the path", "[config][integration]") {
+  test::TempDir dir;
+  const std::string path = dir.file("nope.toml");
+  auto cfg = LoadConfig(path);
+  CHECK(test::CodeOf(cfg) == ErrorCode::kNotFound);
+  CHECK_THAT(MessageOf(cfg), Catch::Contains(path));
+}
+
+TEST_CASE("LoadConfig: a directory is not a config file", "[config][integration]") {
+  test::TempDir dir;
+  CHECK(test::CodeOf(LoadConfig(dir.path().string())) == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("SkrEnvironment: collects SKR_* variables only", "[config][unit]") {
+  REQUIRE(::setenv("SKR_H4_CONFIG_TEST", "a=b", 1) == 0);
+  REQUIRE(::setenv("H4_NOT_SKR", "x", 1) == 0);
+  const auto env = SkrEnvironment();
+  ::unsetenv("SKR_H4_CONFIG_TEST");
+  ::unsetenv("H4_NOT_SKR");
+  REQUIRE(env.count("SKR_H4_CONFIG_TEST") == 1);
+  CHECK(env.at("SKR_H4_CONFIG_TEST") == "a=b");
+  CHECK(env.count("H4_NOT_SKR") == 0);
+  for (const auto& [k, v] : env) CHECK(k.rfind("SKR_", 0) == 0);
+}
+
+}  // namespace
+}  // namespace skr::config
+
+TEST_CASE("ParseConfig: port 0 asks for an ephemeral port", "[config]") {
+  const std::string toml =
+      "[server]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
+      "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
+  auto cfg = skr::config::ParseConfig(toml, "/etc/skr", {});
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->server.port == 0);
+  CHECK(cfg->server.host == "127.0.0.1");
+}
