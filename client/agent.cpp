@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/agent.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "common/encoding.h"
+#include "common/jose.h"
+
+namespace skr::client {
+namespace {
+
+struct KeyTypeInfo {
+  KeyType type;
+  std::string_view name;
+};
+constexpr KeyTypeInfo kKeyTypes[] = {
+    {KeyType::kEcP256, "ec-p256"},   {KeyType::kEcP384, "ec-p384"},
+    {KeyType::kEcP521, "ec-p521"},   {KeyType::kRsa3072, "rsa-3072"},
+    {KeyType::kRsa4096, "rsa-4096"},
+};
+
+bool IsEc(KeyType t) {
+  return t == KeyType::kEcP256 || t == KeyType::kEcP384 || t == KeyType::kEcP521;
+}
+
+std::string Errno(std::string_view what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
+
+// RFC 7516 section 7.1: the first compact segment is BASE64URL(UTF8(JWE Protected Header)).
+Result<Json> JweProtectedHeader(std::string_view compact) {
+  const auto dot = compact.find('.');
+  if (dot == std::string_view::npos || dot == 0) {
+    return Error(ErrorCode::kInternal, "release response carries a malformed JWE",
+                 "bad_response");
+  }
+  auto raw = Base64UrlDecode(compact.substr(0, dot));
+  if (!raw) {
+    return Error(ErrorCode::kInternal, "JWE protected header is not base64url", "bad_response");
+  }
+  auto header = ParseJson(std::string_view(reinterpret_cast<const char*>(raw->data()),  // NOLINT
+                                           raw->size()),
+                          64u << 10);
+  if (!header || !header->is_object()) {
+    return Error(ErrorCode::kInternal, "JWE protected header is not a JSON object",
+                 "bad_response");
+  }
+  return std::move(header).value();
+}
+
+}  // namespace
+
+Result<KeyType> ParseKeyType(std::string_view text) {
+  for (const auto& kt : kKeyTypes) {
+    if (kt.name == text) return kt.type;
+  }
+  return Error(ErrorCode::kInvalidArgument,
+               "unknown key type '" + std::string(text) +
+                   "' (expected ec-p256, ec-p384, ec-p521, rsa-3072 or rsa-4096)",
+               "bad_key_type");
+}
+
+std::string_view KeyTypeName(KeyType type) {
+  for (const auto& kt : kKeyTypes) {
+    if (kt.type == type) return kt.name;
+  }
+  return "unknown";
+}
+
+std::string_view KeyTypeAlg(KeyType type) {
+  // DESIGN.md section 2: EC keys use ECDH-ES+A256KW, RSA (>= 3072 bits) RSA-OAEP-256.
+  return IsEc(type) ? "ECDH-ES+A256KW" : "RSA-OAEP-256";
+}
+
+Result<EphemeralKey> GenerateEphemeralKey(KeyType type) {
+  Result<EvpPkeyPtr> key = Error(ErrorCode::kInternal, "unreachable");
+  switch (type) {
+    case KeyType::kEcP256: key = GenerateEcKey("P-256"); break;
+    case KeyType::kEcP384: key = GenerateEcKey("P-384"); break;
+    case KeyType::kEcP521: key = GenerateEcKey("P-521"); break;
+    case KeyType::kRsa3072: key = GenerateRsaKey(3072); break;
+    case KeyType::kRsa4096: key = GenerateRsaKey(4096); break;
+  }
+  if (!key) return key.error();
+  SKR_TRY(Json jwk, PublicJwkFromKey(key->get(), KeyTypeAlg(type)));
+  return EphemeralKey{std::move(key).value(), std::move(jwk)};
+}
+
+Result<FetchResult> FetchKey(const FetchOptions& options, ApiClient& api) {
+  if (options.evidence == nullptr) {
+    return Error(ErrorCode::kInvalidArgument, "no evidence provider configured");
+  }
+  if (options.tenant.empty() || options.key.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "tenant and key are required");
+  }
+  // 1. Challenge (DESIGN.md section 2, step 1).
+  SKR_TRY(std::string nonce, api.Challenge(options.tenant));
+
+  // 2. Binding: ephemeral key pair, tee-pubkey, digest (step 2).
+  auto eph = GenerateEphemeralKey(options.key_type);
+  if (!eph) {
+    return Error(ErrorCode::kMalformedEvidence,
+                 "cannot create the ephemeral key: " + eph.error().message(),
+                 "evidence_unavailable");
+  }
+  auto digest = BindingDigest(nonce, eph->public_jwk);
+  if (!digest) {
+    return Error(ErrorCode::kMalformedEvidence,
+                 "cannot compute the binding digest: " + digest.error().message(),
+                 "evidence_unavailable");
+  }
+  auto evidence = options.evidence->Collect(*digest);
+  if (!evidence) {
+    return Error(ErrorCode::kMalformedEvidence,
+                 "cannot produce evidence: " + evidence.error().message(),
+                 "evidence_unavailable");
+  }
+
+  // 3. Release (step 3).
+  Json request = {{"nonce", nonce},
+                  {"tee-pubkey", eph->public_jwk},
+                  {"evidence", std::move(evidence).value()}};
+  SKR_TRY(Json resp, api.Release(options.tenant, options.key, options.version, request));
+  auto jwe = GetString(resp, "jwe");
+  if (!jwe) {
+    return Error(ErrorCode::kInternal, "release response has no \"jwe\"", "bad_response");
+  }
+
+  // The JWE must be addressed to our tee-pubkey: kid = RFC 7638 thumbprint (DESIGN.md section 2).
+  SKR_TRY(Json header, JweProtectedHeader(*jwe));
+  SKR_TRY(std::string thumbprint, JwkThumbprint(eph->public_jwk));
+  auto kid = GetOptionalString(header, "kid");
+  if (!kid || *kid != thumbprint) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "the released JWE is not addressed to this agent's key (kid mismatch)",
+                 "kid_mismatch");
+  }
+  auto alg = GetOptionalString(header, "alg");
+  if (!alg || *alg != KeyTypeAlg(options.key_type)) {
+    return Error(ErrorCode::kVerificationFailed, "the released JWE uses an unexpected alg",
+                 "alg_mismatch");
+  }
+  auto plain = JweDecrypt(*jwe, eph->private_key.get());
+  if (!plain) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "cannot decrypt the released JWE: " + plain.error().message(), "decrypt_failed");
+  }
+
+  FetchResult out;
+  out.key = std::move(plain).value();
+  if (auto v = GetInt(resp, "version")) out.version = *v;
+  if (auto s = GetInt(resp, "audit_seq")) out.audit_seq = *s;
+  return out;
+}
+
+int ExitCodeFor(const Error& error) {
+  switch (error.code()) {
+    case ErrorCode::kPolicyDenied:
+      return kExitDenied;
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kFailedPrecondition:
+    case ErrorCode::kGone:
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kPayloadTooLarge:
+      return kExitUsage;
+    case ErrorCode::kMalformedEvidence:
+    case ErrorCode::kBadNonce:
+    case ErrorCode::kVerificationFailed:
+      return kExitAttestation;
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kSealed:
+    case ErrorCode::kRateLimited:
+    case ErrorCode::kInternal:
+      return kExitUnavailable;
+  }
+  return kExitUnavailable;
+}
+
+Result<void> WriteAll(int fd, std::span<const std::uint8_t> data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error(ErrorCode::kInternal, Errno("write"), "write_failed");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return Ok();
+}
+
+Result<void> WriteSecretFile(const std::string& path, std::span<const std::uint8_t> data) {
+  // O_NOFOLLOW: never write key bytes through a symlink planted at the output path.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Error(ErrorCode::kInvalidArgument, Errno("cannot open " + path), "bad_output");
+  }
+  // An existing file keeps its mode on open(); narrow it before any byte is written.
+  if (::fchmod(fd, 0600) != 0) {
+    const std::string msg = Errno("fchmod " + path);
+    ::close(fd);
+    return Error(ErrorCode::kInvalidArgument, msg, "bad_output");
+  }
+  auto written = WriteAll(fd, data);
+  if (!written) {
+    ::close(fd);
+    return written.error();
+  }
+  if (::fsync(fd) != 0 && errno != EINVAL) {  // EINVAL: e.g. a pipe or character device
+    const std::string msg = Errno("fsync " + path);
+    ::close(fd);
+    return Error(ErrorCode::kInternal, msg, "write_failed");
+  }
+  if (::close(fd) != 0) {
+    return Error(ErrorCode::kInternal, Errno("close " + path), "write_failed");
+  }
+  return Ok();
+}
+
+std::string LogLine(std::string_view level, std::string_view msg, const Json& fields) {
+  Json line = {{"level", std::string(level)}, {"msg", std::string(msg)}};
+  if (fields.is_object()) {
+    for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
+  }
+  return DumpJson(line);
+}
+
+}  // namespace skr::client

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/api_client.h"
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <system_error>
+
+#include <boost/asio/ssl.hpp>
+#include <cpprest/http_client.h>
+#include <cpprest/uri.h>
+
+#include "common/ossl.h"
+
+namespace skr::client {
+namespace {
+
+constexpr std::string_view kProblemPrefix = "urn:skr:problem:";
+// Upper bound for a response body; audit entry pages (1000 records with traces) are the biggest.
+constexpr std::size_t kMaxResponseBytes = 64u << 20;
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+ErrorCode CodeFor(int status, const std::string& slug) {
+  switch (status) {
+    case 400:
+      return Contains(slug, "evidence") ? ErrorCode::kMalformedEvidence
+                                        : ErrorCode::kInvalidArgument;
+    case 401:
+      if (Contains(slug, "nonce")) return ErrorCode::kBadNonce;
+      // API-token failures use a fixed set of slugs (server/broker, keystore); every other 401
+      // slug is about evidence (verification_failed, signature_invalid, binding...), including
+      // failures of "token" evidence, so no substring match on "token" here.
+      if (slug.empty() || slug == "unauthenticated" || slug == "missing_token" ||
+          slug == "invalid_token" || slug == "token_unknown" || slug == "token_revoked" ||
+          slug == "token_expired") {
+        return ErrorCode::kUnauthenticated;
+      }
+      return ErrorCode::kVerificationFailed;
+    case 403:
+      return slug == "policy_denied" ? ErrorCode::kPolicyDenied : ErrorCode::kPermissionDenied;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 409:
+      return Contains(slug, "exists") ? ErrorCode::kAlreadyExists
+                                      : ErrorCode::kFailedPrecondition;
+    case 410:
+      return ErrorCode::kGone;
+    case 413:
+      return ErrorCode::kPayloadTooLarge;
+    case 429:
+      return ErrorCode::kRateLimited;
+    case 503:
+      return Contains(slug, "sealed") ? ErrorCode::kSealed : ErrorCode::kUnavailable;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
+// Reads the CA file once up front so a typo fails at startup with a clear message rather than
+// as an opaque handshake failure later.
+Result<void> CheckCaFile(const std::string& path) {
+  auto pem = ReadFile(path, 4u << 20);
+  if (!pem) {
+    return Error(ErrorCode::kInvalidArgument, "cannot read CA file " + path, "bad_cacert");
+  }
+  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  if (!bio) return OpenSslError("BIO_new_mem_buf");
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    (void)OpenSslError("PEM_read_bio_X509");  // drains the queue
+    return Error(ErrorCode::kInvalidArgument, "no PEM certificate in CA file " + path,
+                 "bad_cacert");
+  }
+  return Ok();
+}
+
+Error TransportError(const std::error_code& ec, std::string_view what) {
+  const std::string msg = "request to skrd failed: " + std::string(what);
+  if (ec == std::errc::timed_out) {
+    return Error(ErrorCode::kUnavailable, msg, "timeout");
+  }
+  const std::string lower = Lower(what);
+  if (Contains(lower, "handshake") || Contains(lower, "certificate") ||
+      Contains(lower, "ssl")) {
+    return Error(ErrorCode::kUnavailable, msg, "tls_failed");
+  }
+  return Error(ErrorCode::kUnavailable, msg, "unreachable");
+}
+
+}  // namespace
+
+Error ErrorFromResponse(int status, std::string_view body) {
+  std::string slug;
+  std::string detail;
+  auto parsed = ParseJson(body);
+  if (parsed && parsed->is_object()) {
+    if (auto type = GetOptionalString(*parsed, "type");
+        type && type->size() > kProblemPrefix.size() && type->starts_with(kProblemPrefix)) {
+      slug = type->substr(kProblemPrefix.size());
+    }
+    if (auto d = GetOptionalString(*parsed, "detail")) detail = *d;
+    if (detail.empty()) {
+      if (auto t = GetOptionalString(*parsed, "title")) detail = *t;
+    }
+  }
+  const ErrorCode code = CodeFor(status, slug);
+  if (detail.empty()) detail = "HTTP status " + std::to_string(status);
+  return Error(code, detail, slug);
+}
+
+Result<std::string> PathSegment(std::string_view segment) {
+  if (segment.empty() || segment == "." || segment == "..") {
+    return Error(ErrorCode::kInvalidArgument,
+                 "invalid name '" + std::string(segment) + "' in request path");
+  }
+  try {
+    return web::uri::encode_data_string(std::string(segment));
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::kInvalidArgument, std::string("cannot encode path: ") + e.what());
+  }
+}
+
+std::string Query(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (v.empty()) continue;
+    out += out.empty() ? '?' : '&';
+    out += web::uri::encode_data_string(k);
+    out += '=';
+    out += web::uri::encode_data_string(v);
+  }
+  return out;
+}
+
+struct ApiClient::Impl {
+  explicit Impl(web::http::client::http_client c) : http(std::move(c)) {}
+  web::http::client::http_client http;
+  std::string token;
+};
+
+ApiClient::ApiClient() = default;
+
+ApiClient::~ApiClient() {
+  if (impl_ && !impl_->token.empty()) {
+    OPENSSL_cleanse(impl_->token.data(), impl_->token.size());
+  }
+}
+
+Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ApiClientOptions& options) {
+  if (!options.base_url.starts_with("https://")) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "server URL must start with https:// (got '" + options.base_url + "')",
+                 "bad_url");
+  }
+  if (!options.cacert_file.empty()) {
+    SKR_TRY_VOID(CheckCaFile(options.cacert_file));
+  }
+  if (options.timeout.count() <= 0) {
+    return Error(ErrorCode::kInvalidArgument, "timeout must be positive", "bad_timeout");
+  }
+  try {
+    web::uri uri(options.base_url);
+    if (uri.host().empty() || !uri.query().empty() || !uri.fragment().empty() ||
+        !uri.user_info().empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "server URL must be https://host[:port][/prefix]", "bad_url");
+    }
+    web::http::client::http_client_config config;
+    config.set_timeout(options.timeout);
+    config.set_validate_certificates(true);  // never disabled
+    if (!options.cacert_file.empty()) {
+      const std::string cafile = options.cacert_file;
+      config.set_ssl_context_callback([cafile](boost::asio::ssl::context& ctx) {
+        // Trust only the configured CA: replace the default store (cpprestsdk loads the system
+        // paths before calling us). SSL_CTX_set_cert_store takes ownership of the new store.
+        X509_STORE* store = X509_STORE_new();
+        if (store != nullptr) SSL_CTX_set_cert_store(ctx.native_handle(), store);
+        boost::system::error_code ec;
+        ctx.load_verify_file(cafile, ec);
+        // On error the store is empty and verification fails closed; nothing to report here
+        // (this runs on a cpprestsdk worker thread and must not throw).
+        (void)ec;
+      });
+    }
+    auto client = std::unique_ptr<ApiClient>(new ApiClient());
+    client->impl_ = std::make_unique<Impl>(web::http::client::http_client(uri, config));
+    client->impl_->token = options.token;
+    return client;
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::kInvalidArgument, std::string("bad server URL: ") + e.what(),
+                 "bad_url");
+  } catch (...) {
+    return Error(ErrorCode::kInvalidArgument, "bad server URL", "bad_url");
+  }
+}
+
+Result<Json> ApiClient::Send(std::string_view method, const std::string& path_and_query,
+                             const Json* body) {
+  last_status_ = 0;
+  if (!impl_) return Error(ErrorCode::kInternal, "ApiClient not initialized");
+  if (path_and_query.empty() || path_and_query.front() != '/') {
+    return Error(ErrorCode::kInternal, "request path must start with '/'");
+  }
+  std::string body_text;
+  try {
+    web::http::http_request request{web::http::method(std::string(method))};
+    request.set_request_uri(path_and_query);
+    request.headers().add("Accept", "application/json");
+    if (!impl_->token.empty()) {
+      request.headers().add("Authorization", "Bearer " + impl_->token);
+    }
+    if (body != nullptr) {
+      body_text = DumpJson(*body);
+      request.set_body(body_text, "application/json");
+    }
+    web::http::http_response response = impl_->http.request(request).get();
+    if (!body_text.empty()) OPENSSL_cleanse(body_text.data(), body_text.size());
+    const int status = static_cast<int>(response.status_code());
+    last_status_ = status;
+    const auto length = response.headers().content_length();
+    if (length > kMaxResponseBytes) {
+      return Error(ErrorCode::kInternal, "response body too large", "bad_response");
+    }
+    // ignore_content_type: problem+json and application/json are both JSON.
+    const std::string text = response.extract_string(true).get();
+    if (status < 200 || status > 299) return ErrorFromResponse(status, text);
+    if (status == 204 || text.empty()) return Json::object();
+    auto parsed = ParseJson(text, kMaxResponseBytes, 64);
+    if (!parsed) {
+      return Error(ErrorCode::kInternal,
+                   "server sent a response that is not JSON (HTTP " + std::to_string(status) + ")",
+                   "bad_response");
+    }
+    return std::move(parsed).value();
+  } catch (const web::http::http_exception& e) {
+    if (!body_text.empty()) OPENSSL_cleanse(body_text.data(), body_text.size());
+    if (last_status_ != 0) {
+      return Error(ErrorCode::kUnavailable,
+                   std::string("connection lost while reading the response: ") + e.what(),
+                   "connection_lost");
+    }
+    return TransportError(e.error_code(), e.what());
+  } catch (const std::exception& e) {
+    if (!body_text.empty()) OPENSSL_cleanse(body_text.data(), body_text.size());
+    return Error(ErrorCode::kUnavailable, std::string("request failed: ") + e.what(),
+                 "unreachable");
+  } catch (...) {
+    if (!body_text.empty()) OPENSSL_cleanse(body_text.data(), body_text.size());
+    return Error(ErrorCode::kUnavailable, "request failed", "unreachable");
+  }
+}
+
+Result<std::string> ApiClient::Challenge(std::string_view tenant) {
+  Json body = Json::object();
+  if (!tenant.empty()) body["tenant"] = std::string(tenant);
+  SKR_TRY(Json resp, Post("/v1/challenge", body));
+  auto nonce = GetString(resp, "nonce");
+  if (!nonce || nonce->empty()) {
+    return Error(ErrorCode::kInternal, "challenge response has no nonce", "bad_response");
+  }
+  return std::move(nonce).value();
+}
+
+Result<Json> ApiClient::Release(std::string_view tenant, std::string_view key,
+                                std::optional<std::int64_t> version, const Json& request) {
+  SKR_TRY(std::string t, PathSegment(tenant));
+  SKR_TRY(std::string k, PathSegment(key));
+  std::string path = "/v1/tenants/" + t + "/keys/" + k + "/release";
+  if (version) path += Query({{"version", std::to_string(*version)}});
+  return Post(path, request);
+}
+
+}  // namespace skr::client

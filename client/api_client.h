@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// ApiClient: a small HTTPS client for the skrd API (/work/notes/api.md, DESIGN.md sections 2
+// and 8) on top of cpprestsdk. Bodies in and out are nlohmann JSON (common/json.h); no
+// cpprestsdk type and no exception crosses this header.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+
+namespace skr::client {
+
+struct ApiClientOptions {
+  // Base URL, e.g. "https://127.0.0.1:8443". Only https:// is accepted.
+  std::string base_url = "https://127.0.0.1:8443";
+  // PEM file with the CA certificate(s) that signed skrd's TLS certificate. When set, only these
+  // CAs are trusted (the system store is replaced); when empty, the system store is used.
+  // Certificate and host name verification are always on.
+  std::string cacert_file;
+  // Bearer token for admin/auditor endpoints; empty = no Authorization header.
+  std::string token;
+  // Per-stage timeout (connect, TLS handshake, send, receive).
+  std::chrono::seconds timeout{30};
+};
+
+// Maps an HTTP error response to an Error. Pure; used by ApiClient and tested directly.
+// An RFC 7807 body {"type":"urn:skr:problem:<slug>","detail":...} yields message = detail and
+// reason = slug; anything else yields a generic message and the code's default reason.
+// Status -> code: 400 kInvalidArgument (kMalformedEvidence for evidence slugs), 401 kBadNonce
+// (nonce slugs) / kUnauthenticated (no slug, "unauthenticated", API-token slugs such as
+// token_expired) / kVerificationFailed (all other slugs: evidence and binding failures),
+// 403 kPolicyDenied (slug policy_denied) / kPermissionDenied, 404 kNotFound, 409 kAlreadyExists
+// (slugs naming "exists") / kFailedPrecondition, 410 kGone, 413 kPayloadTooLarge,
+// 429 kRateLimited, 503 kSealed (slug sealed) / kUnavailable, anything else kInternal.
+Error ErrorFromResponse(int status, std::string_view body);
+
+// Percent-encodes one path segment. Errors: kInvalidArgument for "", "." and "..".
+Result<std::string> PathSegment(std::string_view segment);
+
+// Thread-compatible (one request at a time per instance). Never throws.
+class ApiClient {
+ public:
+  // Validates the URL (https only) and the CA file (must be readable PEM). Errors:
+  // kInvalidArgument (bad URL, unreadable or invalid CA file).
+  static Result<std::unique_ptr<ApiClient>> Create(const ApiClientOptions& options);
+  virtual ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  // Sends one request. `path_and_query` starts with "/" and is already encoded (PathSegment,
+  // Query). Returns the parsed JSON body of a 2xx response (an empty object for 204 or an
+  // empty body). Errors: ErrorFromResponse for non-2xx; kUnavailable with reason "unreachable"
+  // (connect or TLS failure), "timeout" or "connection_lost"; kInternal "bad_response" for a
+  // 2xx body that is not JSON. Virtual so tests can substitute a fake transport.
+  virtual Result<Json> Send(std::string_view method, const std::string& path_and_query,
+                            const Json* body);
+
+  // HTTP status of the last response, 0 when none was received.
+  int last_status() const { return last_status_; }
+
+  Result<Json> Get(const std::string& path) { return Send("GET", path, nullptr); }
+  Result<Json> Delete(const std::string& path) { return Send("DELETE", path, nullptr); }
+  Result<Json> Post(const std::string& path, const Json& body) { return Send("POST", path, &body); }
+  Result<Json> Put(const std::string& path, const Json& body) { return Send("PUT", path, &body); }
+
+  // POST /v1/challenge {"tenant": tenant} (tenant omitted when empty). Returns the nonce.
+  Result<std::string> Challenge(std::string_view tenant);
+  // POST /v1/tenants/{t}/keys/{k}/release[?version=N] with `request`; returns the response.
+  Result<Json> Release(std::string_view tenant, std::string_view key,
+                       std::optional<std::int64_t> version, const Json& request);
+
+ protected:
+  ApiClient();  // for fakes in tests (defined in the .cpp: Impl is incomplete here)
+  void set_last_status(int status) { last_status_ = status; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int last_status_ = 0;
+};
+
+// Builds "?a=1&b=x" from the non-empty pairs (values percent-encoded); "" when none.
+std::string Query(const std::vector<std::pair<std::string, std::string>>& params);
+
+}  // namespace skr::client

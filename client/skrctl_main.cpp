@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: Apache-2.0
+// skrctl: admin and auditor CLI for skrd (/work/notes/api.md, DESIGN.md section 8).
+// Secrets never go on the command line: the API token comes from $SKR_TOKEN or --token-file,
+// key material from --material-file (or stdin with '-').
+// Exit codes: 0 success, 1 API error, 2 usage error.
+#include <openssl/crypto.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "client/api_client.h"
+#include "client/skrctl_format.h"
+#include "common/encoding.h"
+#include "common/json.h"
+#include "common/ossl.h"
+#include "common/secret_bytes.h"
+
+namespace {
+
+using skr::Error;
+using skr::ErrorCode;
+using skr::Json;
+using skr::Result;
+using namespace skr::client;
+
+constexpr int kExitOk = 0;
+constexpr int kExitApi = 1;
+constexpr int kExitUsage = 2;
+constexpr std::size_t kMaxInputBytes = 4u << 20;
+constexpr std::size_t kMaxMaterialBytes = 64u << 10;
+constexpr int kMaxPages = 10000;
+
+struct Globals {
+  std::string addr = "https://127.0.0.1:8443";
+  std::string cacert;
+  std::string token_file;
+  std::string format = "text";
+  int timeout = 30;
+};
+
+class Ctx {
+ public:
+  Ctx(ApiClient& api, const Globals& g) : api_(api), g_(g) {}
+  ApiClient& api() { return api_; }
+
+  // Prints a successful result: the server's JSON (pretty) or the text rendering.
+  int Emit(const Json& json, const std::string& text) {
+    if (g_.format == "json") {
+      std::cout << skr::DumpJson(json, 2) << '\n';
+    } else {
+      std::cout << text;
+      if (!text.empty() && text.back() != '\n') std::cout << '\n';
+    }
+    return kExitOk;
+  }
+  int ApiError(const Error& e) {
+    const int status = api_.last_status();
+    std::cerr << "error: ";
+    if (status != 0) std::cerr << status << ' ';
+    std::cerr << e.reason() << ": " << e.message() << '\n';
+    return kExitApi;
+  }
+
+ private:
+  ApiClient& api_;
+  const Globals& g_;
+};
+
+int UsageError(const std::string& message) {
+  std::cerr << "error: " << message << '\n';
+  return kExitUsage;
+}
+
+// Reads a file, or stdin for "-".
+Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes) {
+  if (path == "-") {
+    std::string data;
+    char buf[4096];
+    while (std::cin.read(buf, sizeof(buf)) || std::cin.gcount() > 0) {
+      data.append(buf, static_cast<std::size_t>(std::cin.gcount()));
+      if (data.size() > max_bytes) {
+        OPENSSL_cleanse(data.data(), data.size());
+        return Error(ErrorCode::kInvalidArgument, "stdin input is too large");
+      }
+    }
+    return data;
+  }
+  auto data = skr::ReadFile(path, max_bytes);
+  if (!data) return Error(ErrorCode::kInvalidArgument, data.error().message());
+  return data;
+}
+
+Result<Json> ReadJsonObject(const std::string& path) {
+  SKR_TRY(std::string text, ReadInput(path, kMaxInputBytes));
+  auto j = skr::ParseJson(text, kMaxInputBytes, 64);
+  if (!j || !j->is_object()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 (path == "-" ? std::string("stdin") : path) + " is not a JSON object");
+  }
+  return std::move(j).value();
+}
+
+// Raw key material from a file or stdin, base64-encoded for the API. The plaintext copy is
+// wiped; the encoded string is the caller's to wipe.
+Result<std::string> ReadMaterialBase64(const std::string& path) {
+  SKR_TRY(std::string raw, ReadInput(path, kMaxMaterialBytes));
+  skr::SecretBytes material = skr::SecretBytes::CopyFrom(skr::AsBytes(raw));
+  OPENSSL_cleanse(raw.data(), raw.size());
+  if (material.empty()) return Error(ErrorCode::kInvalidArgument, "key material is empty");
+  return skr::Base64Encode(material.Reveal());
+}
+
+// Wipes the base64 material inside a request body after it was sent (best effort: cpprestsdk
+// keeps its own copy of the serialized body until the request completes).
+void WipeMaterial(Json& body) {
+  if (body.is_object() && body.contains("material") && body["material"].is_string()) {
+    auto& s = body["material"].get_ref<std::string&>();
+    OPENSSL_cleanse(s.data(), s.size());
+  }
+}
+
+// Follows "next" cursors and concatenates the pages' `member` arrays.
+Result<Json> GetAllPages(ApiClient& api, const std::string& path,
+                         std::vector<std::pair<std::string, std::string>> params,
+                         const std::string& member) {
+  Json all = Json::array();
+  std::string after;
+  for (int page = 0; page < kMaxPages; ++page) {
+    auto p = params;
+    p.emplace_back("limit", "1000");
+    p.emplace_back("after", after);
+    SKR_TRY(Json body, api.Get(path + Query(p)));
+    if (body.is_object() && body.contains(member) && body[member].is_array()) {
+      for (auto& item : body[member]) all.push_back(std::move(item));
+    }
+    if (!body.is_object() || !body.contains("next") || !body["next"].is_string() ||
+        body["next"].get_ref<const std::string&>().empty()) {
+      return Json{{member, std::move(all)}, {"next", nullptr}};
+    }
+    after = body["next"].get<std::string>();
+  }
+  return Error(ErrorCode::kInternal, "too many pages");
+}
+
+// Builds "/v1/tenants/{tenant}/{rest[0]}/..." with every segment percent-encoded, so a name
+// containing '/', '?' or '#' stays one segment (fixed words like "keys" encode to themselves).
+Result<std::string> TenantPath(const std::string& tenant, std::vector<std::string> rest = {}) {
+  SKR_TRY(std::string t, PathSegment(tenant));
+  std::string path = "/v1/tenants/" + t;
+  for (const auto& r : rest) {
+    SKR_TRY(std::string s, PathSegment(r));
+    path += "/" + s;
+  }
+  return path;
+}
+
+std::string ReadToken(const Globals& g, std::string& error) {
+  std::string token;
+  if (!g.token_file.empty()) {
+    auto t = skr::ReadFile(g.token_file, 64u << 10);
+    if (!t) {
+      error = "cannot read token file " + g.token_file;
+      return {};
+    }
+    token = std::move(t).value();
+  } else if (const char* env = std::getenv("SKR_TOKEN"); env != nullptr) {
+    token = env;
+  }
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' ||
+                            token.back() == ' ' || token.back() == '\t')) {
+    token.pop_back();
+  }
+  return token;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"skrctl: administer a skrd secure key release broker"};
+  app.fallthrough();  // global options are accepted after the subcommand too
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("--addr", g.addr, "skrd base URL (default https://127.0.0.1:8443)")
+      ->envname("SKR_ADDR");
+  app.add_option("--cacert", g.cacert, "CA certificate (PEM) for skrd's TLS certificate")
+      ->envname("SKR_CACERT");
+  app.add_option("--token-file", g.token_file,
+                 "file holding the API token (default: $SKR_TOKEN)");
+  app.add_option("--format", g.format, "output format: text|json (default text)")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--timeout", g.timeout, "request timeout in seconds (default 30)")
+      ->check(CLI::PositiveNumber);
+
+  std::function<int(Ctx&)> action;
+  auto on = [&action](CLI::App* sub, std::function<int(Ctx&)> fn) {
+    sub->callback([&action, fn = std::move(fn)] { action = fn; });
+  };
+
+  // Option storage shared by subcommands (only one subcommand runs).
+  std::string name, tenant, role, file, policy, id, material_file, evidence_file, claims_file,
+      decision;
+  std::optional<std::int64_t> ttl, version_opt, from_seq, limit, bytes_opt;
+  std::int64_t version = 0;
+  std::int64_t bytes = 32;
+
+  // ---- tenant ----
+  CLI::App* tenant_cmd = app.add_subcommand("tenant", "manage tenants (operator)");
+  tenant_cmd->require_subcommand(1);
+  {
+    auto* c = tenant_cmd->add_subcommand("create", "create a tenant");
+    c->add_option("NAME", name, "tenant name")->required();
+    on(c, [&](Ctx& ctx) {
+      auto r = ctx.api().Post("/v1/tenants", Json{{"name", name}});
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, "created tenant " + Field(*r, "name") + "\n");
+    });
+    auto* l = tenant_cmd->add_subcommand("list", "list tenants");
+    on(l, [&](Ctx& ctx) {
+      auto r = GetAllPages(ctx.api(), "/v1/tenants", {}, "tenants");
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, RenderList(*r, "tenants", {"name", "created_at"}));
+    });
+    auto* d = tenant_cmd->add_subcommand("delete", "delete a tenant");
+    d->add_option("NAME", name, "tenant name")->required();
+    on(d, [&](Ctx& ctx) {
+      auto path = TenantPath(name);
+      if (!path) return UsageError(path.error().message());
+      auto r = ctx.api().Delete(*path);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, "deleted tenant " + name + "\n");
+    });
+  }
+
+  // ---- token ----
+  CLI::App* token_cmd = app.add_subcommand("token", "manage API tokens");
+  token_cmd->require_subcommand(1);
+  {
+    auto* c = token_cmd->add_subcommand("create", "create a token (its secret is shown once)");
+    c->add_option("--role", role, "operator|admin|auditor")
+        ->required()
+        ->check(CLI::IsMember({"operator", "admin", "auditor"}));
+    c->add_option("--tenant", tenant, "tenant (admin and auditor tokens)");
+    c->add_option("--ttl", ttl, "lifetime in seconds");
+    on(c, [&](Ctx& ctx) {
+      Json body = {{"role", role}};
+      if (!tenant.empty()) body["tenant"] = tenant;
+      if (ttl) {
+        if (*ttl <= 0) return UsageError("--ttl must be positive");
+        body["ttl_seconds"] = *ttl;
+      }
+      auto r = ctx.api().Post("/v1/tokens", body);
+      if (!r) return ctx.ApiError(r.error());
+      const int rc = ctx.Emit(*r, FormatCreatedToken(*r));
+      WipeMaterial(*r);
+      if (r->contains("token") && (*r)["token"].is_string()) {
+        auto& s = (*r)["token"].get_ref<std::string&>();
+        OPENSSL_cleanse(s.data(), s.size());
+      }
+      return rc;
+    });
+    auto* l = token_cmd->add_subcommand("list", "list tokens (never their secrets)");
+    l->add_option("--tenant", tenant, "only this tenant's tokens");
+    on(l, [&](Ctx& ctx) {
+      auto r = GetAllPages(ctx.api(), "/v1/tokens", {{"tenant", tenant}}, "tokens");
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, RenderList(*r, "tokens",
+                                     {"id", "role", "tenant", "created_at", "expires_at"}));
+    });
+    auto* v = token_cmd->add_subcommand("revoke", "revoke a token");
+    v->add_option("ID", id, "token id")->required();
+    on(v, [&](Ctx& ctx) {
+      auto seg = PathSegment(id);
+      if (!seg) return UsageError(seg.error().message());
+      auto r = ctx.api().Delete("/v1/tokens/" + *seg);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, "revoked token " + id + "\n");
+    });
+  }
+
+  // ---- policy ----
+  CLI::App* policy_cmd = app.add_subcommand("policy", "manage release policies (admin)");
+  policy_cmd->require_subcommand(1);
+  {
+    auto* p = policy_cmd->add_subcommand("put", "store a new version of a policy");
+    p->add_option("--tenant", tenant, "tenant")->required();
+    p->add_option("NAME", name, "policy name")->required();
+    p->add_option("--file", file, "policy document (JSON; '-' = stdin)")->required();
+    on(p, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"policies", name});
+      if (!path) return UsageError(path.error().message());
+      auto doc = ReadJsonObject(file);
+      if (!doc) return UsageError(doc.error().message());
+      auto r = ctx.api().Put(*path, *doc);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, "stored policy " + Field(*r, "name") + " version " +
+                              Field(*r, "version") + "\n");
+    });
+    auto* gt = policy_cmd->add_subcommand("get", "show a policy (newest version by default)");
+    gt->add_option("--tenant", tenant, "tenant")->required();
+    gt->add_option("NAME", name, "policy name")->required();
+    gt->add_option("--version", version_opt, "policy version");
+    on(gt, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"policies", name});
+      if (!path) return UsageError(path.error().message());
+      std::string q = version_opt ? Query({{"version", std::to_string(*version_opt)}}) : "";
+      auto r = ctx.api().Get(*path + q);
+      if (!r) return ctx.ApiError(r.error());
+      std::string text = "# policy " + Field(*r, "name") + " version " + Field(*r, "version") +
+                         " created " + Field(*r, "created_at") + "\n";
+      text += skr::DumpJson(r->is_object() && r->contains("policy") ? (*r)["policy"] : Json(),
+                            2) +
+              "\n";
+      return ctx.Emit(*r, text);
+    });
+    auto* l = policy_cmd->add_subcommand("list", "list a tenant's policies");
+    l->add_option("--tenant", tenant, "tenant")->required();
+    on(l, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"policies"});
+      if (!path) return UsageError(path.error().message());
+      auto r = GetAllPages(ctx.api(), *path, {}, "policies");
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, RenderList(*r, "policies", {"name", "version", "created_at"}));
+    });
+    auto* e = policy_cmd->add_subcommand("evaluate", "dry-run a policy on evidence or claims");
+    e->add_option("--tenant", tenant, "tenant")->required();
+    e->add_option("NAME", name, "policy name")->required();
+    auto* ef = e->add_option("--evidence-file", evidence_file, "evidence JSON ('-' = stdin)");
+    auto* cf = e->add_option("--claims-file", claims_file, "claims JSON ('-' = stdin)");
+    ef->excludes(cf);
+    on(e, [&](Ctx& ctx) {
+      if (evidence_file.empty() == claims_file.empty()) {
+        return UsageError("give exactly one of --evidence-file and --claims-file");
+      }
+      auto path = TenantPath(tenant, {"policies", name, "evaluate"});
+      if (!path) return UsageError(path.error().message());
+      const bool ev = !evidence_file.empty();
+      auto doc = ReadJsonObject(ev ? evidence_file : claims_file);
+      if (!doc) return UsageError(doc.error().message());
+      auto r = ctx.api().Post(*path, Json{{ev ? "evidence" : "claims", std::move(doc).value()}});
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatEvaluation(*r));
+    });
+  }
+
+  // ---- key ----
+  CLI::App* key_cmd = app.add_subcommand("key", "manage keys (admin)");
+  key_cmd->require_subcommand(1);
+  {
+    auto* c = key_cmd->add_subcommand("create", "create a key with generated material");
+    c->add_option("--tenant", tenant, "tenant")->required();
+    c->add_option("NAME", name, "key name")->required();
+    c->add_option("--policy", policy, "release policy name")->required();
+    c->add_option("--bytes", bytes, "key length in bytes (default 32)");
+    on(c, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"keys"});
+      if (!path) return UsageError(path.error().message());
+      if (bytes <= 0) return UsageError("--bytes must be positive");
+      auto r = ctx.api().Post(
+          *path, Json{{"name", name}, {"policy", policy}, {"generate", {{"bytes", bytes}}}});
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatKey(*r));
+    });
+    auto* im = key_cmd->add_subcommand("import", "import key material (raw bytes)");
+    im->add_option("--tenant", tenant, "tenant")->required();
+    im->add_option("NAME", name, "key name")->required();
+    im->add_option("--policy", policy, "release policy name")->required();
+    im->add_option("--material-file", material_file, "raw key bytes ('-' = stdin)")->required();
+    on(im, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"keys"});
+      if (!path) return UsageError(path.error().message());
+      auto material = ReadMaterialBase64(material_file);
+      if (!material) return UsageError(material.error().message());
+      Json body = {{"name", name}, {"policy", policy}, {"material", *material}};
+      OPENSSL_cleanse(material->data(), material->size());
+      auto r = ctx.api().Post(*path, body);
+      WipeMaterial(body);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatKey(*r));
+    });
+    auto* l = key_cmd->add_subcommand("list", "list a tenant's keys");
+    l->add_option("--tenant", tenant, "tenant")->required();
+    on(l, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"keys"});
+      if (!path) return UsageError(path.error().message());
+      auto r = GetAllPages(ctx.api(), *path, {}, "keys");
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatKeyList(*r));
+    });
+    auto* gt = key_cmd->add_subcommand("get", "show a key's metadata");
+    gt->add_option("--tenant", tenant, "tenant")->required();
+    gt->add_option("NAME", name, "key name")->required();
+    on(gt, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"keys", name});
+      if (!path) return UsageError(path.error().message());
+      auto r = ctx.api().Get(*path);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatKey(*r));
+    });
+    auto* ro = key_cmd->add_subcommand("rotate", "add a new key version");
+    ro->add_option("--tenant", tenant, "tenant")->required();
+    ro->add_option("NAME", name, "key name")->required();
+    auto* bo = ro->add_option("--bytes", bytes_opt, "generate N bytes");
+    auto* mo = ro->add_option("--material-file", material_file, "raw key bytes ('-' = stdin)");
+    bo->excludes(mo);
+    on(ro, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"keys", name, "rotate"});
+      if (!path) return UsageError(path.error().message());
+      Json body = Json::object();
+      if (bytes_opt) {
+        if (*bytes_opt <= 0) return UsageError("--bytes must be positive");
+        body["generate"] = {{"bytes", *bytes_opt}};
+      } else if (!material_file.empty()) {
+        auto material = ReadMaterialBase64(material_file);
+        if (!material) return UsageError(material.error().message());
+        body["material"] = *material;
+        OPENSSL_cleanse(material->data(), material->size());
+      }
+      auto r = ctx.api().Post(*path, body);
+      WipeMaterial(body);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatKey(*r));
+    });
+    struct StateCmd {
+      const char* name;
+      const char* help;
+    };
+    for (const StateCmd sc : {StateCmd{"disable", "disable a key version (no releases)"},
+                              StateCmd{"enable", "re-enable a disabled key version"},
+                              StateCmd{"destroy", "destroy a key version (irreversible)"}}) {
+      auto* s = key_cmd->add_subcommand(sc.name, sc.help);
+      s->add_option("--tenant", tenant, "tenant")->required();
+      s->add_option("NAME", name, "key name")->required();
+      s->add_option("--version", version, "key version")->required();
+      const std::string verb = sc.name;
+      on(s, [&, verb](Ctx& ctx) {
+        if (version <= 0) return UsageError("--version must be positive");
+        auto path = TenantPath(tenant, {"keys", name, "versions", std::to_string(version)});
+        if (!path) return UsageError(path.error().message());
+        auto r = verb == "destroy" ? ctx.api().Delete(*path)
+                                   : ctx.api().Post(*path + "/" + verb, Json::object());
+        if (!r) return ctx.ApiError(r.error());
+        return ctx.Emit(*r, FormatKey(*r));
+      });
+    }
+    auto* sp = key_cmd->add_subcommand("set-policy", "change the policy a key is released under");
+    sp->add_option("--tenant", tenant, "tenant")->required();
+    sp->add_option("NAME", name, "key name")->required();
+    sp->add_option("--policy", policy, "release policy name")->required();
+    on(sp, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"keys", name, "policy"});
+      if (!path) return UsageError(path.error().message());
+      auto r = ctx.api().Put(*path, Json{{"policy", policy}});
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatKey(*r));
+    });
+  }
+
+  // ---- audit ----
+  CLI::App* audit_cmd = app.add_subcommand("audit", "read the audit log (auditor)");
+  audit_cmd->require_subcommand(1);
+  {
+    auto* e = audit_cmd->add_subcommand("entries", "list audit records");
+    e->add_option("--tenant", tenant, "only this tenant");
+    e->add_option("--from-seq", from_seq, "first sequence number");
+    e->add_option("--limit", limit, "maximum number of records");
+    e->add_option("--decision", decision, "only records with this decision");
+    on(e, [&](Ctx& ctx) {
+      if (from_seq && *from_seq < 0) return UsageError("--from-seq must not be negative");
+      if (limit && *limit <= 0) return UsageError("--limit must be positive");
+      const std::string q = Query({{"tenant", tenant},
+                                   {"from_seq", from_seq ? std::to_string(*from_seq) : ""},
+                                   {"limit", limit ? std::to_string(*limit) : ""},
+                                   {"decision", decision}});
+      auto r = ctx.api().Get("/v1/audit/entries" + q);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(*r, FormatAuditEntries(*r));
+    });
+  }
+
+  // ---- attest ----
+  CLI::App* attest_cmd = app.add_subcommand("attest", "verify evidence (admin)");
+  attest_cmd->require_subcommand(1);
+  {
+    auto* v = attest_cmd->add_subcommand("verify", "verify evidence and show its claims");
+    v->add_option("--evidence-file", evidence_file, "evidence JSON ('-' = stdin)")->required();
+    on(v, [&](Ctx& ctx) {
+      auto doc = ReadJsonObject(evidence_file);
+      if (!doc) return UsageError(doc.error().message());
+      auto r = ctx.api().Post("/v1/attestation/verify", Json{{"evidence", std::move(doc).value()}});
+      if (!r) return ctx.ApiError(r.error());
+      const Json& claims = r->is_object() && r->contains("claims") ? (*r)["claims"] : *r;
+      return ctx.Emit(*r, FormatClaims(claims));
+    });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!action) return UsageError("no command given (see --help)");
+
+  std::string token_error;
+  ApiClientOptions options;
+  options.base_url = g.addr;
+  options.cacert_file = g.cacert;
+  options.timeout = std::chrono::seconds(g.timeout);
+  options.token = ReadToken(g, token_error);
+  if (!token_error.empty()) return UsageError(token_error);
+  auto api = ApiClient::Create(options);
+  OPENSSL_cleanse(options.token.data(), options.token.size());
+  if (!api) return UsageError(api.error().message());
+  Ctx ctx(**api, g);
+  return action(ctx);
+}
