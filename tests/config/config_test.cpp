@@ -204,7 +204,7 @@ TEST_CASE("ParseConfig: bad environment values name the key and the variable", "
 TEST_CASE("ParseConfig: invalid values are rejected naming the key", "[config][unit]") {
   const auto [prefix, line, key] = GENERATE(
       std::make_tuple("listen", "listen = \"localhost\"", "server.listen"),
-      std::make_tuple("listen", "listen = \"127.0.0.1:65536\"", "server.listen"),
+      std::make_tuple("listen", "listen = \"127.0.0.1:-1\"", "server.listen"),
       std::make_tuple("listen", "listen = \"127.0.0.1:65536\"", "server.listen"),
       std::make_tuple("listen", "listen = \"127.0.0.1:http\"", "server.listen"),
       std::make_tuple("listen", "listen = \"127.0.0.1:\"", "server.listen"),

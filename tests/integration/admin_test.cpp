@@ -3,6 +3,7 @@
 // state, health endpoints, TLS only.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "common/encoding.h"
 #include "tests/integration/skrd_fixture.h"

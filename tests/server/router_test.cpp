@@ -31,7 +31,14 @@ struct Env {
     audit = skr::audit::AuditLog::Open(dir.file("audit.db"), clock).value();
     auto mk = skr::RandomSecret(32);
     REQUIRE(ks->Initialize(mk).has_value());
-    if (unseal) REQUIRE(ks->Unseal(mk).has_value());
+    if (unseal) {
+      REQUIRE(ks->Unseal(mk).has_value());
+    } else {
+      // A fresh process that never got the master key: reopen the initialized store.
+      ks.reset();
+      ks = skr::keystore::KeyStore::Open(dir.file("skr.db"), clock).value();
+      REQUIRE(ks->sealed());
+    }
     registry.Register(skr::attestation::sample::SampleVerifier::Create(
                           skr::PublicKeyToPem(attester.get()).value())
                           .value());
