@@ -16,6 +16,7 @@
 #include "client/agent.h"
 #include "client/api_client.h"
 #include "client/sample_attester.h"
+#include "client/snp_attester.h"
 
 namespace {
 
@@ -38,6 +39,9 @@ struct Args {
   std::string key_type = "ec-p384";
   std::optional<std::int64_t> version;
   int timeout = 30;
+  std::string tsm_dir = "/sys/kernel/config/tsm/report";
+  std::string sev_guest = "/dev/sev-guest";
+  int vmpl = 0;
 };
 
 int UsageError(const Args& a, const skr::Error& e) {
@@ -48,11 +52,18 @@ int UsageError(const Args& a, const skr::Error& e) {
 int Fetch(const Args& a) {
   auto key_type = ParseKeyType(a.key_type);
   if (!key_type) return UsageError(a, key_type.error());
-  if (a.evidence != "sample") {
+  if (a.evidence != "sample" && a.evidence != "sev-snp") {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
                                     "unsupported evidence type '" + a.evidence +
-                                        "' (supported: sample)",
+                                        "' (supported: sample, sev-snp)",
                                     "bad_evidence_type"));
+  }
+  if (a.evidence == "sample" && a.sample_key.empty()) {
+    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
+                                    "--evidence sample needs --sample-key FILE"));
+  }
+  if (a.vmpl < 0 || a.vmpl > 3) {
+    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument, "--vmpl must be 0..3"));
   }
   if (a.timeout <= 0) {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
@@ -64,8 +75,18 @@ int Fetch(const Args& a) {
                                     "or redirect stdout",
                                     "stdout_is_tty"));
   }
-  auto attester = SampleAttester::Load(a.sample_key, a.sample_claims);
-  if (!attester) return UsageError(a, attester.error());
+  std::unique_ptr<EvidenceProvider> attester;
+  if (a.evidence == "sample") {
+    auto sample = SampleAttester::Load(a.sample_key, a.sample_claims);
+    if (!sample) return UsageError(a, sample.error());
+    attester = std::make_unique<SampleAttester>(std::move(sample).value());
+  } else {
+    SnpAttesterOptions snp;
+    snp.tsm_report_dir = a.tsm_dir;
+    snp.sev_guest_device = a.sev_guest;
+    snp.vmpl = a.vmpl;
+    attester = std::make_unique<SnpAttester>(snp);
+  }
 
   ApiClientOptions api_options;
   api_options.base_url = a.url;
@@ -79,7 +100,7 @@ int Fetch(const Args& a) {
   options.key = a.key;
   options.version = a.version;
   options.key_type = *key_type;
-  options.evidence = &*attester;
+  options.evidence = attester.get();
 
   Json fields = {{"tenant", a.tenant}, {"key", a.key}, {"key_type", KeyTypeName(*key_type)}};
   if (a.version) fields["version"] = *a.version;
@@ -125,9 +146,12 @@ int main(int argc, char** argv) {
       ->required();
   fetch->add_option("--tenant", a.tenant, "tenant name")->required();
   fetch->add_option("--key", a.key, "key name")->required();
-  fetch->add_option("--evidence", a.evidence, "evidence type (sample)")->required();
-  fetch->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)")
-      ->required();
+  fetch->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp")->required();
+  fetch->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
+  fetch->add_option("--tsm-dir", a.tsm_dir,
+                    "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
+  fetch->add_option("--sev-guest", a.sev_guest, "SEV guest device (default /dev/sev-guest)");
+  fetch->add_option("--vmpl", a.vmpl, "VMPL to request the SNP report at (default 0)");
   fetch->add_option("--sample-claims", a.sample_claims,
                     "JSON object of sample claims (default {\"debug\": false})");
   fetch->add_option("--cacert", a.cacert, "CA certificate file (PEM) for skrd's TLS certificate")

@@ -979,6 +979,66 @@ Result<int> KeyStore::PurgeNonces(std::int64_t before) {
   return sqlite3_changes(impl_->db);
 }
 
+Result<void> KeyStore::PutCollateral(std::string_view kind, std::string_view lookup,
+                                     std::span<const std::uint8_t> data, std::string_view info) {
+  if (kind.empty() || kind.size() > 32 || lookup.empty() || lookup.size() > 512) {
+    return Error(ErrorCode::kInvalidArgument, "collateral kind/lookup out of range");
+  }
+  if (data.empty() || data.size() > (1u << 20)) {
+    return Error(ErrorCode::kInvalidArgument, "collateral must be 1 byte..1 MiB");
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+                                   "INSERT OR REPLACE INTO collateral (kind, lookup, data, info, "
+                                   "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  SKR_TRY_VOID(stmt.BindText(1, kind));
+  SKR_TRY_VOID(stmt.BindText(2, lookup));
+  SKR_TRY_VOID(stmt.BindBlob(3, data));
+  SKR_TRY_VOID(stmt.BindText(4, info));
+  SKR_TRY_VOID(stmt.BindInt64(5, impl_->clock.NowUnix()));
+  return stmt.Run();
+}
+
+Result<KeyStore::Collateral> KeyStore::FindCollateral(std::string_view kind,
+                                                      std::string_view lookup) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+                                   "SELECT data, info, created_at FROM collateral WHERE kind = ?1 "
+                                   "AND lookup = ?2"));
+  SKR_TRY_VOID(stmt.BindText(1, kind));
+  SKR_TRY_VOID(stmt.BindText(2, lookup));
+  SKR_TRY(const bool row, stmt.Step());
+  if (!row) return Error(ErrorCode::kNotFound, "no such collateral", "collateral_not_found");
+  Collateral c;
+  c.kind = std::string(kind);
+  c.lookup = std::string(lookup);
+  c.data = stmt.Blob(0);
+  c.info = stmt.Text(1);
+  c.created_at = stmt.Int64(2);
+  return c;
+}
+
+Result<std::vector<KeyStore::Collateral>> KeyStore::ListCollateral(std::string_view kind) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+                                   "SELECT lookup, data, info, created_at FROM collateral WHERE "
+                                   "kind = ?1 ORDER BY lookup"));
+  SKR_TRY_VOID(stmt.BindText(1, kind));
+  std::vector<Collateral> out;
+  while (true) {
+    SKR_TRY(const bool row, stmt.Step());
+    if (!row) break;
+    Collateral c;
+    c.kind = std::string(kind);
+    c.lookup = stmt.Text(0);
+    c.data = stmt.Blob(1);
+    c.info = stmt.Text(2);
+    c.created_at = stmt.Int64(3);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 Result<void> KeyStore::Ping() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto check = [&]() -> Result<void> {

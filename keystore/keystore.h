@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -148,6 +149,20 @@ class KeyStore {
   Result<void> ConsumeNonce(std::string_view nonce);
   // Deletes nonces that expired before `before`. Returns the number removed.
   Result<int> PurgeNonces(std::int64_t before);
+
+  // Attestation collateral (public data: VCEK/VLEK certificates, CRLs). Put replaces an
+  // existing (kind, lookup) entry. Find returns kNotFound.
+  struct Collateral {
+    std::string kind;
+    std::string lookup;
+    std::vector<std::uint8_t> data;
+    std::string info;  // JSON text describing it (product, signer, TCB, ...)
+    std::int64_t created_at = 0;
+  };
+  Result<void> PutCollateral(std::string_view kind, std::string_view lookup,
+                             std::span<const std::uint8_t> data, std::string_view info);
+  Result<Collateral> FindCollateral(std::string_view kind, std::string_view lookup);
+  Result<std::vector<Collateral>> ListCollateral(std::string_view kind);
 
   // For health checks: a trivial read. kUnavailable on failure.
   Result<void> Ping();

@@ -95,8 +95,22 @@ CREATE TABLE nonces (
 CREATE INDEX nonces_expires_at ON nonces(expires_at);
 )sql";
 
+// Migration 2: attestation collateral that admins provision (DESIGN.md section 3): AMD
+// VCEK/VLEK certificates and CRLs today, Intel collateral later. Public data, stored as is;
+// `lookup` is the verifier's key (e.g. chip_id hex + reported TCB for a VCEK).
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE collateral (
+  kind       TEXT NOT NULL,
+  lookup     TEXT NOT NULL,
+  data       BLOB NOT NULL,
+  info       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, lookup)
+);
+)sql";
+
 // Index i holds migration i+1. Append only; never edit a shipped migration.
-constexpr std::array<const char*, 1> kMigrations = {kMigration1};
+constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
 
 Result<int> UserVersion(sqlite3* db) {
   SKR_TRY(Stmt stmt, Stmt::Prepare(db, "PRAGMA user_version"));

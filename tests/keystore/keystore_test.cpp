@@ -152,7 +152,7 @@ TEST_CASE("KeyStore::Open: migrations are idempotent across reopen", "[keystore]
     CHECK((*tenants)[0].created_at == kT0);
   }
   RawDb raw(path);
-  CHECK(raw.Int("PRAGMA user_version") == 1);
+  CHECK(raw.Int("PRAGMA user_version") == 2);
   CHECK(raw.Text("PRAGMA journal_mode") == "wal");
   CHECK(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                 "('meta','tenants','policies','keys','key_versions','tokens','nonces')") == 7);
@@ -955,3 +955,24 @@ TEST_CASE("KeyStore: concurrent writers and readers on one store", "[keystore][i
 
 }  // namespace
 }  // namespace skr::keystore
+
+TEST_CASE("KeyStore: attestation collateral is stored, replaced and listed",
+          "[keystore][integration]") {
+  skr::test::TempDir dir;
+  skr::FakeClock clock(1'800'000'000);
+  auto store = skr::keystore::KeyStore::Open(dir.file("c.db"), clock).value();
+  const std::vector<std::uint8_t> a = {1, 2, 3};
+  const std::vector<std::uint8_t> b = {4, 5};
+  CHECK(skr::test::CodeOf(store->FindCollateral("snp-vcek", "x")) == skr::ErrorCode::kNotFound);
+  REQUIRE(store->PutCollateral("snp-vcek", "x", a, "{}").has_value());
+  REQUIRE(store->PutCollateral("snp-vcek", "y", a, "{}").has_value());
+  REQUIRE(store->PutCollateral("snp-vcek", "x", b, "{\"v\":2}").has_value());
+  auto found = store->FindCollateral("snp-vcek", "x");
+  REQUIRE(found.has_value());
+  CHECK(found->data == b);
+  CHECK(found->info == "{\"v\":2}");
+  CHECK(store->ListCollateral("snp-vcek")->size() == 2);
+  CHECK(store->ListCollateral("other")->empty());
+  CHECK(skr::test::CodeOf(store->PutCollateral("snp-vcek", "", a, "{}")) ==
+        skr::ErrorCode::kInvalidArgument);
+}
