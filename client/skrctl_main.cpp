@@ -502,6 +502,40 @@ int main(int argc, char** argv) {
     });
   }
 
+  // ---- snp ----
+  std::string cert_file;
+  CLI::App* snp_cmd = app.add_subcommand("snp", "SEV-SNP collateral (operator)");
+  snp_cmd->require_subcommand(1);
+  {
+    auto* ic = snp_cmd->add_subcommand(
+        "import-cert", "cache a VCEK or VLEK (PEM or DER) for reports that arrive without one");
+    ic->add_option("--file", cert_file, "certificate file ('-' = stdin)")->required();
+    on(ic, [&](Ctx& ctx) {
+      auto raw = ReadInput(cert_file, 64 * 1024);
+      if (!raw) return UsageError(raw.error().message());
+      const std::string text = raw->find("-----BEGIN") != std::string::npos
+                                   ? *raw
+                                   : skr::Base64Encode(skr::AsBytes(*raw));
+      auto r = ctx.api().Post("/v1/attestation/snp/certs", Json{{"cert", text}});
+      if (!r) return ctx.ApiError(r.error());
+      std::string line = "cached " + r->value("signer", std::string("?")) + " for " +
+                         r->value("product", std::string("?")) + " under " +
+                         r->value("lookup", std::string("?"));
+      return ctx.Emit(*r, line + "\n");
+    });
+    auto* lc = snp_cmd->add_subcommand("list-certs", "list cached VCEK/VLEK certificates");
+    on(lc, [&](Ctx& ctx) {
+      auto r = ctx.api().Get("/v1/attestation/snp/certs");
+      if (!r) return ctx.ApiError(r.error());
+      std::string text;
+      for (const auto& c : (*r)["certs"]) {
+        text += c.value("signer", std::string("?")) + "  " + c.value("product", std::string("?")) +
+                "  " + c.value("lookup", std::string("?")) + "\n";
+      }
+      return ctx.Emit(*r, text);
+    });
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

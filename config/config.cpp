@@ -53,6 +53,12 @@ const KeySpec kKeys[] = {
      [](Config& c) -> Target { return &c.attestation.sample.enabled; }},
     {"attestation.sample.public_key",
      [](Config& c) -> Target { return &c.attestation.sample.public_key; }},
+    {"attestation.snp.enabled", [](Config& c) -> Target { return &c.attestation.snp.enabled; }},
+    {"attestation.snp.extra_roots",
+     [](Config& c) -> Target { return &c.attestation.snp.extra_roots; }},
+    {"attestation.snp.extra_roots_product",
+     [](Config& c) -> Target { return &c.attestation.snp.extra_roots_product; }},
+    {"attestation.snp.crl_file", [](Config& c) -> Target { return &c.attestation.snp.crl_file; }},
     {"release.nonce_ttl_seconds", [](Config& c) -> Target { return &c.release.nonce_ttl_seconds; }},
     {"release.max_outstanding_nonces",
      [](Config& c) -> Target { return &c.release.max_outstanding_nonces; }},
@@ -61,7 +67,8 @@ const KeySpec kKeys[] = {
 
 // Tables that may appear in the file (each holds keys of kKeys or further sections).
 constexpr std::string_view kSections[] = {
-    "server", "storage", "master_key", "attestation", "attestation.sample", "release", "audit"};
+    "server",  "storage", "master_key", "attestation", "attestation.sample", "attestation.snp",
+    "release", "audit"};
 
 Error ConfigError(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message), "invalid_config");
@@ -311,6 +318,13 @@ Result<void> Validate(Config& c, const fs::path& dir) {
   if (c.attestation.sample.enabled) {
     SKR_TRY_VOID(Require("attestation.sample.public_key", c.attestation.sample.public_key));
   }
+  if (!c.attestation.snp.extra_roots.empty()) {
+    const auto& p = c.attestation.snp.extra_roots_product;
+    if (p != "Milan" && p != "Genoa" && p != "Turin") {
+      return KeyError("attestation.snp.extra_roots_product",
+                      "must be Milan, Genoa or Turin when extra_roots is set");
+    }
+  }
   SKR_TRY_VOID(InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
   SKR_TRY_VOID(InRange("release.max_outstanding_nonces", c.release.max_outstanding_nonces, 1,
                        std::numeric_limits<int>::max()));
@@ -331,6 +345,12 @@ Result<void> Validate(Config& c, const fs::path& dir) {
   c.master_key.path = Resolve(dir, c.master_key.path);
   if (!c.attestation.sample.public_key.empty()) {
     c.attestation.sample.public_key = Resolve(dir, c.attestation.sample.public_key);
+  }
+  if (!c.attestation.snp.extra_roots.empty()) {
+    c.attestation.snp.extra_roots = Resolve(dir, c.attestation.snp.extra_roots);
+  }
+  if (!c.attestation.snp.crl_file.empty()) {
+    c.attestation.snp.crl_file = Resolve(dir, c.attestation.snp.crl_file);
   }
   return Ok();
 }

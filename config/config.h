@@ -42,8 +42,20 @@ struct SampleAttesterConfig {
   std::string public_key;  // PEM file
 };
 
+struct SnpConfig {
+  bool enabled = true;
+  // Additional trusted AMD-shaped roots (PEM bundle: ARK, then ASK, then optionally ASVK) for
+  // test or pre-production PKIs, trusted beside the pinned AMD roots, under the product named by
+  // extra_roots_product ("Milan" | "Genoa" | "Turin").
+  std::string extra_roots;
+  std::string extra_roots_product;
+  // AMD CRLs (PEM bundle or one DER CRL), matched to products by their issuer signature.
+  std::string crl_file;
+};
+
 struct AttestationConfig {
   SampleAttesterConfig sample;
+  SnpConfig snp;
 };
 
 struct ReleaseConfig {

@@ -4,6 +4,8 @@
 //   skrd init --config skrd.toml                 create store, master key, first operator token
 //   skrd check-config --config skrd.toml         validate configuration and referenced files
 #include <CLI/CLI.hpp>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +15,9 @@
 
 #include "attestation/registry.h"
 #include "attestation/sample/sample_verifier.h"
+#include "attestation/snp/snp_verifier.h"
+#include "common/x509.h"
+#include "server/broker/snp_collateral.h"
 #include "audit/audit.h"
 #include "common/ossl.h"
 #include "config/config.h"
@@ -48,8 +53,73 @@ std::unique_ptr<skr::keystore::MasterKeyProvider> MakeProvider(const skr::config
   return skr::keystore::MakeFileProvider(cfg.master_key.path);
 }
 
-skr::Result<void> BuildRegistry(const skr::config::Config& cfg,
-                                skr::attestation::Registry& registry) {
+// The AMD trust store: the pinned roots plus, when configured, extra AMD-shaped roots (test or
+// pre-production PKIs), and the CRLs matched to products by their ARK signature.
+skr::Result<skr::attestation::snp::SnpVerifierOptions> LoadSnpOptions(
+    const skr::config::Config& cfg) {
+  namespace snp = skr::attestation::snp;
+  snp::SnpVerifierOptions opts;
+  const auto& c = cfg.attestation.snp;
+  if (!c.extra_roots.empty()) {
+    SKR_TRY(std::string pem, skr::ReadFile(c.extra_roots, 1 << 20));
+    auto certs = skr::ParseCertificatesPem(pem);
+    if (!certs || certs->size() < 2) {
+      return skr::Error(skr::ErrorCode::kInvalidArgument,
+                        "attestation.snp.extra_roots: need a PEM bundle of ARK, ASK[, ASVK]");
+    }
+    snp::AmdProductRoots roots;
+    roots.product = c.extra_roots_product == "Milan"   ? snp::Product::kMilan
+                    : c.extra_roots_product == "Genoa" ? snp::Product::kGenoa
+                                                       : snp::Product::kTurin;
+    roots.ark = std::move((*certs)[0]);
+    roots.ask = std::move((*certs)[1]);
+    if (certs->size() > 2) roots.asvk = std::move((*certs)[2]);
+    if (auto r = opts.trust.AddProduct(std::move(roots)); !r) {
+      return skr::Error(skr::ErrorCode::kInvalidArgument,
+                        "attestation.snp.extra_roots: " + r.error().message());
+    }
+  }
+  if (!c.crl_file.empty()) {
+    SKR_TRY(std::string text, skr::ReadFile(c.crl_file, 4 << 20));
+    std::vector<skr::X509CrlPtr> crls;
+    if (text.find("-----BEGIN X509 CRL-----") != std::string::npos) {
+      std::size_t pos = 0;
+      while ((pos = text.find("-----BEGIN X509 CRL-----", pos)) != std::string::npos) {
+        auto crl = skr::ParseCrlPem(std::string_view(text).substr(pos));
+        if (!crl) return skr::Error(skr::ErrorCode::kInvalidArgument, "attestation.snp.crl_file: " + crl.error().message());
+        crls.push_back(std::move(crl).value());
+        pos += 24;
+      }
+    } else {
+      auto crl = skr::ParseCrlDer(skr::AsBytes(text));
+      if (!crl) return skr::Error(skr::ErrorCode::kInvalidArgument, "attestation.snp.crl_file: " + crl.error().message());
+      crls.push_back(std::move(crl).value());
+    }
+    for (auto& crl : crls) {
+      bool matched = false;
+      for (const auto& roots : opts.trust.all()) {
+        EVP_PKEY* ark_key = X509_get0_pubkey(roots.ark.get());
+        if (ark_key != nullptr && X509_CRL_verify(crl.get(), ark_key) == 1) {
+          opts.crls[roots.product] = std::move(crl);
+          matched = true;
+          break;
+        }
+      }
+      ERR_clear_error();
+      if (!matched) {
+        return skr::Error(skr::ErrorCode::kInvalidArgument,
+                          "attestation.snp.crl_file: a CRL is not signed by any trusted ARK");
+      }
+    }
+  }
+  return opts;
+}
+
+// Registers the enabled verifiers. `keys` backs the SEV-SNP VCEK/VLEK cache (may be null for
+// check-config). Returns the AMD trust store in use (null when sev-snp is disabled).
+skr::Result<const skr::attestation::snp::AmdTrustStore*> BuildRegistry(
+    const skr::config::Config& cfg, skr::attestation::Registry& registry, const skr::Clock& clock,
+    const skr::attestation::snp::SnpCollateral* collateral) {
   if (cfg.attestation.sample.enabled) {
     SKR_TRY(std::string pem, skr::ReadFile(cfg.attestation.sample.public_key, 64 * 1024));
     auto v = skr::attestation::sample::SampleVerifier::Create(pem);
@@ -59,7 +129,15 @@ skr::Result<void> BuildRegistry(const skr::config::Config& cfg,
     }
     registry.Register(std::move(v).value());
   }
-  return skr::Ok();
+  const skr::attestation::snp::AmdTrustStore* trust = nullptr;
+  if (cfg.attestation.snp.enabled) {
+    SKR_TRY(skr::attestation::snp::SnpVerifierOptions opts, LoadSnpOptions(cfg));
+    opts.collateral = collateral;
+    auto v = std::make_unique<skr::attestation::snp::SnpVerifier>(std::move(opts), clock);
+    trust = &v->trust();
+    registry.Register(std::move(v));
+  }
+  return trust;
 }
 
 int RunInit(const skr::config::Config& cfg) {
@@ -111,7 +189,10 @@ int RunCheckConfig(const skr::config::Config& cfg) {
     if (!std::filesystem::exists(path)) return Fail(kExitConfig, what + ": file not found: " + path);
   }
   skr::attestation::Registry registry;
-  if (auto r = BuildRegistry(cfg, registry); !r) return Fail(kExitConfig, r.error().message());
+  skr::SystemClock clock;
+  if (auto r = BuildRegistry(cfg, registry, clock, nullptr); !r) {
+    return Fail(kExitConfig, r.error().message());
+  }
   Json types = Json::array();
   for (const auto& t : registry.Types()) types.push_back(t);
   std::cout << skr::DumpJson(Json{{"config", "ok"},
@@ -146,9 +227,12 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   if (!audit) return Fail(kExitFailure, "audit log: " + audit.error().message());
 
   skr::attestation::Registry registry;
-  if (auto r = BuildRegistry(cfg, registry); !r) return Fail(kExitConfig, r.error().message());
+  skr::server::KeystoreSnpCollateral snp_cache(**ks);
+  auto trust = BuildRegistry(cfg, registry, clock, &snp_cache);
+  if (!trust) return Fail(kExitConfig, trust.error().message());
 
   skr::server::BrokerOptions bopt;
+  bopt.snp_trust = *trust;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);

@@ -6,6 +6,10 @@
 #include <functional>
 
 #include "attestation/binding.h"
+#include "attestation/snp/cert_chain.h"
+#include "attestation/snp/snp_verifier.h"
+#include "common/x509.h"
+#include "server/broker/snp_collateral.h"
 #include "common/encoding.h"
 #include "common/jose.h"
 #include "common/ossl.h"
@@ -600,6 +604,56 @@ Result<Json> Broker::VerifyEvidence(const Actor& a, std::string_view body) {
   if (ev == req.end()) return BadRequest("give 'evidence'");
   SKR_TRY(attestation::VerifiedEvidence v, verifiers_.Verify(*ev));
   return Json{{"type", v.type}, {"authority", v.authority}, {"claims", ClaimsToJson(v.claims)}};
+}
+
+Result<Json> Broker::ImportSnpCert(const Actor& a, std::string_view body,
+                                   const std::string& rid) {
+  namespace snp = attestation::snp;
+  SKR_TRY_VOID(RequireOperator(a));
+  if (options_.snp_trust == nullptr) {
+    return Error(ErrorCode::kFailedPrecondition, "sev-snp attestation is disabled", "snp_disabled");
+  }
+  SKR_TRY(Json req, ParseBodyObject(body, 64 * 1024));
+  SKR_TRY(std::string text, GetString(req, "cert"));
+  auto cert = ParseCertificateAny(text);
+  if (!cert) return BadRequest("'cert' is not a PEM or base64 DER certificate", "snp_cert_malformed");
+  auto ext = snp::ParseVcekExtensions(cert->get());
+  if (!ext) return Error(ErrorCode::kInvalidArgument, ext.error().message(), ext.error().reason());
+  const snp::Signer signer = ext->hw_id ? snp::Signer::kVcek : snp::Signer::kVlek;
+  // Only certificates that chain to a trusted AMD root enter the cache.
+  auto endorsed = snp::VerifyEndorsement(cert->get(), signer, *options_.snp_trust, clock_.NowUnix());
+  if (!endorsed) {
+    (void)AuditAdmin(a, "snp.import_cert", "", "", std::nullopt, rid, endorsed.error());
+    return endorsed.error();
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(cert->get(), &der);
+  if (len <= 0) return OpenSslError("i2d_X509");
+  std::vector<std::uint8_t> der_bytes(der, der + len);
+  OPENSSL_free(der);
+  const std::string key = snp::CollateralKey(signer, *ext);
+  Json info = {{"lookup", key},
+               {"signer", signer == snp::Signer::kVcek ? "vcek" : "vlek"},
+               {"product", snp::ProductName(endorsed->product)},
+               {"product_name", ext->product_name},
+               {"sha256", HexEncode(Sha256(der_bytes))}};
+  auto put = keys_.PutCollateral(kSnpCertKind, key, der_bytes, DumpJson(info));
+  SKR_TRY_VOID(AuditAdmin(a, "snp.import_cert", "", key, std::nullopt, rid, put));
+  if (!put) return put.error();
+  return info;
+}
+
+Result<Json> Broker::ListSnpCerts(const Actor& a) {
+  SKR_TRY_VOID(RequireOperator(a));
+  SKR_TRY(std::vector<keystore::KeyStore::Collateral> list, keys_.ListCollateral(kSnpCertKind));
+  Json arr = Json::array();
+  for (const auto& c : list) {
+    auto info = ParseJson(c.info);
+    Json j = info ? *info : Json::object();
+    j["created_at"] = FormatRfc3339(c.created_at);
+    arr.push_back(j);
+  }
+  return Json{{"certs", arr}};
 }
 
 Result<Json> Broker::AuditEntries(const Actor& a, const audit::Query& query) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "attestation/registry.h"
+#include "attestation/snp/amd_roots.h"
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -23,6 +24,9 @@ namespace skr::server {
 struct BrokerOptions {
   int nonce_ttl_seconds = 120;
   std::size_t max_json_bytes = 256 * 1024;
+  // AMD roots used to check VCEK/VLEK certificates before they enter the cache; null when
+  // sev-snp is disabled.
+  const attestation::snp::AmdTrustStore* snp_trust = nullptr;
 };
 
 // The authenticated caller of an admin or auditor endpoint.
@@ -92,6 +96,10 @@ class Broker {
                             std::string_view body, const std::string& rid);
   // POST /v1/attestation/verify (admin or operator): verify only, no nonce, no binding.
   Result<Json> VerifyEvidence(const Actor& a, std::string_view body);
+  // POST /v1/attestation/snp/certs (operator): verify a VCEK/VLEK to the trusted AMD roots and
+  // cache it for reports that arrive without one. GET lists the cache.
+  Result<Json> ImportSnpCert(const Actor& a, std::string_view body, const std::string& rid);
+  Result<Json> ListSnpCerts(const Actor& a);
   // GET /v1/audit/entries (auditor of the tenant or all; operator).
   Result<Json> AuditEntries(const Actor& a, const audit::Query& query);
 

@@ -225,7 +225,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   // Route first (so unknown paths are 404 without a token), then authenticate.
   enum class R {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
-    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries
+    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts
   };
   R route = R::kNone;
   if (n == 2 && s[1] == "tenants") route = R::kTenants;
@@ -244,6 +244,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
            (s[7] == "disable" || s[7] == "enable")) route = R::kVersionAction;
   else if (n == 3 && s[1] == "attestation" && s[2] == "verify") route = R::kVerify;
   else if (n == 3 && s[1] == "audit" && s[2] == "entries") route = R::kAuditEntries;
+  else if (n == 4 && s[1] == "attestation" && s[2] == "snp" && s[3] == "certs") route = R::kSnpCerts;
   if (route == R::kNone) return NotFound(rid);
 
   auto actor_r = broker_.Authenticate(req.authorization);
@@ -329,6 +330,10 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       if (*limit) q.limit = static_cast<int>(std::min<std::int64_t>(**limit, 1000));
       return FromResult(broker_.AuditEntries(a, q), rid);
     }
+    case R::kSnpCerts:
+      if (m == "POST") return FromResult(broker_.ImportSnpCert(a, req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.ListSnpCerts(a), rid);
+      return MethodNotAllowed(rid);
     case R::kNone:
       break;
   }

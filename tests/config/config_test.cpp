@@ -395,3 +395,26 @@ TEST_CASE("ParseConfig: port 0 asks for an ephemeral port", "[config]") {
   CHECK(cfg->server.port == 0);
   CHECK(cfg->server.host == "127.0.0.1");
 }
+
+TEST_CASE("ParseConfig: the [attestation.snp] section", "[config]") {
+  const std::string base =
+      "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
+      "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
+  auto def = skr::config::ParseConfig(base, "/etc/skr", {});
+  REQUIRE(def.has_value());
+  CHECK(def->attestation.snp.enabled);
+  CHECK(def->attestation.snp.extra_roots.empty());
+  auto set = skr::config::ParseConfig(
+      base + "[attestation.snp]\nextra_roots = \"test-amd.pem\"\nextra_roots_product = \"Genoa\"\n"
+             "crl_file = \"amd.crl\"\n",
+      "/etc/skr", {{"SKR_ATTESTATION_SNP_ENABLED", "false"}});
+  REQUIRE(set.has_value());
+  CHECK(!set->attestation.snp.enabled);
+  CHECK(set->attestation.snp.extra_roots == "/etc/skr/test-amd.pem");
+  CHECK(set->attestation.snp.crl_file == "/etc/skr/amd.crl");
+  auto bad = skr::config::ParseConfig(
+      base + "[attestation.snp]\nextra_roots = \"x.pem\"\nextra_roots_product = \"Rome\"\n",
+      "/etc/skr", {});
+  REQUIRE(!bad.has_value());
+  CHECK(bad.error().message().rfind("attestation.snp.extra_roots_product", 0) == 0);
+}

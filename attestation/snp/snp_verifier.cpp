@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "attestation/snp/snp_verifier.h"
+
+#include "attestation/snp/cert_table.h"
+#include "attestation/snp/claims.h"
+#include "attestation/snp/verify.h"
+#include "common/encoding.h"
+#include "common/x509.h"
+
+namespace skr::attestation::snp {
+namespace {
+
+constexpr std::size_t kMaxReportB64 = 2048;
+constexpr std::size_t kMaxCandidates = 8;
+
+Error Malformed(const std::string& msg, const char* reason = "malformed_evidence") {
+  return Error(ErrorCode::kMalformedEvidence, "sev-snp evidence: " + msg, reason);
+}
+
+std::string SplTuple(const VcekExtensions& ext) {
+  std::string s = std::to_string(ext.bl_spl) + "." + std::to_string(ext.tee_spl) + "." +
+                  std::to_string(ext.snp_spl) + "." + std::to_string(ext.ucode_spl);
+  if (ext.fmc_spl) s += "." + std::to_string(*ext.fmc_spl);
+  return s;
+}
+
+std::string SplTuple(const TcbVersion& t, bool with_fmc) {
+  std::string s = std::to_string(t.bootloader) + "." + std::to_string(t.tee) + "." +
+                  std::to_string(t.snp) + "." + std::to_string(t.microcode);
+  if (with_fmc) s += "." + std::to_string(t.fmc);
+  return s;
+}
+
+// The leaf certificates the evidence offers for the report's signer kind.
+Result<std::vector<X509Ptr>> LeavesFromEvidence(const Json& evidence, Signer signer) {
+  std::vector<X509Ptr> leaves;
+  if (auto v = evidence.find("vcek"); v != evidence.end()) {
+    if (!v->is_string() || v->get_ref<const std::string&>().size() > kMaxSnpEvidenceCertBytes) {
+      return Malformed("'vcek' must be a PEM or base64 DER string");
+    }
+    auto cert = ParseCertificateAny(v->get_ref<const std::string&>());
+    if (!cert) return Malformed("'vcek' is not a certificate", "snp_cert_malformed");
+    leaves.push_back(std::move(cert).value());
+  }
+  if (auto c = evidence.find("cert_chain"); c != evidence.end()) {
+    if (!c->is_string() || c->get_ref<const std::string&>().size() > kMaxSnpEvidenceCertBytes) {
+      return Malformed("'cert_chain' must be a string");
+    }
+    const auto& text = c->get_ref<const std::string&>();
+    if (text.find("-----BEGIN") != std::string::npos) {
+      // A PEM bundle: its first certificate is the VCEK/VLEK (AMD KDS order leaf, ASK, ARK).
+      auto certs = ParseCertificatesPem(text);
+      if (!certs || certs->empty()) return Malformed("'cert_chain' PEM does not parse", "snp_cert_malformed");
+      leaves.push_back(std::move((*certs)[0]));
+    } else {
+      auto blob = Base64Decode(text);
+      if (!blob) return Malformed("'cert_chain' is not base64");
+      SKR_TRY(std::vector<CertTableEntry> table, ParseCertTable(*blob));
+      const CertKind want = signer == Signer::kVlek ? CertKind::kVlek : CertKind::kVcek;
+      for (const auto& e : table) {
+        if (e.kind != want) continue;
+        std::string_view as_text(reinterpret_cast<const char*>(e.data.data()), e.data.size());  // NOLINT
+        auto cert = as_text.find("-----BEGIN") != std::string_view::npos
+                        ? ParseCertificatePem(as_text)
+                        : ParseCertificateDer(e.data);
+        if (!cert) return Malformed("certificate table entry does not parse", "snp_cert_malformed");
+        leaves.push_back(std::move(cert).value());
+      }
+    }
+  }
+  return leaves;
+}
+
+}  // namespace
+
+std::string CollateralKey(Signer signer, const VcekExtensions& ext) {
+  if (signer == Signer::kVlek) return "vlek:" + SplTuple(ext);
+  return "vcek:" + (ext.hw_id ? HexEncode(*ext.hw_id) : std::string()) + ":" + SplTuple(ext);
+}
+
+std::vector<std::string> CollateralKeysForReport(Signer signer,
+                                                 std::span<const std::uint8_t> chip_id,
+                                                 std::uint64_t reported_tcb) {
+  std::vector<std::string> keys;
+  // Milan/Genoa layout with a 64-byte hwID; Turin layout with an 8-byte hwID.
+  const TcbVersion mg = DecodeTcb(reported_tcb, Product::kMilan);
+  const TcbVersion tu = DecodeTcb(reported_tcb, Product::kTurin);
+  if (signer == Signer::kVlek) {
+    keys.push_back("vlek:" + SplTuple(mg, false));
+    keys.push_back("vlek:" + SplTuple(tu, true));
+    return keys;
+  }
+  keys.push_back("vcek:" + HexEncode(chip_id) + ":" + SplTuple(mg, false));
+  if (chip_id.size() >= 8) {
+    keys.push_back("vcek:" + HexEncode(chip_id.first(8)) + ":" + SplTuple(tu, true));
+  }
+  return keys;
+}
+
+Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
+  // ---- Parse ----
+  for (auto it = evidence.begin(); it != evidence.end(); ++it) {
+    const auto& k = it.key();
+    if (k != "type" && k != "report" && k != "vcek" && k != "cert_chain") {
+      return Malformed("unknown member '" + (k.size() <= 32 ? k : k.substr(0, 32)) + "'");
+    }
+  }
+  auto rep_it = evidence.find("report");
+  if (rep_it == evidence.end() || !rep_it->is_string() ||
+      rep_it->get_ref<const std::string&>().size() > kMaxReportB64) {
+    return Malformed("'report' must be base64 of the 1184-byte ATTESTATION_REPORT");
+  }
+  auto report_bytes = Base64Decode(rep_it->get_ref<const std::string&>());
+  if (!report_bytes) return Malformed("'report' is not valid base64");
+  SKR_TRY(Report report, Report::Parse(*report_bytes));
+  SKR_TRY_VOID(Validate(report));
+  const Signer signer = report.signing_key() == SigningKey::kVlek ? Signer::kVlek : Signer::kVcek;
+
+  SKR_TRY(std::vector<X509Ptr> leaves, LeavesFromEvidence(evidence, signer));
+  if (leaves.empty() && options_.collateral != nullptr) {
+    for (auto& der : options_.collateral->Candidates(signer, report.chip_id(), report.reported_tcb())) {
+      if (leaves.size() == kMaxCandidates) break;
+      if (auto cert = ParseCertificateDer(der); cert) leaves.push_back(std::move(cert).value());
+    }
+  }
+  if (leaves.empty()) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "no VCEK/VLEK in the evidence and none provisioned for this chip and TCB",
+                 "snp_vcek_missing");
+  }
+
+  // ---- Verify: chain to the pinned roots (the product is decided here), then the report
+  // signature; then Validate the report against that certificate. The first error of the
+  // first offered certificate is reported when none succeeds.
+  const std::int64_t now = clock_.NowUnix();
+  const auto* crls = options_.crls.empty() ? nullptr : &options_.crls;
+  std::optional<Error> first_error;
+  for (auto& leaf : leaves) {
+    auto endorsement = VerifyEndorsement(leaf.get(), signer, options_.trust, now, crls);
+    Result<void> ok = endorsement ? VerifyReportSignature(report, endorsement->key.get())
+                                  : Result<void>(endorsement.error());
+    if (ok) ok = ValidateAgainstEndorsement(report, *endorsement);
+    if (!ok) {
+      if (!first_error) first_error = ok.error();
+      continue;
+    }
+    VerifiedEvidence out;
+    out.type = "sev-snp";
+    out.claims = ToClaims(report, endorsement->product,
+                          endorsement->signer == Signer::kVlek ? "vlek" : "vcek");
+    out.binding_form = BindingForm::kReportData64;
+    const auto rd = report.report_data();
+    out.bound_data.assign(rd.begin(), rd.end());
+    return out;
+  }
+  return *first_error;
+}
+
+}  // namespace skr::attestation::snp
