@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/support/amd_test_pki.h"
+
+#include <openssl/asn1.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+
+#include <stdexcept>
+
+namespace skr::test {
+namespace {
+
+void Check(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(std::string("AmdTestPki: ") + what);
+}
+
+// DER of the extension values (VCEK spec, "VCEK Certificate Extensions").
+std::vector<std::uint8_t> DerInteger(std::uint8_t v) {
+  if (v < 0x80) return {0x02, 0x01, v};
+  return {0x02, 0x02, 0x00, v};
+}
+std::vector<std::uint8_t> DerIa5(const std::string& s) {
+  std::vector<std::uint8_t> out = {0x16, static_cast<std::uint8_t>(s.size())};
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+std::vector<std::uint8_t> DerOctets(std::span<const std::uint8_t> b) {
+  std::vector<std::uint8_t> out = {0x04, static_cast<std::uint8_t>(b.size())};
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+void AddExt(X509* cert, const char* oid, const std::vector<std::uint8_t>& der) {
+  ASN1_OBJECT* obj = OBJ_txt2obj(oid, 1);
+  Check(obj != nullptr, "OBJ_txt2obj");
+  ASN1_OCTET_STRING* os = ASN1_OCTET_STRING_new();
+  Check(ASN1_OCTET_STRING_set(os, der.data(), static_cast<int>(der.size())) == 1, "octets");
+  X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, obj, 0, os);
+  Check(ext != nullptr && X509_add_ext(cert, ext, -1) == 1, "X509_add_ext");
+  X509_EXTENSION_free(ext);
+  ASN1_OCTET_STRING_free(os);
+  ASN1_OBJECT_free(obj);
+}
+
+void SetName(X509_NAME* name, const std::string& cn) {
+  Check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>("Test AMD"), -1, -1,
+                                   0) == 1,
+        "name");
+  Check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
+                                   0) == 1,
+        "name");
+}
+
+X509Ptr MakeCert(const std::string& cn, const std::string& issuer_cn, long serial, EVP_PKEY* key,
+                 bool ca) {
+  X509Ptr cert(X509_new());
+  Check(X509_set_version(cert.get(), 2) == 1, "version");
+  Check(ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial) == 1, "serial");
+  Check(X509_gmtime_adj(X509_getm_notBefore(cert.get()), -86400) != nullptr, "notBefore");
+  Check(X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3650L * 86400) != nullptr, "notAfter");
+  SetName(X509_get_subject_name(cert.get()), cn);
+  SetName(X509_get_issuer_name(cert.get()), issuer_cn);
+  Check(X509_set_pubkey(cert.get(), key) == 1, "pubkey");
+  if (ca) {
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* bc = X509V3_EXT_conf_nid(nullptr, &v3, NID_basic_constraints, "critical,CA:TRUE");
+    Check(bc != nullptr && X509_add_ext(cert.get(), bc, -1) == 1, "basicConstraints");
+    X509_EXTENSION_free(bc);
+  }
+  return cert;
+}
+
+void SignPss(X509* cert, EVP_PKEY* issuer_key) {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  Check(EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha384(), nullptr, issuer_key) == 1, "sign init");
+  Check(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1, "pss");
+  Check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) == 1, "salt");
+  Check(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) == 1, "mgf1");
+  Check(X509_sign_ctx(cert, ctx.get()) > 0, "X509_sign_ctx");
+}
+
+std::string Pem(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  Check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace
+
+AmdTestPki::AmdTestPki(const std::array<std::uint8_t, 64>& chip_id, const AmdTestTcb& tcb,
+                       const std::string& product_name)
+    : chip_id_(chip_id), product_name_(product_name) {
+  ark_key_ = GenerateRsaKey(3072).value();
+  ask_key_ = GenerateRsaKey(3072).value();
+  vcek_key_ = GenerateEcKey("P-384").value();
+  ark_ = MakeCert("ARK-Milan", "ARK-Milan", 1, ark_key_.get(), true);
+  SignPss(ark_.get(), ark_key_.get());
+  ask_ = MakeCert("SEV-Milan", "ARK-Milan", 2, ask_key_.get(), true);
+  SignPss(ask_.get(), ark_key_.get());
+  vcek_ = LeafCert(vcek_key_.get(), tcb);
+}
+
+X509Ptr AmdTestPki::LeafCert(EVP_PKEY* leaf_key, const AmdTestTcb& tcb) const {
+  X509Ptr leaf = MakeCert("SEV-VCEK", "SEV-Milan", 0, leaf_key, false);
+  // OIDs: VCEK spec, table "VCEK Certificate Extensions" (1.3.6.1.4.1.3704.1.*).
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.1", DerInteger(1));  // structVersion
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.2", DerIa5(product_name_));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.1", DerInteger(tcb.bootloader));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.2", DerInteger(tcb.tee));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.3", DerInteger(tcb.snp));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.4", DerInteger(0));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.5", DerInteger(0));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.6", DerInteger(0));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.7", DerInteger(0));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.8", DerInteger(tcb.microcode));
+  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.4", DerOctets(chip_id_));
+  SignPss(leaf.get(), ask_key_.get());
+  return leaf;
+}
+
+std::string AmdTestPki::RootsPem() const { return Pem(ark_.get()) + Pem(ask_.get()); }
+std::string AmdTestPki::VcekPem() const { return Pem(vcek_.get()); }
+std::string AmdTestPki::VcekPemFor(const AmdTestTcb& tcb) const {
+  return Pem(LeafCert(vcek_key_.get(), tcb).get());
+}
+
+void AmdTestPki::SignReport(std::vector<std::uint8_t>& report) const {
+  Check(report.size() == 0x4A0, "report size");
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  Check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha384(), nullptr, vcek_key_.get()) == 1,
+        "sign init");
+  std::size_t len = 0;
+  Check(EVP_DigestSign(ctx.get(), nullptr, &len, report.data(), 0x2A0) == 1, "sign len");
+  std::vector<std::uint8_t> der(len);
+  Check(EVP_DigestSign(ctx.get(), der.data(), &len, report.data(), 0x2A0) == 1, "sign");
+  const unsigned char* p = der.data();
+  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
+  Check(sig != nullptr, "d2i_ECDSA_SIG");
+  const BIGNUM* r = nullptr;
+  const BIGNUM* s = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &s);
+  std::fill(report.begin() + 0x2A0, report.begin() + 0x2A0 + 144, 0);
+  // SEV-SNP ABI: R at 0x2A0, S at 0x2E8, 72 bytes each, little-endian.
+  Check(BN_bn2lebinpad(r, report.data() + 0x2A0, 72) == 72, "R");
+  Check(BN_bn2lebinpad(s, report.data() + 0x2E8, 72) == 72, "S");
+}
+
+std::vector<std::uint8_t> TestSnpReport::Build() const {
+  // SEV-SNP ABI, ATTESTATION_REPORT (version 2).
+  std::vector<std::uint8_t> r(0x4A0, 0);
+  auto put = [&](std::size_t off, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) r[off + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  put(0x00, 2, 4);             // VERSION
+  put(0x04, 1, 4);             // GUEST_SVN
+  put(0x08, policy, 8);        // POLICY
+  put(0x30, vmpl, 4);          // VMPL
+  put(0x34, 1, 4);             // SIGNATURE_ALGO: ECDSA P-384 with SHA-384
+  put(0x38, tcb.Raw(), 8);     // CURRENT_TCB
+  put(0x40, 0x1, 8);           // PLATFORM_INFO: SMT_EN
+  put(0x48, 0, 4);             // SIGNING_KEY = VCEK
+  std::copy(report_data.begin(), report_data.end(), r.begin() + 0x50);
+  std::copy(measurement.begin(), measurement.end(), r.begin() + 0x90);
+  put(0x180, tcb.Raw(), 8);    // REPORTED_TCB
+  std::copy(chip_id.begin(), chip_id.end(), r.begin() + 0x1A0);
+  put(0x1E0, tcb.Raw(), 8);    // COMMITTED_TCB
+  r[0x1E8] = 4;                // CURRENT_BUILD
+  r[0x1E9] = 52;               // CURRENT_MINOR
+  r[0x1EA] = 1;                // CURRENT_MAJOR
+  r[0x1EC] = 4;
+  r[0x1ED] = 52;
+  r[0x1EE] = 1;
+  put(0x1F0, tcb.Raw(), 8);    // LAUNCH_TCB
+  return r;
+}
+
+}  // namespace skr::test
