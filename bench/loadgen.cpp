@@ -26,6 +26,7 @@
 #include "common/jose.h"
 #include "common/json.h"
 #include "common/ossl.h"
+#include "tests/support/amd_test_pki.h"
 
 namespace {
 namespace beast = boost::beast;
@@ -41,6 +42,8 @@ struct Options {
   int concurrency = 1;
   int seconds = 10;
   int skrd_pid = 0;
+  std::string evidence = "sample";
+  std::string snp_vcek_key, snp_vcek;
 };
 
 class Conn {
@@ -116,6 +119,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds);
   app.add_option("--mode", o.mode)->check(CLI::IsMember({"keepalive", "new"}));
   app.add_option("--skrd-pid", o.skrd_pid);
+  app.add_option("--evidence", o.evidence)->check(CLI::IsMember({"sample", "sev-snp"}));
+  app.add_option("--snp-vcek-key", o.snp_vcek_key, "VCEK private key (test PKI) for sev-snp");
+  app.add_option("--snp-vcek", o.snp_vcek, "VCEK certificate PEM sent with each report");
   CLI11_PARSE(app, argc, argv);
 
   auto pem = skr::ReadFile(o.attester_key);
@@ -125,6 +131,15 @@ int main(int argc, char** argv) {
   }
   auto attester = skr::LoadPrivateKeyPem(*pem);
   if (!attester) return 2;
+  skr::EvpPkeyPtr vcek_key;
+  std::string vcek_pem;
+  if (o.evidence == "sev-snp") {
+    auto k = skr::ReadFile(o.snp_vcek_key);
+    auto c = skr::ReadFile(o.snp_vcek);
+    if (!k || !c) return 2;
+    vcek_key = skr::LoadPrivateKeyPem(*k).value();
+    vcek_pem = *c;
+  }
   // Ephemeral VM keys, one per simulated VM (generation is not what is measured).
   std::vector<skr::EvpPkeyPtr> eph;
   std::vector<skr::Json> jwks;
@@ -161,13 +176,25 @@ int main(int argc, char** argv) {
         auto digest = skr::BindingDigest(nonce, jwks[static_cast<std::size_t>(i)]).value();
         std::vector<std::uint8_t> rd(digest.begin(), digest.end());
         rd.resize(64, 0);
-        skr::Json payload = {{"report_data", skr::HexEncode(rd)}, {"svn", 3}, {"debug", false}};
-        skr::Json body = {
-            {"nonce", nonce},
-            {"tee-pubkey", jwks[static_cast<std::size_t>(i)]},
-            {"evidence",
-             {{"type", "sample"},
-              {"jws", skr::JwsSign(attester->get(), "ES384", skr::DumpJson(payload)).value()}}}};
+        skr::Json evidence;
+        if (vcek_key) {
+          // A report from the AMD-shaped test PKI (tests/support/amd_test_pki.h).
+          skr::test::TestSnpReport rep;
+          std::copy(rd.begin(), rd.end(), rep.report_data.begin());
+          for (std::size_t b = 0; b < rep.chip_id.size(); ++b) {
+            rep.chip_id[b] = static_cast<std::uint8_t>(0xC0 + b);
+          }
+          auto bytes = rep.Build();
+          skr::test::SignSnpReportWith(vcek_key.get(), bytes);
+          evidence = {{"type", "sev-snp"}, {"report", skr::Base64Encode(bytes)}, {"vcek", vcek_pem}};
+        } else {
+          skr::Json payload = {{"report_data", skr::HexEncode(rd)}, {"svn", 3}, {"debug", false}};
+          evidence = {{"type", "sample"},
+                      {"jws", skr::JwsSign(attester->get(), "ES384", skr::DumpJson(payload)).value()}};
+        }
+        skr::Json body = {{"nonce", nonce},
+                          {"tee-pubkey", jwks[static_cast<std::size_t>(i)]},
+                          {"evidence", evidence}};
         if (conn.Send(release_target, skr::DumpJson(body), out, keep) == 200) {
           ok.fetch_add(1);
           local.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -189,7 +216,8 @@ int main(int argc, char** argv) {
     auto idx = static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size() - 1));
     return latencies_ms[idx];
   };
-  skr::Json result = {{"mode", o.mode},
+  skr::Json result = {{"evidence", o.evidence},
+                      {"mode", o.mode},
                       {"concurrency", o.concurrency},
                       {"seconds", elapsed},
                       {"releases", ok.load()},

@@ -89,7 +89,9 @@ TEST_CASE("SnpVerifier: every real report verifies to AMD's pinned roots with th
     CHECK(cl.at("snp.reported_tcb.tee") == c.tee);
     CHECK(cl.at("snp.reported_tcb.snp") == c.snp_spl);
     CHECK(cl.at("snp.reported_tcb.microcode") == c.ucode);
-    CHECK(cl.at("debug") == false);
+    // DEBUG is GUEST_POLICY bit 19 (go-sev-guest's report, policy 0xb0000, has it set).
+    CHECK(cl.at("debug") == (((c.policy >> 19) & 1) == 1));
+    CHECK(cl.at("snp.policy.debug") == cl.at("debug"));
     CHECK(v->bound_data.size() == 64);
   }
 }

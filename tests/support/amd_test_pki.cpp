@@ -134,10 +134,16 @@ std::string AmdTestPki::VcekPemFor(const AmdTestTcb& tcb) const {
   return Pem(LeafCert(vcek_key_.get(), tcb).get());
 }
 
+std::string AmdTestPki::VcekKeyPem() const { return PrivateKeyToPem(vcek_key_.get()).value(); }
+
 void AmdTestPki::SignReport(std::vector<std::uint8_t>& report) const {
+  SignSnpReportWith(vcek_key_.get(), report);
+}
+
+void SignSnpReportWith(EVP_PKEY* vcek_key, std::vector<std::uint8_t>& report) {
   Check(report.size() == 0x4A0, "report size");
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  Check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha384(), nullptr, vcek_key_.get()) == 1,
+  Check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha384(), nullptr, vcek_key) == 1,
         "sign init");
   std::size_t len = 0;
   Check(EVP_DigestSign(ctx.get(), nullptr, &len, report.data(), 0x2A0) == 1, "sign len");

@@ -32,6 +32,8 @@ class AmdTestPki {
   std::string VcekPem() const;
   // Writes R and S of an ECDSA P-384 / SHA-384 signature over [0, 0x2A0) into the report.
   void SignReport(std::vector<std::uint8_t>& report) const;
+  // The VCEK private key (PEM), for tools that sign reports out of process (bench).
+  std::string VcekKeyPem() const;
   // A VCEK issued by this ASK for another TCB (same chip).
   std::string VcekPemFor(const AmdTestTcb& tcb) const;
 
@@ -42,6 +44,10 @@ class AmdTestPki {
   EvpPkeyPtr ark_key_, ask_key_, vcek_key_;
   X509Ptr ark_, ask_, vcek_;
 };
+
+// Signs [0, 0x2A0) of an ATTESTATION_REPORT with ECDSA P-384 / SHA-384 and writes R and S
+// little-endian at 0x2A0 / 0x2E8 (SEV-SNP ABI, signature table).
+void SignSnpReportWith(EVP_PKEY* vcek_key, std::vector<std::uint8_t>& report);
 
 // A minimal SEV-SNP ATTESTATION_REPORT (version 2, VCEK-signed, unsigned until SignReport).
 struct TestSnpReport {
