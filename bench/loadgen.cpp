@@ -44,6 +44,7 @@ struct Options {
   int skrd_pid = 0;
   std::string evidence = "sample";
   std::string snp_vcek_key, snp_vcek;
+  std::string key_type = "ec-p384";
 };
 
 class Conn {
@@ -122,6 +123,9 @@ int main(int argc, char** argv) {
   app.add_option("--evidence", o.evidence)->check(CLI::IsMember({"sample", "sev-snp"}));
   app.add_option("--snp-vcek-key", o.snp_vcek_key, "VCEK private key (test PKI) for sev-snp");
   app.add_option("--snp-vcek", o.snp_vcek, "VCEK certificate PEM sent with each report");
+  app.add_option("--key-type", o.key_type, "ephemeral tee-pubkey: ec-p384 (ECDH-ES+A256KW) or "
+                                           "rsa-3072 (RSA-OAEP-256)")
+      ->check(CLI::IsMember({"ec-p384", "rsa-3072"}));
   CLI11_PARSE(app, argc, argv);
 
   auto pem = skr::ReadFile(o.attester_key);
@@ -143,9 +147,20 @@ int main(int argc, char** argv) {
   // Ephemeral VM keys, one per simulated VM (generation is not what is measured).
   std::vector<skr::EvpPkeyPtr> eph;
   std::vector<skr::Json> jwks;
+  // RSA key generation is slow: a pool of at most 8 keys shared round robin.
+  const int distinct = o.key_type == "rsa-3072" ? std::min(o.concurrency, 8) : o.concurrency;
   for (int i = 0; i < o.concurrency; ++i) {
-    eph.push_back(skr::GenerateEcKey("P-384").value());
-    jwks.push_back(skr::PublicJwkFromKey(eph.back().get(), "ECDH-ES+A256KW").value());
+    if (i >= distinct) {
+      jwks.push_back(jwks[static_cast<std::size_t>(i % distinct)]);
+      continue;
+    }
+    if (o.key_type == "rsa-3072") {
+      eph.push_back(skr::GenerateRsaKey(3072).value());
+      jwks.push_back(skr::PublicJwkFromKey(eph.back().get(), "RSA-OAEP-256").value());
+    } else {
+      eph.push_back(skr::GenerateEcKey("P-384").value());
+      jwks.push_back(skr::PublicJwkFromKey(eph.back().get(), "ECDH-ES+A256KW").value());
+    }
   }
   const std::string release_target = "/v1/tenants/" + o.tenant + "/keys/" + o.key + "/release";
   const std::string challenge_body = skr::DumpJson({{"tenant", o.tenant}});
@@ -217,6 +232,7 @@ int main(int argc, char** argv) {
     return latencies_ms[idx];
   };
   skr::Json result = {{"evidence", o.evidence},
+                      {"key_type", o.key_type},
                       {"mode", o.mode},
                       {"concurrency", o.concurrency},
                       {"seconds", elapsed},

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto leaf = skr::ParseCertificateDer(skr::AsBytes(*vcek)).value();
-  const auto& roots = *snp::AmdTrustStore::Pinned().Find(snp::Product::kMilan);
+  const snp::AmdTrustStore store = snp::AmdTrustStore::Pinned();
+  const auto& roots = *store.Find(snp::Product::kMilan);
   skr::FakeClock clock(1748736000);  // 2025-06-01, inside every certificate's validity
 
   // Cold: the whole chain's signatures, every time.

@@ -235,6 +235,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   bopt.snp_trust = *trust;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
+  bopt.max_outstanding_nonces = cfg.release.max_outstanding_nonces;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
   skr::server::http::Router router(broker);
 

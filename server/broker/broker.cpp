@@ -153,6 +153,23 @@ Broker::Broker(keystore::KeyStore& keys, audit::AuditLog& audit,
 
 // ---------------------------------------------------------------- challenge and release ---
 
+Result<void> Broker::AdmitChallenge() {
+  const std::int64_t now = clock_.NowUnix();
+  std::lock_guard<std::mutex> lock(window_mu_);
+  while (!window_.empty() && window_.front().first <= now - options_.nonce_ttl_seconds) {
+    window_total_ -= window_.front().second;
+    window_.pop_front();
+  }
+  if (window_total_ >= options_.max_outstanding_nonces) {
+    return Error(ErrorCode::kRateLimited, "too many outstanding challenges; retry later",
+                 "rate_limited");
+  }
+  if (window_.empty() || window_.back().first != now) window_.emplace_back(now, 0);
+  ++window_.back().second;
+  ++window_total_;
+  return Ok();
+}
+
 Result<Json> Broker::Challenge(std::string_view body) {
   auto req = ParseBodyObject(body, 4096);
   if (!req) return req.error();
@@ -160,6 +177,7 @@ Result<Json> Broker::Challenge(std::string_view body) {
     if (!t->is_string()) return BadRequest("'tenant' must be a string");
     SKR_TRY_VOID(CheckName("tenant", t->get_ref<const std::string&>()));
   }
+  SKR_TRY_VOID(AdmitChallenge());
   const std::string nonce = Base64Encode(RandomBytes(kNonceBytes));
   const std::int64_t expires = clock_.NowUnix() + options_.nonce_ttl_seconds;
   SKR_TRY_VOID(keys_.PutNonce(nonce, expires));

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +29,9 @@ struct BrokerOptions {
   // AMD roots used to check VCEK/VLEK certificates before they enter the cache; null when
   // sev-snp is disabled.
   const attestation::snp::AmdTrustStore* snp_trust = nullptr;
+  // Challenges issued within one nonce TTL are capped here (429 beyond), which bounds the
+  // outstanding nonces a flood of challenges can create.
+  int max_outstanding_nonces = 100000;
 };
 
 // The authenticated caller of an admin or auditor endpoint.
@@ -109,6 +114,12 @@ class Broker {
   Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,
                           std::string key, std::optional<int> version, const std::string& rid,
                           const Result<void>& outcome);
+
+  // Sliding window of challenges issued per second over the last nonce TTL.
+  Result<void> AdmitChallenge();
+  std::mutex window_mu_;
+  std::deque<std::pair<std::int64_t, int>> window_;  // (second, challenges issued)
+  std::int64_t window_total_ = 0;
 
   keystore::KeyStore& keys_;
   audit::AuditLog& audit_;

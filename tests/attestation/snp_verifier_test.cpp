@@ -191,3 +191,33 @@ TEST_CASE("SnpVerifier: certificates from the admin-provisioned cache", "[attest
   REQUIRE(v.has_value());
   CHECK(v->claims.at("snp.chip_id").get<std::string>().substr(0, 8) == "c38427a3");
 }
+
+TEST_CASE("SnpVerifier: the SNP reports inside the Azure HCL reports verify",
+          "[attestation][snp][testdata]") {
+  SKR_REQUIRE_TESTDATA(dir);
+  skr::FakeClock clock(k2025_06_01);
+  snp::SnpVerifier verifier({}, clock);
+  struct AzureCase {
+    const char* hcl;
+    const char* vcek;
+    const char* product;
+  };
+  for (const AzureCase& c : {AzureCase{"azure/snp-milan/hcl_report.bin",
+                                       "azure/snp-milan/vcek_ask_ark.pem", "Milan"},
+                             AzureCase{"azure/snp-genoa/hcl_report.bin", "azure/snp-genoa/vcek.pem",
+                                       "Genoa"}}) {
+    INFO(c.hcl);
+    const std::string hcl = skr::test::ReadFileOrFail(dir / c.hcl);
+    REQUIRE(hcl.size() >= 0x4C0);
+    // PROVENANCE.md: the SNP report is bytes 0x20..0x4C0 of the HCL report.
+    const std::string report = hcl.substr(0x20, 0x4A0);
+    Json ev = {{"type", "sev-snp"},
+               {"report", skr::Base64Encode(skr::AsBytes(report))},
+               {"vcek", CertText(dir / c.vcek)}};
+    auto v = verifier.Verify(ev);
+    if (!v) INFO(v.error().message());
+    REQUIRE(v.has_value());
+    CHECK(v->claims.at("snp.product") == c.product);
+    CHECK(v->claims.at("snp.policy") == 0x3001f);
+  }
+}

@@ -26,7 +26,7 @@ struct Env {
   std::unique_ptr<http::Router> router;
   std::string op;
 
-  explicit Env(bool unseal = true) {
+  explicit Env(bool unseal = true, int max_outstanding = 100000) {
     ks = skr::keystore::KeyStore::Open(dir.file("skr.db"), clock).value();
     audit = skr::audit::AuditLog::Open(dir.file("audit.db"), clock).value();
     auto mk = skr::RandomSecret(32);
@@ -42,8 +42,9 @@ struct Env {
     registry.Register(skr::attestation::sample::SampleVerifier::Create(
                           skr::PublicKeyToPem(attester.get()).value())
                           .value());
-    broker = std::make_unique<skr::server::Broker>(*ks, *audit, registry, clock,
-                                                   skr::server::BrokerOptions{});
+    skr::server::BrokerOptions bopt;
+    bopt.max_outstanding_nonces = max_outstanding;
+    broker = std::make_unique<skr::server::Broker>(*ks, *audit, registry, clock, bopt);
     router = std::make_unique<http::Router>(*broker);
     if (unseal) {
       op = ks->CreateToken(skr::keystore::Role::kOperator, std::nullopt, 0).value().secret;
@@ -143,4 +144,15 @@ TEST_CASE("Errors: one mapping from ErrorCode to HTTP status", "[server][errors]
   CHECK(http::HttpStatusFor(ErrorCode::kRateLimited) == 429);
   auto p = http::ProblemResponse(skr::Error(ErrorCode::kInternal, "sqlite said secret"), "r1");
   CHECK(p.body.find("secret") == std::string::npos);
+}
+
+TEST_CASE("Router: a challenge flood is answered with 429 until nonces age out",
+          "[server][router]") {
+  Env e(true, /*max_outstanding=*/3);
+  for (int i = 0; i < 3; ++i) CHECK(e.Do("POST", "/v1/challenge", "{}").status == 200);
+  auto r = e.Do("POST", "/v1/challenge", "{}");
+  CHECK(r.status == 429);
+  CHECK(Body(r)["type"] == "urn:skr:problem:rate_limited");
+  e.clock.Advance(121);  // one nonce TTL later the window is empty again
+  CHECK(e.Do("POST", "/v1/challenge", "{}").status == 200);
 }
