@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# dracut module: the Clevis "skr" pin in the initramfs. Installs clevis-decrypt-skr, skr-agent
+# (with its libraries: dracut's inst_multiple resolves them), jose, and the CA certificates under
+# /etc/skr that the pin's JWE headers name; asks for the network (rd.neednet=1) so skr-agent can
+# reach skrd before the root disk is unlocked.
+
+check() {
+    require_binaries clevis-decrypt-skr skr-agent jose || return 1
+    return 0
+}
+
+depends() {
+    echo clevis network
+    return 0
+}
+
+cmdline() {
+    echo "rd.neednet=1"
+}
+
+install() {
+    if [[ $hostonly_cmdline == "yes" ]]; then
+        local conf="${initdir}/etc/cmdline.d/99clevis-pin-skr.conf"
+        mkdir -p "${initdir}/etc/cmdline.d"
+        echo "rd.neednet=1" > "$conf"
+    fi
+    inst_multiple clevis-decrypt-skr skr-agent jose mktemp cat
+    # Trust anchors for skrd's TLS certificate (the pin records the CA path it was bound with).
+    local ca
+    for ca in "${SKR_CA_DIR:-/etc/skr}"/*.crt "${SKR_CA_DIR:-/etc/skr}"/*.pem; do
+        [ -f "$ca" ] && inst_simple "$ca"
+    done
+    return 0
+}
