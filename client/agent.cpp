@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "common/encoding.h"
@@ -157,6 +160,125 @@ Result<FetchResult> FetchKey(const FetchOptions& options, ApiClient& api) {
   if (auto v = GetInt(resp, "version")) out.version = *v;
   if (auto s = GetInt(resp, "audit_seq")) out.audit_seq = *s;
   return out;
+}
+
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double jitter) {
+  if (retry < 1) return std::chrono::milliseconds(0);
+  const std::int64_t base = std::max<std::int64_t>(0, policy.backoff_base.count());
+  const std::int64_t cap = std::max<std::int64_t>(0, policy.backoff_cap.count());
+  // base * 2^(retry-1), saturating at cap (doubling stops once the cap is reached, no overflow).
+  std::int64_t exp = base;
+  for (int i = 1; i < retry && exp > 0 && exp < cap; ++i) exp *= 2;
+  exp = std::min(exp, cap);
+  if (!(jitter >= 0.0)) jitter = 0.0;  // also maps NaN to 0
+  if (jitter > 1.0) jitter = 1.0;
+  const std::int64_t half = exp / 2;
+  const auto spread = static_cast<std::int64_t>(
+      std::llround(static_cast<double>(exp - half) * jitter));
+  return std::chrono::milliseconds(half + spread);
+}
+
+std::vector<std::chrono::milliseconds> BackoffSchedule(const RetryPolicy& policy,
+                                                       const std::function<double()>& jitter) {
+  std::vector<std::chrono::milliseconds> out;
+  for (int r = 1; r <= policy.retries; ++r) {
+    out.push_back(BackoffDelay(policy, r, jitter ? jitter() : 1.0));
+  }
+  return out;
+}
+
+std::chrono::steady_clock::time_point SystemRetryEnvironment::Now() {
+  return std::chrono::steady_clock::now();
+}
+
+void SystemRetryEnvironment::SleepFor(std::chrono::milliseconds delay) {
+  if (delay.count() > 0) std::this_thread::sleep_for(delay);
+}
+
+double SystemRetryEnvironment::Jitter() {
+  const auto bytes = RandomBytes(8);
+  std::uint64_t v = 0;
+  for (const auto b : bytes) v = (v << 8) | b;
+  return static_cast<double>(v >> 11) * 0x1.0p-53;  // 53 random bits -> [0, 1)
+}
+
+Result<std::unique_ptr<ApiClient>> HttpsConnector::Connect(const std::string& url,
+                                                           std::chrono::milliseconds budget) {
+  ApiClientOptions o = base_;
+  o.base_url = url;
+  const auto floor = std::chrono::milliseconds(1);
+  o.timeout = std::max(floor, std::min(o.timeout, budget));
+  if (o.connect_timeout.count() > 0) {
+    o.connect_timeout = std::max(floor, std::min(o.connect_timeout, budget));
+  }
+  return ApiClient::Create(o);
+}
+
+bool IsRetryable(const Error& error, int status) {
+  if (status == 429 || (status >= 500 && status <= 599)) return true;
+  // No HTTP answer: only transport failures (ApiClient and ProbeConnect report kUnavailable).
+  return status == 0 && error.code() == ErrorCode::kUnavailable;
+}
+
+Result<FetchResult> FetchWithFailover(const FetchOptions& options,
+                                      const std::vector<std::string>& urls,
+                                      const RetryPolicy& policy, ServerConnector& connector,
+                                      RetryEnvironment& env, const AttemptLogger& log) {
+  if (urls.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "no server URL configured", "bad_url");
+  }
+  if (policy.retries < 0 || policy.deadline.count() <= 0) {
+    return Error(ErrorCode::kInvalidArgument, "retries must be >= 0 and the deadline positive");
+  }
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const auto start = env.Now();
+  const auto deadline = start + policy.deadline;
+  const auto elapsed = [&] { return duration_cast<milliseconds>(env.Now() - start).count(); };
+  std::optional<Error> last;
+  const auto deadline_error = [&] {
+    std::string msg = "gave up after the deadline of " + std::to_string(policy.deadline.count()) +
+                      " ms";
+    if (last) msg += "; last error (" + last->reason() + "): " + last->message();
+    return Error(ErrorCode::kUnavailable, msg, "deadline_exceeded");
+  };
+  int attempt = 0;
+  for (int round = 0; round <= policy.retries; ++round) {
+    if (round > 0) {
+      const auto remaining = duration_cast<milliseconds>(deadline - env.Now());
+      const auto delay = BackoffDelay(policy, round, env.Jitter());
+      // No attempt could start before the deadline: stop now rather than sleep in vain.
+      if (delay >= remaining) return deadline_error();
+      env.SleepFor(delay);
+    }
+    for (const auto& url : urls) {
+      const auto budget = duration_cast<milliseconds>(deadline - env.Now());
+      if (budget.count() <= 0) return deadline_error();
+      ++attempt;
+      AttemptRecord rec;
+      rec.url = url;
+      rec.attempt = attempt;
+      rec.round = round;
+      auto client = connector.Connect(url, budget);
+      Result<FetchResult> r = client ? FetchKey(options, **client) : Result<FetchResult>(client.error());
+      rec.status = client ? (*client)->last_status() : 0;
+      rec.elapsed_ms = elapsed();
+      if (r) {
+        rec.reason = "released";
+        if (log) log(rec);
+        r->url = url;
+        r->attempts = attempt;
+        return r;
+      }
+      rec.reason = r.error().reason();
+      rec.will_retry = IsRetryable(r.error(), rec.status);
+      if (log) log(rec);
+      if (!rec.will_retry) return r.error();
+      last = r.error();
+    }
+  }
+  if (env.Now() >= deadline) return deadline_error();
+  return *last;
 }
 
 int ExitCodeFor(const Error& error) {

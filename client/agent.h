@@ -4,11 +4,15 @@
 //   release -> JWE decrypt with the ephemeral private key (which never leaves memory).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/api_client.h"
 #include "client/sample_attester.h"
@@ -46,6 +50,8 @@ struct FetchResult {
   SecretBytes key;  // the released key bytes
   std::int64_t version = 0;
   std::int64_t audit_seq = 0;
+  std::string url;   // FetchWithFailover: the server that released the key
+  int attempts = 0;  // FetchWithFailover: attempts made, including the successful one
 };
 
 // Runs the whole flow against `api`. Errors: those of ApiClient (server answers), kMalformedEvidence
@@ -53,6 +59,88 @@ struct FetchResult {
 // reason "kid_mismatch" / "decrypt_failed" when the JWE is not for our key, kInternal
 // "bad_response" for a malformed release response.
 Result<FetchResult> FetchKey(const FetchOptions& options, ApiClient& api);
+
+// --- Failover, retries and deadline (skr-agent fetch at boot) -------------------------------------
+
+struct RetryPolicy {
+  int retries = 5;                             // extra rounds after the first (rounds = retries+1)
+  std::chrono::milliseconds backoff_base{500};  // delay scale before the first retry round
+  std::chrono::milliseconds backoff_cap{8000};  // upper bound of the exponential part
+  std::chrono::milliseconds deadline{60000};    // total time budget from the first attempt
+};
+
+// Delay before retry round `retry` (1 = the round after the first), with "equal jitter":
+//   e = min(cap, base * 2^(retry-1)); delay = e/2 + jitter * e/2, jitter in [0, 1] (clamped).
+// So the delay is always within [e/2, e]. Pure; retry < 1 yields 0.
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double jitter);
+// The delays before rounds 1..policy.retries, drawing one jitter value per round from `jitter`.
+std::vector<std::chrono::milliseconds> BackoffSchedule(const RetryPolicy& policy,
+                                                       const std::function<double()>& jitter);
+
+// Time, sleep and randomness for FetchWithFailover, injectable for tests.
+class RetryEnvironment {
+ public:
+  virtual ~RetryEnvironment() = default;
+  virtual std::chrono::steady_clock::time_point Now() = 0;
+  virtual void SleepFor(std::chrono::milliseconds delay) = 0;
+  virtual double Jitter() = 0;  // uniform in [0, 1)
+};
+class SystemRetryEnvironment final : public RetryEnvironment {
+ public:
+  std::chrono::steady_clock::time_point Now() override;
+  void SleepFor(std::chrono::milliseconds delay) override;
+  double Jitter() override;  // from RAND_bytes
+};
+
+// Makes the ApiClient for one attempt against one URL. `budget` is what is left of the deadline;
+// implementations bound their timeouts by it. Injectable for tests (fake servers).
+class ServerConnector {
+ public:
+  virtual ~ServerConnector() = default;
+  virtual Result<std::unique_ptr<ApiClient>> Connect(const std::string& url,
+                                                     std::chrono::milliseconds budget) = 0;
+};
+// The real one: ApiClient::Create with `base` (cacert, pins, timeouts) and base_url = url;
+// timeout and connect_timeout are each min(configured, budget).
+class HttpsConnector final : public ServerConnector {
+ public:
+  explicit HttpsConnector(ApiClientOptions base) : base_(std::move(base)) {}
+  Result<std::unique_ptr<ApiClient>> Connect(const std::string& url,
+                                             std::chrono::milliseconds budget) override;
+
+ private:
+  ApiClientOptions base_;
+};
+
+// One attempt, for the log (no secrets: URL, counters, status, reason slug).
+struct AttemptRecord {
+  std::string url;
+  int attempt = 0;  // 1-based over the whole run
+  int round = 0;    // 0-based retry round
+  int status = 0;   // HTTP status of the last response, 0 when none
+  std::string reason;  // "released" on success, else the error's reason slug
+  bool will_retry = false;  // the error moves on to the next URL / round
+  std::int64_t elapsed_ms = 0;  // since the start of FetchWithFailover
+};
+using AttemptLogger = std::function<void(const AttemptRecord&)>;
+
+// True for errors that move on to the next URL or round: transport failures (no HTTP status:
+// unreachable, connect_timeout, timeout, tls_failed, pin_mismatch, connection_lost) and HTTP 429
+// and 5xx answers. Everything else (403 policy denial, other 4xx, attestation failures, a bad
+// 2xx response) stops at once.
+bool IsRetryable(const Error& error, int status);
+
+// Runs FetchKey against `urls` in order, round after round: round 0 tries URL 1, 2, ...; before
+// each further round it sleeps BackoffDelay(policy, round, env.Jitter()) (cut to the deadline).
+// Each attempt gets a fresh client from `connector`, so challenge and release of one attempt go
+// to the same server (nonces are per server). Stops at the first success or non-retryable error
+// (returned as is). When the rounds are used up, returns the last attempt's error; when the
+// deadline passes first, kUnavailable "deadline_exceeded". Errors: kInvalidArgument for an
+// empty URL list or bad policy.
+Result<FetchResult> FetchWithFailover(const FetchOptions& options,
+                                      const std::vector<std::string>& urls,
+                                      const RetryPolicy& policy, ServerConnector& connector,
+                                      RetryEnvironment& env, const AttemptLogger& log = {});
 
 // Agent exit codes (skr-agent fetch).
 inline constexpr int kExitReleased = 0;

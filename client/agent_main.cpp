@@ -1,15 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 // skr-agent: attest to skrd and fetch a key (see client/agent.h for the flow and exit codes).
-//   skr-agent fetch --url URL --tenant T --key K --evidence sample --sample-key FILE
-//                   [--sample-claims FILE] [--cacert FILE] [--out FILE] [--key-type TYPE]
-//                   [--version N] [--timeout SECONDS]
+//   skr-agent fetch --url URL [--url URL2 ...] --tenant T --key K --evidence sample
+//                   --sample-key FILE [--sample-claims FILE] [--cacert FILE]
+//                   [--pin-sha256 BASE64 ...] [--out FILE] [--key-type TYPE] [--version N]
+//                   [--retries N] [--deadline SECONDS] [--connect-timeout SECONDS]
+//                   [--timeout SECONDS]
+// URLs are tried in order in each round; transport failures, 429 and 5xx move on to the next
+// URL, then to the next round after an exponential backoff with jitter, until --retries rounds
+// or --deadline seconds are used up (exit 4). One JSON log line per attempt on stderr.
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -28,7 +40,7 @@ void Log(std::string_view level, std::string_view msg, const Json& fields) {
 }
 
 struct Args {
-  std::string url;
+  std::vector<std::string> urls;
   std::string tenant;
   std::string key;
   std::string evidence;
@@ -38,11 +50,54 @@ struct Args {
   std::string out;
   std::string key_type = "ec-p384";
   std::optional<std::int64_t> version;
-  int timeout = 30;
+  std::vector<std::string> pins;
+  int retries = 5;
+  double deadline = 60;
+  double connect_timeout = 5;
+  double timeout = 10;
   std::string tsm_dir = "/sys/kernel/config/tsm/report";
   std::string sev_guest = "/dev/sev-guest";
   int vmpl = 0;
 };
+
+// Calls _exit(kExitUnavailable) after `limit` unless disarmed first.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::milliseconds limit, Json fields)
+      : fields_(std::move(fields)), thread_([this, limit] { Run(limit); }) {}
+  ~Watchdog() {
+    Disarm();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  void Disarm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    disarmed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  void Run(std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cv_.wait_for(lock, limit, [this] { return disarmed_; })) return;
+    // Still holding the lock: Disarm() (and so the key output) cannot happen concurrently.
+    fields_["reason"] = "deadline_exceeded";
+    fields_["exit_code"] = kExitUnavailable;
+    Log("error", "deadline passed during a request: stopping", fields_);
+    std::_Exit(kExitUnavailable);
+  }
+
+  Json fields_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool disarmed_ = false;
+  std::thread thread_;
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0)));
+}
 
 int UsageError(const Args& a, const skr::Error& e) {
   Log("error", e.message(), {{"tenant", a.tenant}, {"key", a.key}, {"reason", e.reason()}});
@@ -65,9 +120,23 @@ int Fetch(const Args& a) {
   if (a.vmpl < 0 || a.vmpl > 3) {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument, "--vmpl must be 0..3"));
   }
-  if (a.timeout <= 0) {
+  for (const auto& [name, value] : {std::pair<const char*, double>{"--timeout", a.timeout},
+                                     {"--connect-timeout", a.connect_timeout},
+                                     {"--deadline", a.deadline}}) {
+    // Upper bound one day: keeps the millisecond conversion far from overflow.
+    if (!std::isfinite(value) || value < 0.001 || value > 86400) {
+      return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
+                                      std::string(name) + " must be 0.001..86400 seconds",
+                                      "bad_timeout"));
+    }
+  }
+  if (a.retries < 0 || a.retries > 1000) {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
-                                    "--timeout must be a positive number of seconds"));
+                                    "--retries must be 0..1000", "bad_retries"));
+  }
+  if (a.urls.empty()) {
+    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
+                                    "at least one --url (or SKR_ADDR) is required", "bad_url"));
   }
   if (a.out.empty() && ::isatty(STDOUT_FILENO) == 1) {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
@@ -89,11 +158,22 @@ int Fetch(const Args& a) {
   }
 
   ApiClientOptions api_options;
-  api_options.base_url = a.url;
   api_options.cacert_file = a.cacert;
-  api_options.timeout = std::chrono::seconds(a.timeout);
-  auto api = ApiClient::Create(api_options);
-  if (!api) return UsageError(a, api.error());
+  api_options.pin_sha256 = a.pins;
+  api_options.timeout = Millis(a.timeout);
+  api_options.connect_timeout = Millis(a.connect_timeout);
+  // Validate every URL, the CA file and the pins once, before any network traffic.
+  for (const auto& url : a.urls) {
+    ApiClientOptions check = api_options;
+    check.base_url = url;
+    auto api = ApiClient::Create(check);
+    if (!api) return UsageError(a, api.error());
+  }
+  HttpsConnector connector(api_options);
+  SystemRetryEnvironment env;
+  RetryPolicy policy;
+  policy.retries = a.retries;
+  policy.deadline = Millis(a.deadline);
 
   FetchOptions options;
   options.tenant = a.tenant;
@@ -104,21 +184,43 @@ int Fetch(const Args& a) {
 
   Json fields = {{"tenant", a.tenant}, {"key", a.key}, {"key_type", KeyTypeName(*key_type)}};
   if (a.version) fields["version"] = *a.version;
-  Log("info", "requesting key release", fields);
+  Json start = fields;
+  start["urls"] = a.urls;
+  start["retries"] = a.retries;
+  start["deadline_s"] = a.deadline;
+  start["pins"] = a.pins.size();
+  Log("info", "requesting key release", start);
 
-  auto released = FetchKey(options, **api);
+  const AttemptLogger log_attempt = [&](const AttemptRecord& r) {
+    Json line = fields;
+    line["url"] = r.url;
+    line["attempt"] = r.attempt;
+    line["round"] = r.round;
+    line["status"] = r.status;
+    line["reason"] = r.reason;
+    line["elapsed_ms"] = r.elapsed_ms;
+    if (r.reason != "released") line["retryable"] = r.will_retry;
+    Log(r.reason == "released" ? "info" : "warn", "attempt", line);
+  };
+  // Hard stop: cpprestsdk's timeout restarts at every stage of a request and getaddrinfo has no
+  // timeout, so an attempt can overrun the budget FetchWithFailover gives it. A watchdog ends the
+  // process with exit 4 shortly after the deadline; it is disarmed before any key byte is written.
+  Watchdog watchdog(policy.deadline + std::chrono::seconds(2), fields);
+  auto released = FetchWithFailover(options, a.urls, policy, connector, env, log_attempt);
+  watchdog.Disarm();
   if (!released) {
     const skr::Error& e = released.error();
-    fields["status"] = (*api)->last_status();
     fields["reason"] = e.reason();
     fields["detail"] = e.message();
     const int code = ExitCodeFor(e);
+    fields["exit_code"] = code;
     Log("error", code == kExitDenied ? "release denied by policy" : "release failed", fields);
     return code;
   }
+  fields["url"] = released->url;
+  fields["attempts"] = released->attempts;
   fields["version"] = released->version;
   fields["audit_seq"] = released->audit_seq;
-  fields["status"] = (*api)->last_status();
   fields["length"] = released->key.size();
 
   auto written = a.out.empty() ? WriteAll(STDOUT_FILENO, released->key.Reveal())
@@ -141,8 +243,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Args a;
   CLI::App* fetch = app.add_subcommand("fetch", "attest and fetch one key");
-  fetch->add_option("--url", a.url, "skrd base URL (https://host:port)")
+  fetch->add_option("--url", a.urls,
+                    "skrd base URL (https://host:port); repeat (or comma-separate) for failover, "
+                    "tried in order")
       ->envname("SKR_ADDR")
+      ->delimiter(',')
       ->required();
   fetch->add_option("--tenant", a.tenant, "tenant name")->required();
   fetch->add_option("--key", a.key, "key name")->required();
@@ -160,7 +265,17 @@ int main(int argc, char** argv) {
   fetch->add_option("--key-type", a.key_type,
                     "ephemeral key: ec-p256|ec-p384|ec-p521|rsa-3072|rsa-4096 (default ec-p384)");
   fetch->add_option("--version", a.version, "key version (default: newest enabled)");
-  fetch->add_option("--timeout", a.timeout, "timeout in seconds (default 30)");
+  fetch->add_option("--pin-sha256", a.pins,
+                    "base64 SHA-256 of the server certificate's SubjectPublicKeyInfo; repeatable, "
+                    "the certificate must match one");
+  fetch->add_option("--retries", a.retries,
+                    "retry rounds over all URLs after the first (default 5)");
+  fetch->add_option("--deadline", a.deadline,
+                    "total time limit in seconds, then exit 4 (default 60)");
+  fetch->add_option("--connect-timeout", a.connect_timeout,
+                    "TCP connect timeout in seconds per attempt (default 5)");
+  fetch->add_option("--timeout", a.timeout,
+                    "timeout in seconds for each request stage (default 10)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/api_client.h"
 
+#include <fcntl.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <system_error>
 
@@ -15,6 +24,7 @@
 #include <cpprest/http_client.h>
 #include <cpprest/uri.h>
 
+#include "common/encoding.h"
 #include "common/ossl.h"
 
 namespace skr::client {
@@ -102,6 +112,115 @@ Error TransportError(const std::error_code& ec, std::string_view what) {
   return Error(ErrorCode::kUnavailable, msg, "unreachable");
 }
 
+
+// --- SPKI pinning -------------------------------------------------------------------------------
+// Shared between an ApiClient and the SSL_CTXs cpprestsdk creates for its connections (one per
+// connection, on worker threads). `mismatch` tells Send() why a handshake failed.
+struct PinState {
+  std::vector<std::array<std::uint8_t, 32>> pins;
+  std::atomic<bool> mismatch{false};
+};
+using PinStatePtr = std::shared_ptr<PinState>;
+
+// Each SSL_CTX owns a heap copy of the shared_ptr in its ex_data slot, freed with the context, so
+// the state outlives any connection cpprestsdk still holds after the ApiClient is gone.
+void FreePinStateExData(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/,
+                        long /*argl*/, void* /*argp*/) {
+  delete static_cast<PinStatePtr*>(ptr);
+}
+
+int PinStateIndex() {
+  static const int index =
+      CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, nullptr, nullptr, nullptr,
+                              &FreePinStateExData);
+  return index;
+}
+
+// SSL_CTX_set_cert_verify_callback: replaces the library's call to X509_verify_cert for the whole
+// chain. We call X509_verify_cert ourselves first, which still runs the per-connection verify
+// callback cpprestsdk installs (RFC 2818 host name check) and the CA checks; only if all of that
+// succeeded is the leaf's SPKI compared with the pins. (A callback set with SSL_CTX_set_verify
+// would not run: cpprestsdk calls SSL_set_verify on every connection, which replaces it.)
+int VerifyChainThenPin(X509_STORE_CTX* store_ctx, void* arg) {
+  auto* state_ptr = static_cast<PinStatePtr*>(arg);
+  const int ok = X509_verify_cert(store_ctx);
+  if (ok != 1 || state_ptr == nullptr || !*state_ptr || (*state_ptr)->pins.empty()) return ok;
+  PinState& state = **state_ptr;
+  X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);
+  unsigned char* der = nullptr;
+  const int len = leaf != nullptr ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der) : -1;
+  bool matched = false;
+  if (len > 0) {
+    const auto digest = Sha256(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
+    for (const auto& pin : state.pins) {
+      // Evaluate every pin (no early exit) so timing does not depend on which pin matched.
+      if (ConstantTimeEquals(digest, pin)) matched = true;
+    }
+  }
+  OPENSSL_free(der);
+  if (!matched) {
+    state.mismatch.store(true);
+    X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
+  return 1;
+}
+
+void InstallPinning(SSL_CTX* ctx, const PinStatePtr& state) {
+  const int index = PinStateIndex();
+  auto* owned = new PinStatePtr(state);
+  if (index < 0 || SSL_CTX_set_ex_data(ctx, index, owned) != 1) {
+    delete owned;
+    // Fail closed: an empty store makes every handshake fail verification.
+    SSL_CTX_set_cert_store(ctx, X509_STORE_new());
+    state->mismatch.store(true);
+    return;
+  }
+  SSL_CTX_set_cert_verify_callback(ctx, &VerifyChainThenPin, owned);
+}
+
+// --- connect probe ------------------------------------------------------------------------------
+struct AddrInfoFree {
+  void operator()(addrinfo* p) const noexcept { ::freeaddrinfo(p); }
+};
+
+// Non-blocking connect to one address; 0 on success, else an errno value (ETIMEDOUT on timeout).
+int ConnectOnce(const addrinfo& ai, std::chrono::milliseconds timeout) {
+  const int fd = ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          ai.ai_protocol);
+  if (fd < 0) return errno;
+  int err = 0;
+  if (::connect(fd, ai.ai_addr, ai.ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      err = errno;
+    } else {
+      pollfd p{fd, POLLOUT, 0};
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+          err = ETIMEDOUT;
+          break;
+        }
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30)));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          err = errno;
+        } else if (n == 0) {
+          err = ETIMEDOUT;
+        } else {
+          socklen_t len = sizeof(err);
+          if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        }
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  return err;
+}
+
 }  // namespace
 
 Error ErrorFromResponse(int status, std::string_view body) {
@@ -147,10 +266,101 @@ std::string Query(const std::vector<std::pair<std::string, std::string>>& params
   return out;
 }
 
+
+Result<std::string> SpkiSha256(X509* cert) {
+  if (cert == nullptr) {
+    return Error(ErrorCode::kInvalidArgument, "no certificate", "bad_certificate");
+  }
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (len <= 0) return OpenSslError("i2d_X509_PUBKEY");
+  const auto digest = Sha256(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
+  OPENSSL_free(der);
+  return Base64Encode(digest);
+}
+
+Result<std::string> SpkiSha256FromPem(std::string_view cert_pem) {
+  BioPtr bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  if (!bio) return OpenSslError("BIO_new_mem_buf");
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    (void)OpenSslError("PEM_read_bio_X509");  // drains the queue
+    return Error(ErrorCode::kInvalidArgument, "no PEM certificate", "bad_certificate");
+  }
+  return SpkiSha256(cert.get());
+}
+
+Result<std::array<std::uint8_t, 32>> ParseSpkiPin(std::string_view pin) {
+  auto raw = Base64Decode(pin);
+  if (!raw || raw->size() != 32) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--pin-sha256 must be the base64 SHA-256 of a SubjectPublicKeyInfo (44 chars)",
+                 "bad_pin");
+  }
+  std::array<std::uint8_t, 32> out{};
+  std::copy(raw->begin(), raw->end(), out.begin());
+  return out;
+}
+
+Result<void> ProbeConnect(std::string_view url, std::chrono::milliseconds timeout) {
+  std::string host;
+  int port = 443;
+  try {
+    web::uri uri{std::string(url)};
+    host = uri.host();
+    if (uri.port() > 0) port = uri.port();
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::kInvalidArgument, std::string("bad server URL: ") + e.what(),
+                 "bad_url");
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) return Error(ErrorCode::kInvalidArgument, "URL has no host", "bad_url");
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* raw = nullptr;
+  const std::string service = std::to_string(port);
+  // getaddrinfo has no timeout; numeric hosts (the usual boot configuration) resolve at once.
+  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw);
+  if (rc != 0) {
+    return Error(ErrorCode::kUnavailable,
+                 "cannot resolve " + host + ": " + ::gai_strerror(rc), "unreachable");
+  }
+  std::unique_ptr<addrinfo, AddrInfoFree> list(raw);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int last = ECONNREFUSED;
+  for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      last = ETIMEDOUT;
+      break;
+    }
+    last = ConnectOnce(*ai, left);
+    if (last == 0) return Ok();
+  }
+  const std::string where = host + ":" + service;
+  if (last == ETIMEDOUT) {
+    return Error(ErrorCode::kUnavailable,
+                 "connect to " + where + " timed out after " + std::to_string(timeout.count()) +
+                     " ms",
+                 "connect_timeout");
+  }
+  return Error(ErrorCode::kUnavailable,
+               "cannot connect to " + where + ": " + std::strerror(last), "unreachable");
+}
+
 struct ApiClient::Impl {
-  explicit Impl(web::http::client::http_client c) : http(std::move(c)) {}
+  Impl(web::http::client::http_client c, PinStatePtr p) : pins(std::move(p)), http(std::move(c)) {}
+  PinStatePtr pins;  // null when no pins are configured; declared before `http` (outlives it)
   web::http::client::http_client http;
   std::string token;
+  std::string base_url;
+  std::chrono::milliseconds connect_timeout{0};
+  bool probed = false;
 };
 
 ApiClient::ApiClient() = default;
@@ -173,6 +383,18 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ApiClientOptions& opt
   if (options.timeout.count() <= 0) {
     return Error(ErrorCode::kInvalidArgument, "timeout must be positive", "bad_timeout");
   }
+  if (options.connect_timeout.count() < 0) {
+    return Error(ErrorCode::kInvalidArgument, "connect timeout must not be negative",
+                 "bad_timeout");
+  }
+  PinStatePtr pins;
+  if (!options.pin_sha256.empty()) {
+    pins = std::make_shared<PinState>();
+    for (const auto& text : options.pin_sha256) {
+      SKR_TRY(auto pin, ParseSpkiPin(text));
+      pins->pins.push_back(pin);
+    }
+  }
   try {
     web::uri uri(options.base_url);
     if (uri.host().empty() || !uri.query().empty() || !uri.fragment().empty() ||
@@ -183,23 +405,28 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ApiClientOptions& opt
     web::http::client::http_client_config config;
     config.set_timeout(options.timeout);
     config.set_validate_certificates(true);  // never disabled
-    if (!options.cacert_file.empty()) {
+    if (!options.cacert_file.empty() || pins) {
       const std::string cafile = options.cacert_file;
-      config.set_ssl_context_callback([cafile](boost::asio::ssl::context& ctx) {
-        // Trust only the configured CA: replace the default store (cpprestsdk loads the system
-        // paths before calling us). SSL_CTX_set_cert_store takes ownership of the new store.
-        X509_STORE* store = X509_STORE_new();
-        if (store != nullptr) SSL_CTX_set_cert_store(ctx.native_handle(), store);
-        boost::system::error_code ec;
-        ctx.load_verify_file(cafile, ec);
-        // On error the store is empty and verification fails closed; nothing to report here
-        // (this runs on a cpprestsdk worker thread and must not throw).
-        (void)ec;
+      config.set_ssl_context_callback([cafile, pins](boost::asio::ssl::context& ctx) {
+        if (!cafile.empty()) {
+          // Trust only the configured CA: replace the default store (cpprestsdk loads the system
+          // paths before calling us). SSL_CTX_set_cert_store takes ownership of the new store.
+          X509_STORE* store = X509_STORE_new();
+          if (store != nullptr) SSL_CTX_set_cert_store(ctx.native_handle(), store);
+          boost::system::error_code ec;
+          ctx.load_verify_file(cafile, ec);
+          // On error the store is empty and verification fails closed; nothing to report here
+          // (this runs on a cpprestsdk worker thread and must not throw).
+          (void)ec;
+        }
+        if (pins) InstallPinning(ctx.native_handle(), pins);
       });
     }
     auto client = std::unique_ptr<ApiClient>(new ApiClient());
-    client->impl_ = std::make_unique<Impl>(web::http::client::http_client(uri, config));
+    client->impl_ = std::make_unique<Impl>(web::http::client::http_client(uri, config), pins);
     client->impl_->token = options.token;
+    client->impl_->base_url = options.base_url;
+    client->impl_->connect_timeout = options.connect_timeout;
     return client;
   } catch (const std::exception& e) {
     return Error(ErrorCode::kInvalidArgument, std::string("bad server URL: ") + e.what(),
@@ -216,6 +443,19 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
   if (path_and_query.empty() || path_and_query.front() != '/') {
     return Error(ErrorCode::kInternal, "request path must start with '/'");
   }
+  if (impl_->connect_timeout.count() > 0 && !impl_->probed) {
+    SKR_TRY_VOID(ProbeConnect(impl_->base_url, impl_->connect_timeout));
+    impl_->probed = true;
+  }
+  if (impl_->pins) impl_->pins->mismatch.store(false);
+  const auto pin_error = [this]() -> std::optional<Error> {
+    if (impl_->pins && impl_->pins->mismatch.load()) {
+      return Error(ErrorCode::kUnavailable,
+                   "the server certificate's public key matches no --pin-sha256 value",
+                   "pin_mismatch");
+    }
+    return std::nullopt;
+  };
   std::string body_text;
   try {
     web::http::http_request request{web::http::method(std::string(method))};
@@ -249,6 +489,7 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
     return std::move(parsed).value();
   } catch (const web::http::http_exception& e) {
     if (!body_text.empty()) OPENSSL_cleanse(body_text.data(), body_text.size());
+    if (auto pin = pin_error()) return *pin;
     if (last_status_ != 0) {
       return Error(ErrorCode::kUnavailable,
                    std::string("connection lost while reading the response: ") + e.what(),
@@ -257,6 +498,7 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
     return TransportError(e.error_code(), e.what());
   } catch (const std::exception& e) {
     if (!body_text.empty()) OPENSSL_cleanse(body_text.data(), body_text.size());
+    if (auto pin = pin_error()) return *pin;
     return Error(ErrorCode::kUnavailable, std::string("request failed: ") + e.what(),
                  "unreachable");
   } catch (...) {

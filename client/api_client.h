@@ -4,6 +4,7 @@
 // cpprestsdk type and no exception crosses this header.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/ossl.h"
 #include "common/result.h"
 
 namespace skr::client {
@@ -27,9 +29,34 @@ struct ApiClientOptions {
   std::string cacert_file;
   // Bearer token for admin/auditor endpoints; empty = no Authorization header.
   std::string token;
-  // Per-stage timeout (connect, TLS handshake, send, receive).
-  std::chrono::seconds timeout{30};
+  // Per-stage timeout (connect, TLS handshake, send, receive) of cpprestsdk.
+  std::chrono::milliseconds timeout{30000};
+  // When positive, the first request of this client is preceded by a TCP connect probe to the
+  // URL's host and port bounded by this timeout (cpprestsdk has no separate connect timeout, its
+  // timer covers every stage with `timeout`). Errors: kUnavailable "connect_timeout" or
+  // "unreachable". Zero: no probe.
+  std::chrono::milliseconds connect_timeout{0};
+  // SPKI pins (RFC 7469 section 2.4 style): base64 of SHA-256 over the DER SubjectPublicKeyInfo of
+  // the server's (leaf) certificate. When non-empty, the certificate must ALSO match one pin after
+  // normal chain and host name verification succeeded; a mismatch fails the TLS handshake and the
+  // request returns kUnavailable with reason "pin_mismatch".
+  std::vector<std::string> pin_sha256;
 };
+
+// base64(SHA-256(DER SubjectPublicKeyInfo of `cert`)), the value of
+//   openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+//   base64
+// Errors: kInvalidArgument (null certificate), kInternal (encoding failure).
+Result<std::string> SpkiSha256(X509* cert);
+// The same for the first certificate of a PEM text. Errors: kInvalidArgument "bad_certificate".
+Result<std::string> SpkiSha256FromPem(std::string_view cert_pem);
+// Decodes a --pin-sha256 value (standard base64, 32 bytes). Errors: kInvalidArgument "bad_pin".
+Result<std::array<std::uint8_t, 32>> ParseSpkiPin(std::string_view pin);
+
+// TCP connect probe to the host and port of an https:// URL (default port 443), bounded by
+// `timeout` per resolved address and in total. Errors: kInvalidArgument "bad_url",
+// kUnavailable "connect_timeout" (no answer in time) or "unreachable" (refused, no route, DNS).
+Result<void> ProbeConnect(std::string_view url, std::chrono::milliseconds timeout);
 
 // Maps an HTTP error response to an Error. Pure; used by ApiClient and tested directly.
 // An RFC 7807 body {"type":"urn:skr:problem:<slug>","detail":...} yields message = detail and

@@ -267,7 +267,7 @@ Result<PublicJwk> ParsePublicJwk(const Json& jwk) {
   if (kty_it == jwk.end() || !kty_it->is_string()) return Bad("member 'kty' must be a string");
   const std::string kty = kty_it->get<std::string>();
   if (kty == "oct") return Bad("symmetric keys (kty \"oct\") are not accepted");
-  if (kty != "RSA" && kty != "EC") return Bad("unsupported kty \"" + kty + "\" (RSA or EC)");
+  if (kty != "RSA" && kty != "EC") return Bad("unsupported kty (RSA or EC)");
 
   for (auto it = jwk.begin(); it != jwk.end(); ++it) {
     const std::string& name = it.key();
@@ -276,7 +276,8 @@ Result<PublicJwk> ParsePublicJwk(const Json& jwk) {
     }
     const auto& required = kty == "RSA" ? kRsaMembers : kEcMembers;
     if (required.count(name) == 0 && kOptional.count(name) == 0) {
-      return Bad("unknown member '" + name + "'");
+      // Client text is not echoed: it would flow into problem details and audit records.
+      return Bad("unknown member in JWK");
     }
   }
 

@@ -66,7 +66,8 @@ Result<VerifiedEvidence> SampleVerifier::Verify(const Json& evidence) const {
   out.bound_data = std::move(rd).value();
   FlattenInto(out.claims, "sample", *payload);
   auto dbg = payload->find("debug");
-  out.claims["debug"] = dbg != payload->end() && dbg->is_boolean() ? dbg->get<bool>() : false;
+  // Fail closed: evidence that does not say debug is off counts as debug.
+  out.claims["debug"] = dbg != payload->end() && dbg->is_boolean() ? dbg->get<bool>() : true;
   out.claims["report_data"] = HexEncode(out.bound_data);
   return out;
 }

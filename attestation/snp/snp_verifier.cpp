@@ -74,7 +74,9 @@ Result<std::vector<X509Ptr>> LeavesFromEvidence(const Json& evidence, Signer sig
 }  // namespace
 
 std::string CollateralKey(Signer signer, const VcekExtensions& ext) {
-  if (signer == Signer::kVlek) return "vlek:" + SplTuple(ext);
+  // Several cloud providers may each hold a VLEK for the same TCB: the key ends with the
+  // provider's cspId so one does not replace another.
+  if (signer == Signer::kVlek) return "vlek:" + SplTuple(ext) + ":" + HexEncode(AsBytes(ext.csp_id.value_or("")));
   return "vcek:" + (ext.hw_id ? HexEncode(*ext.hw_id) : std::string()) + ":" + SplTuple(ext);
 }
 
@@ -86,8 +88,9 @@ std::vector<std::string> CollateralKeysForReport(Signer signer,
   const TcbVersion mg = DecodeTcb(reported_tcb, Product::kMilan);
   const TcbVersion tu = DecodeTcb(reported_tcb, Product::kTurin);
   if (signer == Signer::kVlek) {
-    keys.push_back("vlek:" + SplTuple(mg, false));
-    keys.push_back("vlek:" + SplTuple(tu, true));
+    // Prefixes: the collateral source matches every provider's VLEK for this TCB.
+    keys.push_back("vlek:" + SplTuple(mg, false) + ":");
+    keys.push_back("vlek:" + SplTuple(tu, true) + ":");
     return keys;
   }
   keys.push_back("vcek:" + HexEncode(chip_id) + ":" + SplTuple(mg, false));
@@ -102,7 +105,7 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
     const auto& k = it.key();
     if (k != "type" && k != "report" && k != "vcek" && k != "cert_chain") {
-      return Malformed("unknown member '" + (k.size() <= 32 ? k : k.substr(0, 32)) + "'");
+      return Malformed("unknown member in the evidence object");
     }
   }
   auto rep_it = evidence.find("report");
@@ -148,6 +151,7 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
     out.type = "sev-snp";
     out.claims = ToClaims(report, endorsement->product,
                           endorsement->signer == Signer::kVlek ? "vlek" : "vcek");
+    if (endorsement->ext.csp_id) out.claims["snp.csp_id"] = *endorsement->ext.csp_id;
     out.binding_form = BindingForm::kReportData64;
     const auto rd = report.report_data();
     out.bound_data.assign(rd.begin(), rd.end());

@@ -33,9 +33,11 @@ class SnpCollateral {
 };
 
 // The lookup key under which a VCEK/VLEK is cached, from its own extensions:
-// "vcek:<hwID hex>:<bl>.<tee>.<snp>.<ucode>[.<fmc>]" or "vlek:<bl>.<tee>.<snp>.<ucode>[.<fmc>]".
+// "vcek:<hwID hex>:<bl>.<tee>.<snp>.<ucode>[.<fmc>]" or
+// "vlek:<bl>.<tee>.<snp>.<ucode>[.<fmc>]:<hex of cspId>".
 std::string CollateralKey(Signer signer, const VcekExtensions& ext);
-// The keys a report may be found under (one per possible product layout / hwID length).
+// The keys a report may be found under (one per possible product layout / hwID length). VLEK
+// keys are prefixes (any cspId).
 std::vector<std::string> CollateralKeysForReport(Signer signer, std::span<const std::uint8_t> chip_id,
                                                  std::uint64_t reported_tcb);
 

@@ -23,6 +23,22 @@ using keystore::Role;
 constexpr std::size_t kNonceBytes = 32;
 constexpr std::size_t kMaxKeyBytes = 1024;
 
+// Text that reaches audit records and problem details may carry client input: keep printable
+// ASCII only (so a record is always valid UTF-8) and bound its size (so a request cannot grow
+// the append-only audit log by more than a small, fixed amount).
+std::string Clip(std::string_view s, std::size_t max = 256) {
+  std::string out;
+  out.reserve(std::min(s.size(), max));
+  for (char c : s) {
+    if (out.size() == max) {
+      out += "...";
+      break;
+    }
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  }
+  return out;
+}
+
 Error BadRequest(std::string msg, std::string reason = "malformed_request") {
   return Error(ErrorCode::kInvalidArgument, std::move(msg), std::move(reason));
 }
@@ -205,13 +221,13 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   const std::string nonce = nonce_it->get<std::string>();
   if (auto t = ev_it->find("type"); t != ev_it->end() && t->is_string()) {
     const auto& s = t->get_ref<const std::string&>();
-    rec.evidence_type = s.size() <= 32 ? s : s.substr(0, 32);
+    rec.evidence_type = Clip(s, 32);
   }
   rec.evidence_sha256 = EvidenceDigest(*ev_it);
 
   auto jwk = ParsePublicJwk(*pub_it);
   if (!jwk) {
-    return Error(ErrorCode::kInvalidArgument, jwk.error().message(), "invalid_tee_pubkey");
+    return Error(ErrorCode::kInvalidArgument, Clip(jwk.error().message()), "invalid_tee_pubkey");
   }
   if (auto tp = JwkThumbprint(jwk->members); tp) rec.tee_pubkey_thumbprint = *tp;
 
@@ -277,7 +293,7 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
     const bool is_error = c == ErrorCode::kInternal || c == ErrorCode::kUnavailable ||
                           c == ErrorCode::kSealed;
     rec.decision = is_error ? "error" : "denied";
-    rec.reason = result.error().reason() + ": " + result.error().message();
+    rec.reason = Clip(result.error().reason() + ": " + result.error().message(), 512);
     (is_error ? stats_.errors : stats_.denied).fetch_add(1, std::memory_order_relaxed);
     // A denial is a denial whether or not its audit record lands; the failure is logged by
     // the audit layer. Nothing is released on this path.
@@ -309,7 +325,7 @@ void Broker::AuditRejectedRelease(std::string_view tenant, std::string_view key,
   rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
   rec.request_id = request_id;
   rec.decision = "denied";
-  rec.reason = error.reason() + ": " + error.message();
+  rec.reason = Clip(error.reason() + ": " + error.message(), 512);
   stats_.denied.fetch_add(1, std::memory_order_relaxed);
   (void)audit_.Append(std::move(rec));
 }
@@ -329,6 +345,26 @@ Result<Actor> Broker::Authenticate(std::string_view header) {
   return Actor{std::move(t)};
 }
 
+Result<void> Broker::AuditIntent(const Actor& a, const std::string& rid, std::string action,
+                                 std::string tenant, std::string key) {
+  // Written before the change, so an admin change never happens unaudited (fail closed): if the
+  // audit log cannot take this record, nothing is changed and the caller gets 503.
+  audit::Record rec;
+  rec.kind = "admin";
+  rec.action = std::move(action);
+  rec.actor = a.token.id;
+  rec.tenant = std::move(tenant);
+  rec.key = Clip(key, 128);
+  rec.request_id = rid;
+  rec.decision = "requested";
+  auto r = audit_.Append(std::move(rec));
+  if (!r) {
+    return Error(ErrorCode::kUnavailable, "audit log unavailable; nothing was changed",
+                 "audit_unavailable");
+  }
+  return Ok();
+}
+
 Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string tenant,
                                 std::string key, std::optional<int> version,
                                 const std::string& rid, const Result<void>& outcome) {
@@ -341,7 +377,7 @@ Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string 
   rec.version = version;
   rec.request_id = rid;
   rec.decision = outcome ? "ok" : "failed";
-  rec.reason = outcome ? "" : outcome.error().reason() + ": " + outcome.error().message();
+  rec.reason = outcome ? "" : Clip(outcome.error().reason() + ": " + outcome.error().message(), 512);
   auto r = audit_.Append(std::move(rec));
   if (!r) return r.error();
   return Ok();
@@ -361,6 +397,7 @@ Result<Json> Broker::CreateTenant(const Actor& a, std::string_view body, const s
   SKR_TRY(Json req, ParseBodyObject(body, 4096));
   SKR_TRY(std::string name, GetString(req, "name"));
   SKR_TRY_VOID(CheckName("tenant", name));
+  SKR_TRY_VOID(AuditIntent(a, rid, "tenant.create", name, ""));
   auto t = keys_.CreateTenant(name);
   SKR_TRY_VOID(AuditAdmin(a, "tenant.create", name, "", std::nullopt, rid, Outcome(t)));
   if (!t) return t.error();
@@ -381,6 +418,7 @@ Result<Json> Broker::ListTenants(const Actor& a, const Page& page) {
 Result<void> Broker::DeleteTenant(const Actor& a, std::string_view tenant, const std::string& rid) {
   SKR_TRY_VOID(RequireOperator(a));
   SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(AuditIntent(a, rid, "tenant.delete", std::string(tenant), ""));
   auto r = keys_.DeleteTenant(tenant);
   SKR_TRY_VOID(AuditAdmin(a, "tenant.delete", std::string(tenant), "", std::nullopt, rid, r));
   return r;
@@ -411,6 +449,13 @@ Result<Json> Broker::CreateToken(const Actor& a, std::string_view body, const st
   }
   if (*role == Role::kOperator && tenant) return BadRequest("operator tokens have no tenant");
   if (*role == Role::kAdmin && !tenant) return BadRequest("admin tokens need a tenant");
+  // A token minted by an admin never outlives the admin's own token.
+  if (a.token.role != Role::kOperator && a.token.expires_at) {
+    const std::int64_t left = *a.token.expires_at - clock_.NowUnix();
+    if (left <= 0) return Error(ErrorCode::kUnauthenticated, "token expired", "unauthenticated");
+    ttl = ttl == 0 ? left : std::min(ttl, left);
+  }
+  SKR_TRY_VOID(AuditIntent(a, rid, "token.create", tenant.value_or(""), ""));
   auto t = keys_.CreateToken(*role, tenant, ttl);
   SKR_TRY_VOID(AuditAdmin(a, "token.create", tenant.value_or(""), t ? t->info.id : "",
                           std::nullopt, rid, Outcome(t)));
@@ -434,15 +479,17 @@ Result<Json> Broker::ListTokens(const Actor& a, std::optional<std::string> tenan
 }
 
 Result<void> Broker::RevokeToken(const Actor& a, std::string_view id, const std::string& rid) {
-  if (a.token.role != Role::kOperator) {
-    auto t = keys_.GetToken(id);
-    if (!t) return t.error();
-    if (a.token.role != Role::kAdmin || !t->tenant || t->tenant != a.token.tenant) {
-      return Error(ErrorCode::kPermissionDenied, "cannot revoke this token", "forbidden");
-    }
+  auto t = keys_.GetToken(id);
+  if (!t) return t.error();
+  if (a.token.role != Role::kOperator &&
+      (a.token.role != Role::kAdmin || !t->tenant || t->tenant != a.token.tenant)) {
+    return Error(ErrorCode::kPermissionDenied, "cannot revoke this token", "forbidden");
   }
+  // Recorded under the token's tenant, so that tenant's auditors see the revocation.
+  const std::string tenant = t->tenant.value_or("");
+  SKR_TRY_VOID(AuditIntent(a, rid, "token.revoke", tenant, std::string(id)));
   auto r = keys_.RevokeToken(id);
-  SKR_TRY_VOID(AuditAdmin(a, "token.revoke", "", std::string(id), std::nullopt, rid, r));
+  SKR_TRY_VOID(AuditAdmin(a, "token.revoke", tenant, std::string(id), std::nullopt, rid, r));
   return r;
 }
 
@@ -457,6 +504,7 @@ Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::str
     return Error(ErrorCode::kInvalidArgument, "invalid policy: " + parsed.error().message(),
                  "invalid_policy");
   }
+  SKR_TRY_VOID(AuditIntent(a, rid, "policy.put", std::string(tenant), std::string(name)));
   auto rec = keys_.PutPolicy(tenant, name, DumpJson(doc));
   SKR_TRY_VOID(AuditAdmin(a, "policy.put", std::string(tenant), std::string(name),
                           rec ? std::optional<int>(rec->version) : std::nullopt, rid, Outcome(rec)));
@@ -538,6 +586,7 @@ Result<Json> Broker::CreateKey(const Actor& a, std::string_view tenant, std::str
     auto& s = m->get_ref<std::string&>();
     OPENSSL_cleanse(s.data(), s.size());
   }
+  SKR_TRY_VOID(AuditIntent(a, rid, imported ? "key.import" : "key.create", std::string(tenant), name));
   auto info = keys_.CreateKey(tenant, name, pol, material, imported ? "imported" : "generated");
   SKR_TRY_VOID(AuditAdmin(a, imported ? "key.import" : "key.create", std::string(tenant), name,
                           info ? std::optional<int>(1) : std::nullopt, rid, Outcome(info)));
@@ -573,6 +622,7 @@ Result<Json> Broker::RotateKey(const Actor& a, std::string_view tenant, std::str
     auto& s = m->get_ref<std::string&>();
     OPENSSL_cleanse(s.data(), s.size());
   }
+  SKR_TRY_VOID(AuditIntent(a, rid, "key.rotate", std::string(tenant), std::string(key)));
   auto info = keys_.RotateKey(tenant, key, material, imported ? "imported" : "generated");
   std::optional<int> v;
   if (info && !info->versions.empty()) v = info->versions.back().version;
@@ -588,6 +638,7 @@ Result<Json> Broker::SetVersionState(const Actor& a, std::string_view tenant,
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(AuditIntent(a, rid, "key.set_state", std::string(tenant), std::string(key)));
   auto info = keys_.SetVersionState(tenant, key, version, state);
   const char* action = state == keystore::VersionState::kEnabled    ? "key.enable"
                        : state == keystore::VersionState::kDisabled ? "key.disable"
@@ -606,6 +657,7 @@ Result<Json> Broker::SetKeyPolicy(const Actor& a, std::string_view tenant, std::
   SKR_TRY(Json req, ParseBodyObject(body, 4096));
   SKR_TRY(std::string pol, GetString(req, "policy"));
   SKR_TRY_VOID(CheckName("policy", pol));
+  SKR_TRY_VOID(AuditIntent(a, rid, "key.set_policy", std::string(tenant), std::string(key)));
   auto info = keys_.SetKeyPolicy(tenant, key, pol);
   SKR_TRY_VOID(AuditAdmin(a, "key.set_policy", std::string(tenant), std::string(key),
                           std::nullopt, rid, Outcome(info)));
@@ -655,6 +707,7 @@ Result<Json> Broker::ImportSnpCert(const Actor& a, std::string_view body,
                {"product", snp::ProductName(endorsed->product)},
                {"product_name", ext->product_name},
                {"sha256", HexEncode(Sha256(der_bytes))}};
+  SKR_TRY_VOID(AuditIntent(a, rid, "snp.import_cert", "", key));
   auto put = keys_.PutCollateral(kSnpCertKind, key, der_bytes, DumpJson(info));
   SKR_TRY_VOID(AuditAdmin(a, "snp.import_cert", "", key, std::nullopt, rid, put));
   if (!put) return put.error();

@@ -111,6 +111,8 @@ class Broker {
  private:
   Result<Json> DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
                          std::optional<int> version, std::string_view body);
+  Result<void> AuditIntent(const Actor& a, const std::string& rid, std::string action,
+                           std::string tenant, std::string key);
   Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,
                           std::string key, std::optional<int> version, const std::string& rid,
                           const Result<void>& outcome);

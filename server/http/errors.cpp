@@ -53,8 +53,13 @@ Response ProblemResponse(const Error& error, const std::string& request_id) {
   r.status = HttpStatusFor(error.code());
   r.content_type = "application/problem+json";
   // Internal errors carry no detail to clients: the message may name internals.
-  const std::string detail =
-      error.code() == ErrorCode::kInternal ? "internal error" : error.message();
+  // Internal and storage errors carry no detail to clients: the message may name internals
+  // (SQLite errors, paths).
+  std::string detail = error.message();
+  if (error.code() == ErrorCode::kInternal) detail = "internal error";
+  if (error.code() == ErrorCode::kUnavailable && error.reason() != "audit_unavailable") {
+    detail = "storage unavailable; retry later";
+  }
   Json body = {{"type", "urn:skr:problem:" + error.reason()},
                {"title", StatusTitle(r.status)},
                {"status", r.status},

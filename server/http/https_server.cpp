@@ -182,19 +182,32 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct HttpsServer::Impl {
-  net::io_context ioc;
+  // Declaration order is destruction order reversed: the I/O objects go first, then the
+  // io_context (which destroys sessions still owned by pending handlers), and only then the
+  // TLS context and the shared state those sessions refer to.
   ssl::context ctx{ssl::context::tls_server};
-  std::optional<tcp::acceptor> acceptor;
   Shared shared;
-  std::optional<net::steady_timer> timer;
   std::function<void()> periodic;
   int period_seconds = 0;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> timer;
+  std::optional<net::steady_timer> accept_backoff;
   std::optional<net::signal_set> signals;
 
   void DoAccept() {
     acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (ec == net::error::operation_aborted) return;
-      if (!ec) {
+      if (ec) {
+        // EMFILE/ENFILE and friends persist: wait before accepting again instead of spinning.
+        if (!accept_backoff) accept_backoff.emplace(ioc);
+        accept_backoff->expires_after(std::chrono::milliseconds(100));
+        accept_backoff->async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec) DoAccept();
+        });
+        return;
+      }
+      {
         if (shared.connections.load() >= shared.options.max_connections) {
           beast::error_code ignored;
           s.close(ignored);  // over the connection limit: refuse early
@@ -298,6 +311,7 @@ void HttpsServer::Stop() {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
     if (impl_->timer) impl_->timer->cancel();
+    if (impl_->accept_backoff) impl_->accept_backoff->cancel();
     if (impl_->signals) impl_->signals->cancel(ec);
     impl_->ioc.stop();
   });

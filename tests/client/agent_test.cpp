@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +55,12 @@ class FakeSkrd : public ApiClient {
         return Error(ErrorCode::kPolicyDenied, "claim debug equals false: got true",
                      "policy_denied");
       }
+      if (release_error_status != 0) {
+        set_last_status(release_error_status);
+        return ErrorFromResponse(release_error_status,
+                                 DumpJson(Json{{"type", "urn:skr:problem:" + release_error_slug},
+                                               {"detail", "injected"}}));
+      }
       auto jws = JwsVerify((*body)["evidence"]["jws"].get<std::string>(), sample_pub_.get());
       REQUIRE(jws.has_value());
       auto claims = ParseJson(jws->payload);
@@ -85,6 +94,8 @@ class FakeSkrd : public ApiClient {
 
   bool deny = false;
   bool wrong_recipient = false;
+  int release_error_status = 0;  // when set, release answers this status with the slug below
+  std::string release_error_slug = "unavailable";
   std::string challenged_tenant;
   Json last_request;
   std::vector<std::string> calls;
@@ -102,6 +113,69 @@ class FailingEvidence : public EvidenceProvider {
     return Error(ErrorCode::kUnavailable, "no TEE device");
   }
 };
+
+// Forwards to a FakeSkrd that outlives it (the connector hands out one client per attempt).
+class ForwardingApi : public ApiClient {
+ public:
+  explicit ForwardingApi(FakeSkrd& target) : target_(target) {}
+  Result<Json> Send(std::string_view method, const std::string& path,
+                    const Json* body) override {
+    auto r = target_.Send(method, path, body);
+    set_last_status(target_.last_status());
+    return r;
+  }
+
+ private:
+  FakeSkrd& target_;
+};
+
+// A clock that only moves when the agent sleeps or when a fake connection "costs" time.
+class FakeRetryEnv : public RetryEnvironment {
+ public:
+  std::chrono::steady_clock::time_point Now() override { return now; }
+  void SleepFor(std::chrono::milliseconds d) override {
+    sleeps.push_back(d);
+    now += d;
+  }
+  double Jitter() override { return jitter; }
+
+  std::chrono::steady_clock::time_point now{};
+  std::vector<std::chrono::milliseconds> sleeps;
+  double jitter = 0.5;
+};
+
+// URL -> FakeSkrd; URLs without a server are "down" (connect fails after `down_cost`).
+class FakeConnector : public ServerConnector {
+ public:
+  explicit FakeConnector(FakeRetryEnv& env) : env_(env) {}
+  Result<std::unique_ptr<ApiClient>> Connect(const std::string& url,
+                                             std::chrono::milliseconds budget) override {
+    connects.push_back(url);
+    budgets.push_back(budget);
+    auto it = servers.find(url);
+    if (it == servers.end()) {
+      env_.now += std::min(down_cost, budget);  // a connect timeout is bounded by the budget
+      return Error(ErrorCode::kUnavailable, "connection refused", "unreachable");
+    }
+    return std::unique_ptr<ApiClient>(new ForwardingApi(*it->second));
+  }
+
+  std::map<std::string, FakeSkrd*> servers;
+  std::vector<std::string> connects;
+  std::vector<std::chrono::milliseconds> budgets;
+  std::chrono::milliseconds down_cost{0};
+
+ private:
+  FakeRetryEnv& env_;
+};
+
+EvpPkeyPtr CopyPrivateKey(EVP_PKEY* key) {
+  auto pem = PrivateKeyToPem(key);
+  REQUIRE(pem.has_value());
+  auto k = LoadPrivateKeyPem(*pem);
+  REQUIRE(k.has_value());
+  return std::move(k).value();
+}
 
 mode_t ModeOf(const std::string& path) {
   struct stat st {};
@@ -278,6 +352,270 @@ TEST_CASE("LogLine: one JSON object with level, msg and fields", "[client][unit]
   CHECK((*j)["msg"] == "key released");
   CHECK((*j)["tenant"] == "acme");
   CHECK((*j)["version"] == 3);
+}
+
+using std::chrono::milliseconds;
+
+TEST_CASE("BackoffDelay: exponential from 0.5 s, capped at 8 s, equal jitter", "[client][unit]") {
+  const RetryPolicy p;  // defaults: base 500 ms, cap 8000 ms
+  SECTION("no jitter gives the lower half, full jitter the whole exponential step") {
+    const std::vector<std::int64_t> full = {500, 1000, 2000, 4000, 8000, 8000, 8000};
+    for (int r = 1; r <= 7; ++r) {
+      CHECK(BackoffDelay(p, r, 1.0).count() == full[static_cast<std::size_t>(r - 1)]);
+      CHECK(BackoffDelay(p, r, 0.0).count() == full[static_cast<std::size_t>(r - 1)] / 2);
+    }
+    CHECK(BackoffDelay(p, 3, 0.5).count() == 1500);
+  }
+  SECTION("large round numbers saturate at the cap without overflow") {
+    CHECK(BackoffDelay(p, 1000, 1.0).count() == 8000);
+    CHECK(BackoffDelay(p, 1 << 30, 0.25).count() == 5000);
+  }
+  SECTION("round 0 and out-of-range jitter") {
+    CHECK(BackoffDelay(p, 0, 1.0).count() == 0);
+    CHECK(BackoffDelay(p, -3, 1.0).count() == 0);
+    CHECK(BackoffDelay(p, 1, -5.0).count() == 250);
+    CHECK(BackoffDelay(p, 1, 7.0).count() == 500);
+    CHECK(BackoffDelay(p, 1, std::nan("")).count() == 250);
+  }
+  SECTION("zero base stays zero (and terminates for huge round numbers)") {
+    RetryPolicy z;
+    z.backoff_base = milliseconds(0);
+    CHECK(BackoffDelay(z, 1 << 30, 1.0).count() == 0);
+  }
+  SECTION("custom base and cap") {
+    RetryPolicy q;
+    q.backoff_base = milliseconds(100);
+    q.backoff_cap = milliseconds(300);
+    CHECK(BackoffDelay(q, 1, 1.0).count() == 100);
+    CHECK(BackoffDelay(q, 2, 1.0).count() == 200);
+    CHECK(BackoffDelay(q, 3, 1.0).count() == 300);
+    CHECK(BackoffDelay(q, 3, 0.0).count() == 150);
+  }
+}
+
+TEST_CASE("BackoffSchedule: one delay per retry, deterministic with an injected RNG",
+          "[client][unit]") {
+  RetryPolicy p;
+  p.retries = 6;
+  std::vector<double> draws = {0.0, 1.0, 0.5, 0.25, 0.75, 0.1};
+  std::size_t i = 0;
+  const auto schedule = BackoffSchedule(p, [&] { return draws.at(i++); });
+  const std::vector<milliseconds> want = {milliseconds(250),  milliseconds(1000),
+                                          milliseconds(1500), milliseconds(2500),
+                                          milliseconds(7000), milliseconds(4400)};
+  CHECK(schedule == want);
+  CHECK(i == draws.size());
+  p.retries = 0;
+  CHECK(BackoffSchedule(p, [] { return 0.5; }).empty());
+  // Every delay lies within [e/2, e] for any draw.
+  p.retries = 10;
+  for (const double j : {0.0, 0.3, 0.999}) {
+    const auto s = BackoffSchedule(p, [j] { return j; });
+    REQUIRE(s.size() == 10);
+    for (std::size_t r = 0; r < s.size(); ++r) {
+      CHECK(s[r] >= BackoffDelay(p, static_cast<int>(r) + 1, 0.0));
+      CHECK(s[r] <= BackoffDelay(p, static_cast<int>(r) + 1, 1.0));
+    }
+  }
+}
+
+TEST_CASE("IsRetryable: transport failures, 429 and 5xx only", "[client][unit]") {
+  CHECK(IsRetryable(Error(ErrorCode::kUnavailable, "", "unreachable"), 0));
+  CHECK(IsRetryable(Error(ErrorCode::kUnavailable, "", "pin_mismatch"), 0));
+  CHECK(IsRetryable(Error(ErrorCode::kUnavailable, "", "timeout"), 0));
+  CHECK(IsRetryable(Error(ErrorCode::kSealed, "", "sealed"), 503));
+  CHECK(IsRetryable(Error(ErrorCode::kRateLimited, ""), 429));
+  CHECK(IsRetryable(Error(ErrorCode::kInternal, ""), 500));
+  CHECK(IsRetryable(Error(ErrorCode::kInternal, ""), 502));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kPolicyDenied, "", "policy_denied"), 403));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kPermissionDenied, ""), 403));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kNotFound, ""), 404));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kVerificationFailed, ""), 401));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kInternal, "", "bad_response"), 200));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kMalformedEvidence, "", "evidence_unavailable"), 200));
+  CHECK_FALSE(IsRetryable(Error(ErrorCode::kInvalidArgument, "", "bad_url"), 0));
+}
+
+TEST_CASE("FetchWithFailover: URLs in order, retries with backoff, deadline", "[client][unit]") {
+  FakeSkrd a;
+  FakeSkrd b;
+  // One attester key for both fakes: b checks signatures with its own key, so sign with b's.
+  SampleAttester attester(CopyPrivateKey(b.sample_key()), DefaultSampleClaims());
+  FakeRetryEnv env;
+  FakeConnector connector(env);
+  FetchOptions opts;
+  opts.tenant = "acme";
+  opts.key = "disk";
+  opts.evidence = &attester;
+  RetryPolicy policy;  // 5 retries, deadline 60 s
+  std::vector<AttemptRecord> log;
+  const AttemptLogger logger = [&](const AttemptRecord& r) { log.push_back(r); };
+  const std::vector<std::string> urls = {"https://a:8443", "https://b:8443"};
+
+  SECTION("first server unreachable: the second releases, no backoff sleep") {
+    connector.servers["https://b:8443"] = &b;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    REQUIRE(r.has_value());
+    CHECK(r->url == "https://b:8443");
+    CHECK(r->attempts == 2);
+    CHECK(r->version == 3);
+    CHECK(std::vector<std::uint8_t>(r->key.Reveal().begin(), r->key.Reveal().end()) ==
+          b.material());
+    CHECK(connector.connects == urls);
+    CHECK(env.sleeps.empty());
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].url == "https://a:8443");
+    CHECK(log[0].reason == "unreachable");
+    CHECK(log[0].status == 0);
+    CHECK(log[0].will_retry);
+    CHECK(log[1].url == "https://b:8443");
+    CHECK(log[1].reason == "released");
+    CHECK(log[1].status == 200);
+    CHECK(log[1].attempt == 2);
+  }
+  SECTION("first server answers 503 after the challenge: the second gets its own challenge") {
+    a.release_error_status = 503;
+    connector.servers["https://a:8443"] = &a;
+    connector.servers["https://b:8443"] = &b;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    REQUIRE(r.has_value());  // b's REQUIREs check that the nonce is b's own
+    CHECK(r->url == "https://b:8443");
+    CHECK(a.calls == std::vector<std::string>{"POST /v1/challenge",
+                                              "POST /v1/tenants/acme/keys/disk/release"});
+    CHECK(b.calls == std::vector<std::string>{"POST /v1/challenge",
+                                              "POST /v1/tenants/acme/keys/disk/release"});
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].status == 503);
+    CHECK(log[0].reason == "unavailable");
+  }
+  SECTION("429 and 500 also move on to the next URL") {
+    a.release_error_status = GENERATE(429, 500, 502);
+    a.release_error_slug = "whatever";
+    connector.servers["https://a:8443"] = &a;
+    connector.servers["https://b:8443"] = &b;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    REQUIRE(r.has_value());
+    CHECK(r->url == "https://b:8443");
+  }
+  SECTION("403 policy denial stops at once: the next URL is never tried (exit 1)") {
+    a.deny = true;
+    connector.servers["https://a:8443"] = &a;
+    connector.servers["https://b:8443"] = &b;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    CHECK(test::CodeOf(r) == ErrorCode::kPolicyDenied);
+    CHECK(ExitCodeFor(r.error()) == kExitDenied);
+    CHECK(connector.connects == std::vector<std::string>{"https://a:8443"});
+    CHECK(b.calls.empty());
+    REQUIRE(log.size() == 1);
+    CHECK_FALSE(log[0].will_retry);
+    CHECK(log[0].status == 403);
+  }
+  SECTION("4xx usage errors stop with exit 2, attestation failures with exit 3") {
+    struct Row {
+      int status;
+      const char* slug;
+      int exit;
+    };
+    const Row row = GENERATE(Row{404, "not_found", kExitUsage}, Row{410, "gone", kExitUsage},
+                             Row{400, "invalid_argument", kExitUsage},
+                             Row{401, "verification_failed", kExitAttestation},
+                             Row{401, "binding_mismatch", kExitAttestation},
+                             Row{401, "bad_nonce", kExitAttestation});
+    a.release_error_status = row.status;
+    a.release_error_slug = row.slug;
+    connector.servers["https://a:8443"] = &a;
+    connector.servers["https://b:8443"] = &b;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(ExitCodeFor(r.error()) == row.exit);
+    CHECK(r.error().reason() == row.slug);
+    CHECK(connector.connects.size() == 1);
+    CHECK(b.calls.empty());
+  }
+  SECTION("evidence that cannot be produced stops with exit 3") {
+    FailingEvidence failing;
+    opts.evidence = &failing;
+    connector.servers["https://a:8443"] = &a;
+    connector.servers["https://b:8443"] = &b;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    CHECK(test::ReasonOf(r) == "evidence_unavailable");
+    CHECK(ExitCodeFor(r.error()) == kExitAttestation);
+    CHECK(connector.connects.size() == 1);
+  }
+  SECTION("both down: every round tries both, backoff between rounds, then exit 4") {
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    CHECK(test::CodeOf(r) == ErrorCode::kUnavailable);
+    CHECK(test::ReasonOf(r) == "unreachable");
+    CHECK(ExitCodeFor(r.error()) == kExitUnavailable);
+    CHECK(connector.connects.size() == 12);  // (5 retries + 1) rounds x 2 URLs
+    for (std::size_t i = 0; i < connector.connects.size(); ++i) {
+      CHECK(connector.connects[i] == urls[i % 2]);
+    }
+    // jitter 0.5: 375, 750, 1500, 3000, 6000 ms (3/4 of 500, 1000, 2000, 4000, 8000)
+    CHECK(env.sleeps == BackoffSchedule(policy, [] { return 0.5; }));
+    CHECK(env.sleeps == std::vector<milliseconds>{milliseconds(375), milliseconds(750),
+                                                  milliseconds(1500), milliseconds(3000),
+                                                  milliseconds(6000)});
+    REQUIRE(log.size() == 12);
+    CHECK(log.back().round == 5);
+    CHECK(log.back().attempt == 12);
+  }
+  SECTION("both down and slow: the deadline stops the agent in time (exit 4)") {
+    policy.retries = 1000;
+    policy.deadline = std::chrono::seconds(10);
+    connector.down_cost = std::chrono::seconds(3);  // each attempt burns 3 s (connect timeout)
+    const auto start = env.now;
+    auto r = FetchWithFailover(opts, urls, policy, connector, env, logger);
+    CHECK(test::CodeOf(r) == ErrorCode::kUnavailable);
+    CHECK(test::ReasonOf(r) == "deadline_exceeded");
+    CHECK(ExitCodeFor(r.error()) == kExitUnavailable);
+    CHECK(env.now - start <= std::chrono::seconds(10));
+    CHECK(connector.connects.size() < 10);
+    // Budgets shrink with the time left, so no attempt may run past the deadline.
+    for (std::size_t i = 0; i < connector.budgets.size(); ++i) {
+      CHECK(connector.budgets[i] > milliseconds(0));
+      CHECK(connector.budgets[i] <= std::chrono::seconds(10));
+    }
+    CHECK(connector.budgets.back() < std::chrono::seconds(10));
+  }
+  SECTION("bad arguments") {
+    CHECK(test::CodeOf(FetchWithFailover(opts, {}, policy, connector, env)) ==
+          ErrorCode::kInvalidArgument);
+    policy.retries = -1;
+    CHECK(test::CodeOf(FetchWithFailover(opts, urls, policy, connector, env)) ==
+          ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("FetchWithFailover: real connector, two closed ports, short deadline",
+          "[client][integration]") {
+  ApiClientOptions base;
+  base.timeout = std::chrono::seconds(2);
+  base.connect_timeout = std::chrono::seconds(1);
+  HttpsConnector connector(base);
+  SystemRetryEnvironment env;
+  FailingEvidence evidence;  // never reached
+  FetchOptions opts;
+  opts.tenant = "acme";
+  opts.key = "disk";
+  opts.evidence = &evidence;
+  RetryPolicy policy;
+  policy.retries = 1000;
+  policy.deadline = milliseconds(1500);
+  int attempts = 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = FetchWithFailover(opts, {"https://127.0.0.1:1", "https://127.0.0.1:2"}, policy,
+                             connector, env, [&](const AttemptRecord& rec) {
+                               ++attempts;
+                               CHECK(rec.reason == "unreachable");
+                               CHECK(rec.url == (rec.attempt % 2 == 1 ? "https://127.0.0.1:1"
+                                                                      : "https://127.0.0.1:2"));
+                             });
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(test::ReasonOf(r) == "deadline_exceeded");
+  CHECK(ExitCodeFor(r.error()) == kExitUnavailable);
+  CHECK(attempts >= 4);  // rounds 0 and 1 at least (first backoff <= 500 ms)
+  CHECK(elapsed < std::chrono::seconds(3));
 }
 
 }  // namespace skr::client

@@ -4,6 +4,7 @@
 // No device-mapper is needed: only LUKS header operations and --test-passphrase.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "common/encoding.h"
@@ -152,12 +153,36 @@ TEST_CASE("skr-agent output unlocks a LUKS2 image for a key an admin registered"
                      passphrase);
   INFO(add.err);
   REQUIRE(add.exit_code == 0);
-  auto open = disk.Sh("skr-agent fetch --url " + skrd.url() + " --tenant acme --key root "
-                      "--evidence sample --sample-key '" + skrd.file("dev/sample-attester.key") +
-                      "' --cacert '" + skrd.file("tls/ca.crt") + "' | cryptsetup open "
-                      "--test-passphrase --key-file - '" + disk.image + "'");
-  INFO(open.err);
-  CHECK(open.exit_code == 0);
+  const std::string agent = "skr-agent fetch --tenant acme --key root --evidence sample "
+                            "--sample-key '" + skrd.file("dev/sample-attester.key") + "' ";
+  const std::string unlock = " | cryptsetup open --test-passphrase --key-file - '" + disk.image + "'";
+  SECTION("one server") {
+    auto open = disk.Sh(agent + "--url " + skrd.url() + " --cacert '" + skrd.file("tls/ca.crt") +
+                        "'" + unlock);
+    INFO(open.err);
+    CHECK(open.exit_code == 0);
+  }
+  SECTION("first server down, second up: unlocked") {
+    auto open = disk.Sh("set -o pipefail; " + agent + "--url https://127.0.0.1:1 --url " +
+                        skrd.url() + " --cacert '" + skrd.file("tls/ca.crt") + "'" + unlock);
+    INFO(open.err);
+    CHECK(open.exit_code == 0);
+  }
+  SECTION("wrong CA: refused, exit code 4, disk stays locked") {
+    REQUIRE(RunCommand({skr::test::SourceDir() + "/scripts/dev-pki", skrd.file("other")}).exit_code == 0);
+    auto open = disk.Sh(agent + "--retries 0 --url " + skrd.url() + " --cacert '" +
+                        skrd.file("other/tls/ca.crt") + "'; echo rc=$?");
+    CHECK(open.out.find("rc=4") != std::string::npos);
+  }
+  SECTION("server down: exit code 4 within the deadline") {
+    skrd.Stop();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto open = disk.Sh(agent + "--deadline 3 --url " + skrd.url() + " --cacert '" +
+                        skrd.file("tls/ca.crt") + "'; echo rc=$?");
+    const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK(open.out.find("rc=4") != std::string::npos);
+    CHECK(secs < 6.0);
+  }
 }
 
 TEST_CASE("skr-rekey: a disk's key is rotated, the old version disabled, all audited",

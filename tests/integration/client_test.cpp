@@ -109,7 +109,7 @@ TEST_CASE("Clients: skrctl administers and skr-agent fetches a key", "[integrati
   SECTION("wrong CA is refused") {
     auto other = RunCommand({skr::test::SourceDir() + "/scripts/dev-pki", skrd.file("other-pki")});
     REQUIRE(other.exit_code == 0);
-    auto r = RunCommand({skr::test::BinaryDir() + "/client/skr-agent", "fetch", "--url", skrd.url(),
+    auto r = RunCommand({skr::test::BinaryDir() + "/client/skr-agent", "fetch", "--retries", "0", "--url", skrd.url(),
                          "--tenant", "acme", "--key", "disk", "--evidence", "sample",
                          "--sample-key", skrd.file("dev/sample-attester.key"), "--sample-claims",
                          skrd.file("good.json"), "--cacert", skrd.file("other-pki/tls/ca.crt")});
