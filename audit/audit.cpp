@@ -6,6 +6,8 @@
 // its result. One fsync then covers many concurrent releases.
 #include "audit/audit.h"
 
+#include <exception>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -382,7 +384,16 @@ Result<Record> AuditLog::Append(Record record) {
     impl.stats.writing = static_cast<std::int64_t>(batch.size());
     lock.unlock();
 
-    auto committed = impl.CommitBatch(batch, expect);
+    // No exception may leave leader_active set (every later Append would wait forever), and
+    // none may escape to callers: a throw is a failed commit.
+    Result<std::vector<Record>> committed =
+        Error(ErrorCode::kUnavailable, "audit log unavailable: commit failed", "audit_unavailable");
+    try {
+      committed = impl.CommitBatch(batch, expect);
+    } catch (const std::exception&) {
+      committed = Error(ErrorCode::kUnavailable, "audit log unavailable: commit failed",
+                        "audit_unavailable");
+    }
 
     lock.lock();
     if (committed) {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "audit/sqlite_util.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace skr::audit::internal {
 
 Error SqliteError(sqlite3* db, std::string_view what, ErrorCode code) {
@@ -15,6 +18,12 @@ Error SqliteError(sqlite3* db, std::string_view what, ErrorCode code) {
 
 Result<SqliteDbPtr> OpenDb(const std::string& path, int flags, int busy_timeout_ms,
                            ErrorCode code) {
+  if ((flags & SQLITE_OPEN_CREATE) != 0) {
+    // Create the file owner-only before SQLite does (umask would decide otherwise); the WAL and
+    // shared-memory files inherit its mode. The log holds no secrets, but its integrity matters.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   // sqlite3_open_v2 hands out a handle even on failure (for the message); own it either way.

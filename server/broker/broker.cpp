@@ -231,8 +231,16 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   }
   if (auto tp = JwkThumbprint(jwk->members); tp) rec.tee_pubkey_thumbprint = *tp;
 
-  // The key must exist before a nonce is spent on it.
-  SKR_TRY(keystore::KeyInfo info, keys_.GetKey(tenant, key));
+  // The key must exist before a nonce is spent on it. One answer for "no such tenant" and "no
+  // such key", so an unauthenticated caller cannot enumerate tenants.
+  auto info_r = keys_.GetKey(tenant, key);
+  if (!info_r) {
+    if (info_r.error().code() == ErrorCode::kNotFound) {
+      return Error(ErrorCode::kNotFound, "no such tenant or key", "key_not_found");
+    }
+    return info_r.error();
+  }
+  keystore::KeyInfo info = std::move(info_r).value();
   rec.policy_name = info.policy;
 
   // Freshness: consume the nonce (durably, single use).

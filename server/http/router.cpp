@@ -191,15 +191,15 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     return ProblemResponse(e, rid);
   }
   if (broker_.sealed()) {
-    return ProblemResponse(
-        Error(ErrorCode::kSealed, "skrd is sealed: master key missing or wrong", "sealed"), rid);
+    Error e(ErrorCode::kSealed, "skrd is sealed: master key missing or wrong", "sealed");
+    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid);
+    return ProblemResponse(e, rid);
   }
   if ((m == "POST" || m == "PUT") && !IsJsonContentType(req.content_type)) {
-    Response r = ProblemResponse(
-        Error(ErrorCode::kInvalidArgument, "Content-Type must be application/json",
-              "unsupported_media_type"),
-        rid);
-    return r;
+    Error e(ErrorCode::kInvalidArgument, "Content-Type must be application/json",
+            "unsupported_media_type");
+    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid);
+    return ProblemResponse(e, rid);
   }
 
   // --- attester endpoints: no token, evidence is the credential ---
@@ -208,7 +208,12 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     return FromResult(broker_.Challenge(req.body), rid);
   }
   if (is_release) {
-    if (m != "POST") return MethodNotAllowed(rid);
+    if (m != "POST") {
+      broker_.AuditRejectedRelease(
+          s[2], s[4], Error(ErrorCode::kInvalidArgument, "method not allowed", "method_not_allowed"),
+          rid);
+      return MethodNotAllowed(rid);
+    }
     std::optional<int> version;
     if (auto v = QueryParam(t, "version")) {
       auto pv = ParseVersion(*v);
