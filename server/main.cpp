@@ -15,6 +15,7 @@
 
 #include "attestation/registry.h"
 #include "attestation/sample/sample_verifier.h"
+#include "attestation/azure/az_snp_vtpm_verifier.h"
 #include "attestation/snp/snp_verifier.h"
 #include "common/x509.h"
 #include "server/broker/snp_collateral.h"
@@ -135,7 +136,11 @@ skr::Result<const skr::attestation::snp::AmdTrustStore*> BuildRegistry(
     opts.collateral = collateral;
     auto v = std::make_unique<skr::attestation::snp::SnpVerifier>(std::move(opts), clock);
     trust = &v->trust();
+    // Azure CVM vTPM evidence: the SNP report inside the HCL report goes through the same SNP
+    // verifier (owned by the registry, so the reference stays valid).
+    auto az = std::make_unique<skr::attestation::azure::AzSnpVtpmVerifier>(*v);
     registry.Register(std::move(v));
+    registry.Register(std::move(az));
   }
   return trust;
 }

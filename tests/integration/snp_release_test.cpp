@@ -241,3 +241,23 @@ TEST_CASE("SNP: verify and dry run accept real AMD evidence", "[integration][snp
   CHECK(d.json["decision"] == "deny");  // its measurement is not in the policy
   CHECK(d.json["reason"].get<std::string>().find("snp.measurement") != std::string::npos);
 }
+
+TEST_CASE("Azure vTPM: skrd verifies a real az-snp-vtpm bundle (verify and dry run)",
+          "[integration][snp][azure][testdata]") {
+  SKR_REQUIRE_TESTDATA(dir);
+  World w;
+  Json ev = skr::ParseJson(skr::test::ReadFileOrFail(dir / "azure/snp-genoa/evidence.json")).value();
+  ev["type"] = "az-snp-vtpm";
+  auto v = w.skrd->Post("/v1/attestation/verify", {{"evidence", ev}}, w.admin);
+  INFO(v.body.substr(0, 2000));
+  REQUIRE(v.status == 200);
+  CHECK(v.json["claims"]["tee"] == "az-snp-vtpm");
+  CHECK(v.json["claims"]["snp.product"] == "Genoa");
+  CHECK(v.json["claims"]["tpm.firmware_version"] == 0x2020031200120003LL);
+  // A tampered quote is refused with its reason.
+  Json bad = ev;
+  bad["quote"]["signature"][10] = (bad["quote"]["signature"][10].get<int>() ^ 1);
+  auto r = w.skrd->Post("/v1/attestation/verify", {{"evidence", bad}}, w.admin);
+  CHECK(r.status == 401);
+  CHECK(r.problem_type() == "urn:skr:problem:tpm_signature_invalid");
+}

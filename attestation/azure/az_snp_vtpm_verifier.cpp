@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "attestation/azure/az_snp_vtpm_verifier.h"
+
+#include "attestation/azure/hcl_report.h"
+#include "attestation/tpm/quote.h"
+#include "common/encoding.h"
+#include "common/ossl.h"
+
+namespace skr::attestation::azure {
+namespace {
+
+Error Malformed(const std::string& msg, const char* reason = "malformed_evidence") {
+  return Error(ErrorCode::kMalformedEvidence, "az-snp-vtpm evidence: " + msg, reason);
+}
+
+constexpr std::size_t kMaxVcekPem = snp::kMaxSnpEvidenceCertBytes;
+constexpr std::size_t kSnpReportDataOffset = 0x50;  // ATTESTATION_REPORT.REPORT_DATA (64 bytes)
+constexpr std::size_t kPcrValueSize = 32;           // Trustee sends the SHA-256 bank
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> EvidenceBytes(const Json& value, std::size_t max_bytes,
+                                                std::string_view what) {
+  const std::string name(what);
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    if (s.size() > (max_bytes + 2) / 3 * 4) return Malformed("'" + name + "' is too large");
+    auto b = Base64Decode(s);
+    if (!b) return Malformed("'" + name + "' is not base64");
+    if (b->size() > max_bytes) return Malformed("'" + name + "' is too large");
+    return std::move(b).value();
+  }
+  if (value.is_array()) {
+    if (value.size() > max_bytes) return Malformed("'" + name + "' is too large");
+    std::vector<std::uint8_t> out;
+    out.reserve(value.size());
+    for (const auto& v : value) {
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 255) {
+        return Malformed("'" + name + "' must hold integers 0..255");
+      }
+      out.push_back(static_cast<std::uint8_t>(v.get<std::int64_t>()));
+    }
+    return out;
+  }
+  return Malformed("'" + name + "' must be an array of bytes or a base64 string");
+}
+
+Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
+  // ---- Parse ----
+  if (!evidence.is_object()) return Malformed("not an object");
+  for (auto it = evidence.begin(); it != evidence.end(); ++it) {
+    const auto& k = it.key();
+    if (k != "type" && k != "report" && k != "vcek" && k != "quote") {
+      return Malformed("unknown member '" + k + "'");
+    }
+  }
+  auto rep = evidence.find("report");
+  auto vcek = evidence.find("vcek");
+  auto quote = evidence.find("quote");
+  if (rep == evidence.end() || quote == evidence.end() || !quote->is_object()) {
+    return Malformed("'report' and 'quote' are required");
+  }
+  if (vcek != evidence.end() && (!vcek->is_string() || vcek->get_ref<const std::string&>().size() > kMaxVcekPem)) {
+    return Malformed("'vcek' must be a PEM string of at most 96 KiB");
+  }
+  for (auto it = quote->begin(); it != quote->end(); ++it) {
+    if (it.key() != "message" && it.key() != "signature" && it.key() != "pcrs") {
+      return Malformed("unknown member 'quote." + it.key() + "'");
+    }
+  }
+  auto msg_it = quote->find("message");
+  auto sig_it = quote->find("signature");
+  auto pcrs_it = quote->find("pcrs");
+  if (msg_it == quote->end() || sig_it == quote->end() || pcrs_it == quote->end()) {
+    return Malformed("'quote' needs 'message', 'signature' and 'pcrs'");
+  }
+  if (!pcrs_it->is_array() || pcrs_it->size() > kMaxAzPcrCount) {
+    return Malformed("'quote.pcrs' must be an array of at most 24 PCR values");
+  }
+  SKR_TRY(std::vector<std::uint8_t> hcl_bytes, EvidenceBytes(*rep, kMaxHclReportBytes, "report"));
+  SKR_TRY(std::vector<std::uint8_t> message, EvidenceBytes(*msg_it, tpm::kMaxTpmStructBytes, "quote.message"));
+  SKR_TRY(std::vector<std::uint8_t> sig_bytes, EvidenceBytes(*sig_it, tpm::kMaxTpmStructBytes, "quote.signature"));
+  std::vector<std::vector<std::uint8_t>> pcr_list;
+  for (const auto& p : *pcrs_it) {
+    SKR_TRY(std::vector<std::uint8_t> v, EvidenceBytes(p, kPcrValueSize, "quote.pcrs[]"));
+    if (v.size() != kPcrValueSize) return Malformed("'quote.pcrs' values must be 32 bytes (SHA-256 bank)");
+    pcr_list.push_back(std::move(v));
+  }
+
+  SKR_TRY(HclReport hcl, HclReport::Parse(hcl_bytes));
+  if (hcl.report_type() != HclReportType::kSnp) {
+    return Error(ErrorCode::kVerificationFailed, "az-snp-vtpm evidence: HCL report is not an SNP report",
+                 "azure_report_type");
+  }
+  SKR_TRY(tpm::Quote q, tpm::Quote::Parse(message));
+
+  // ---- Verify the hardware report through the sev-snp verifier ----
+  Json snp_ev = {{"type", "sev-snp"}, {"report", Base64Encode(hcl.hw_report())}};
+  if (vcek != evidence.end()) {
+    // A PEM bundle (VCEK, ASK, ARK) goes in as cert_chain, whose first certificate is the leaf.
+    snp_ev["cert_chain"] = vcek->get<std::string>();
+  }
+  SKR_TRY(VerifiedEvidence snp_out, snp_.Verify(snp_ev));
+
+  // ---- The runtime data (holding the AK) is what the hardware report vouches for ----
+  const auto& hw = hcl.hw_report();
+  const auto rt_hash = Sha256(hcl.runtime_data());
+  const std::span<const std::uint8_t> report_data(hw.data() + kSnpReportDataOffset, 64);
+  bool tail_zero = true;
+  for (std::size_t i = 32; i < 64; ++i) tail_zero = tail_zero && report_data[i] == 0;
+  if (!ConstantTimeEquals(report_data.first(32), rt_hash) || !tail_zero) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "az-snp-vtpm evidence: SNP REPORT_DATA is not SHA-256 of the HCL runtime data",
+                 "azure_runtime_data_mismatch");
+  }
+  SKR_TRY(EvpPkeyPtr ak, hcl.AttestationKey());
+
+  // ---- The TPM quote ----
+  // Trustee sends only the RSA signature bytes (RSASSA, SHA-256: the HCL AK's scheme); a
+  // marshalled TPMT_SIGNATURE is also accepted, told apart by its length.
+  TPMT_SIGNATURE sig;
+  if (sig_bytes.size() == static_cast<std::size_t>(EVP_PKEY_get_size(ak.get()))) {
+    SKR_TRY(sig, tpm::RsassaSignature(sig_bytes, TPM2_ALG_SHA256));
+  } else {
+    SKR_TRY(sig, tpm::ParseSignature(sig_bytes));
+  }
+  SKR_TRY_VOID(tpm::VerifyQuoteSignature(message, sig, ak.get()));
+  // The list position is the PCR index; only PCRs the quote selects are covered (and claimed).
+  tpm::PcrValues pcrs;
+  for (const auto& sel : q.pcr_selection) {
+    if (sel.bank != "sha256") continue;
+    for (unsigned index : sel.indexes) {
+      if (index < pcr_list.size()) pcrs["sha256"][index] = pcr_list[index];
+    }
+  }
+  SKR_TRY_VOID(tpm::VerifyPcrDigest(q, pcrs, tpm::SignatureHash(sig)));
+
+  // ---- Claims ----
+  VerifiedEvidence out;
+  out.type = "az-snp-vtpm";
+  out.claims = std::move(snp_out.claims);
+  tpm::AddQuoteClaims(out.claims, q, pcrs);
+  SKR_TRY_VOID(tpm::AddAkClaims(out.claims, ak.get()));
+  hcl.AddClaims(out.claims);
+  out.claims["azure.hw_report_data"] = HexEncode(report_data);
+  out.claims["tee"] = "az-snp-vtpm";
+  out.claims["report_data"] = HexEncode(q.extra_data);
+  out.binding_form = BindingForm::kExact48;
+  out.bound_data = q.extra_data;
+  return out;
+}
+
+}  // namespace skr::attestation::azure
