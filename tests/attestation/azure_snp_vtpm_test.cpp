@@ -263,7 +263,7 @@ TEST_CASE("AzSnpVtpm: tampered evidence is refused with a specific reason", "[at
   }
 }
 
-TEST_CASE("HclReport: the real reports parse; malformed ones are refused", "[attestation][azure][testdata]") {
+TEST_CASE("HclReport: the real reports parse and malformed ones are refused", "[attestation][azure][testdata]") {
   SKR_REQUIRE_TESTDATA(dir);
   const std::string milan = skr::test::ReadFileOrFail(dir / "azure/snp-milan/hcl_report.bin");
   const Bytes good(milan.begin(), milan.end());
