@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/registry.h"
 
+#include "common/encoding.h"
+
 namespace skr::attestation {
 
 void Registry::Register(std::unique_ptr<Verifier> verifier) {
@@ -31,13 +33,9 @@ Result<VerifiedEvidence> Registry::Verify(const Json& evidence) const {
   const std::string type = it->get<std::string>();
   const Verifier* v = Find(type);
   if (v == nullptr) {
-    // The type name is client input: echo it only when it is short and printable.
-    std::string shown = type.size() <= 32 ? type : type.substr(0, 32) + "...";
-    for (char& c : shown) {
-      if (c < 0x20 || c > 0x7e) c = '?';
-    }
+    // The type name is client input: echo it only short and printable.
     return Error(ErrorCode::kInvalidArgument,
-                 "evidence type '" + shown + "' is not supported or not enabled",
+                 "evidence type '" + PrintableAscii(type, 32) + "' is not supported or not enabled",
                  "unsupported_evidence_type");
   }
   auto out = v->Verify(evidence);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common/encoding.h"
 
+#include <algorithm>
 #include <array>
 
 namespace skr {
@@ -119,6 +120,19 @@ Result<std::vector<std::uint8_t>> HexDecode(std::string_view text) {
     const int lo = nib(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return Error(ErrorCode::kInvalidArgument, "hex: invalid character");
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  return out;
+}
+
+std::string PrintableAscii(std::string_view s, std::size_t max) {
+  std::string out;
+  out.reserve(std::min(s.size(), max) + 3);
+  for (char c : s) {
+    if (out.size() == max) {
+      out += "...";
+      break;
+    }
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
   }
   return out;
 }

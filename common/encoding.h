@@ -22,4 +22,8 @@ std::string HexEncode(std::span<const std::uint8_t> data);  // lowercase
 // Accepts upper or lower case, even length. Errors: kInvalidArgument.
 Result<std::vector<std::uint8_t>> HexDecode(std::string_view text);
 
+// Client text bound for logs, problem details and audit records: printable ASCII only (other
+// bytes become '?', so the result is always valid UTF-8), at most `max` bytes plus "...".
+std::string PrintableAscii(std::string_view s, std::size_t max);
+
 }  // namespace skr

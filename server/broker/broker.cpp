@@ -23,21 +23,10 @@ using keystore::Role;
 constexpr std::size_t kNonceBytes = 32;
 constexpr std::size_t kMaxKeyBytes = 1024;
 
-// Text that reaches audit records and problem details may carry client input: keep printable
-// ASCII only (so a record is always valid UTF-8) and bound its size (so a request cannot grow
-// the append-only audit log by more than a small, fixed amount).
-std::string Clip(std::string_view s, std::size_t max = 256) {
-  std::string out;
-  out.reserve(std::min(s.size(), max));
-  for (char c : s) {
-    if (out.size() == max) {
-      out += "...";
-      break;
-    }
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  return out;
-}
+// Text that reaches audit records and problem details may carry client input: printable ASCII
+// (always valid UTF-8) and bounded, so a request cannot grow the append-only audit log by more
+// than a small, fixed amount.
+std::string Clip(std::string_view s, std::size_t max = 256) { return PrintableAscii(s, max); }
 
 Error BadRequest(std::string msg, std::string reason = "malformed_request") {
   return Error(ErrorCode::kInvalidArgument, std::move(msg), std::move(reason));

@@ -93,3 +93,9 @@ TEST_CASE("Hex: rejects odd lengths and non-hex characters", "[common][unit]") {
   INFO(bad);
   CHECK(CodeOf(skr::HexDecode(bad)) == ErrorCode::kInvalidArgument);
 }
+
+TEST_CASE("PrintableAscii: client text becomes bounded printable ASCII", "[common][encoding]") {
+  CHECK(skr::PrintableAscii("sev-snp", 32) == "sev-snp");
+  CHECK(skr::PrintableAscii(std::string("a\x01\xc3\xa9z"), 32) == "a???z");
+  CHECK(skr::PrintableAscii(std::string(40, 'x'), 32) == std::string(32, 'x') + "...");
+}

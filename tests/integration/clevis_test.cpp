@@ -63,17 +63,9 @@ Json Policy(bool allow) {
                {{"claim", "debug"}, {"equals", allow ? Json(false) : Json("never")}}}}}}}};
 }
 
-}  // namespace
-
-TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested release",
-          "[integration][clevis]") {
-  SKR_REQUIRE_CLEVIS();
-  Skrd skrd;
-  REQUIRE(skrd.Start());
-  auto acme = skrd.SetUpTenant("acme", "disk", Policy(true), "unused",
-                               skr::Base64Encode(skr::RandomBytes(32)));
-  skr::test::WriteFile(skrd.file("admin.token"), acme.admin_token, 0600);
-  Disk disk(skrd);
+// The pin configuration both binding tests use (written to pin.json; admin token in a 0600 file).
+void WritePinConfig(Skrd& skrd, const std::string& admin_token) {
+  skr::test::WriteFile(skrd.file("admin.token"), admin_token, 0600);
   const Json cfg = {{"servers", {skrd.url()}},
                     {"cacert", skrd.file("tls/ca.crt")},
                     {"tenant", "acme"},
@@ -83,6 +75,19 @@ TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested releas
                     {"evidence", "sample"},
                     {"sample_key", skrd.file("dev/sample-attester.key")}};
   skr::test::WriteFile(skrd.file("pin.json"), skr::DumpJson(cfg), 0600);
+}
+
+}  // namespace
+
+TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested release",
+          "[integration][clevis]") {
+  SKR_REQUIRE_CLEVIS();
+  Skrd skrd;
+  REQUIRE(skrd.Start());
+  auto acme = skrd.SetUpTenant("acme", "disk", Policy(true), "unused",
+                               skr::Base64Encode(skr::RandomBytes(32)));
+  WritePinConfig(skrd, acme.admin_token);
+  Disk disk(skrd);
 
   // The pin on its own: plaintext in, compact JWE out, and back through an attested release.
   auto enc = disk.Sh("clevis encrypt skr \"$(cat '" + skrd.file("pin.json") + "')\"", "secret data");
@@ -192,17 +197,8 @@ TEST_CASE("skr-rekey: a disk's key is rotated, the old version disabled, all aud
   REQUIRE(skrd.Start());
   auto acme = skrd.SetUpTenant("acme", "disk", Policy(true), "unused",
                                skr::Base64Encode(skr::RandomBytes(32)));
-  skr::test::WriteFile(skrd.file("admin.token"), acme.admin_token, 0600);
+  WritePinConfig(skrd, acme.admin_token);
   Disk disk(skrd);
-  const Json cfg = {{"servers", {skrd.url()}},
-                    {"cacert", skrd.file("tls/ca.crt")},
-                    {"tenant", "acme"},
-                    {"policy", "disk"},
-                    {"key", "root-disk"},
-                    {"token_file", skrd.file("admin.token")},
-                    {"evidence", "sample"},
-                    {"sample_key", skrd.file("dev/sample-attester.key")}};
-  skr::test::WriteFile(skrd.file("pin.json"), skr::DumpJson(cfg), 0600);
   skr::test::WriteFile(skrd.file("initial.pass"), "initial-pass", 0600);
   REQUIRE(disk.Sh("clevis luks bind -y -d '" + disk.image + "' -k '" + skrd.file("initial.pass") +
                   "' skr \"$(cat '" + skrd.file("pin.json") + "')\"").exit_code == 0);
