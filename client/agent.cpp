@@ -103,7 +103,9 @@ Result<FetchResult> FetchKey(const FetchOptions& options, ApiClient& api) {
     return Error(ErrorCode::kInvalidArgument, "tenant and key are required");
   }
   // 1. Challenge (DESIGN.md section 2, step 1).
-  SKR_TRY(std::string nonce, api.Challenge(options.tenant));
+  SKR_TRY(Json challenge, api.ChallengeFor(options.tenant, options.key));
+  const std::string nonce = challenge.at("nonce").get<std::string>();
+  options.evidence->OnChallenge(challenge);
 
   // 2. Binding: ephemeral key pair, tee-pubkey, digest (step 2).
   auto eph = GenerateEphemeralKey(options.key_type);

@@ -29,6 +29,7 @@
 #include "client/api_client.h"
 #include "client/sample_attester.h"
 #include "client/snp_attester.h"
+#include "client/tpm_attester.h"
 
 namespace {
 
@@ -44,6 +45,7 @@ struct Args {
   std::string tenant;
   std::string key;
   std::string evidence;
+  std::string tcti, ak_id, ak_type = "ecc", pcrs;  // --evidence tpm
   std::string sample_key;
   std::string sample_claims;
   std::string cacert;
@@ -107,11 +109,15 @@ int UsageError(const Args& a, const skr::Error& e) {
 int Fetch(const Args& a) {
   auto key_type = ParseKeyType(a.key_type);
   if (!key_type) return UsageError(a, key_type.error());
-  if (a.evidence != "sample" && a.evidence != "sev-snp") {
+  if (a.evidence != "sample" && a.evidence != "sev-snp" && a.evidence != "tpm") {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
                                     "unsupported evidence type '" + a.evidence +
-                                        "' (supported: sample, sev-snp)",
+                                        "' (supported: sample, sev-snp, tpm)",
                                     "bad_evidence_type"));
+  }
+  if (a.evidence == "tpm" && a.ak_id.empty()) {
+    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
+                                    "--evidence tpm needs --ak-id (from `skrctl tpm enroll`)"));
   }
   if (a.evidence == "sample" && a.sample_key.empty()) {
     return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
@@ -149,6 +155,19 @@ int Fetch(const Args& a) {
     auto sample = SampleAttester::Load(a.sample_key, a.sample_claims);
     if (!sample) return UsageError(a, sample.error());
     attester = std::make_unique<SampleAttester>(std::move(sample).value());
+  } else if (a.evidence == "tpm") {
+    TpmAttesterOptions tpm;
+    tpm.tcti = a.tcti;
+    tpm.ak_id = a.ak_id;
+    auto ak_type = ParseTpmAkType(a.ak_type);
+    if (!ak_type) return UsageError(a, ak_type.error());
+    tpm.ak_type = *ak_type;
+    if (!a.pcrs.empty()) {
+      auto sel = ParsePcrSpec(a.pcrs);
+      if (!sel) return UsageError(a, sel.error());
+      tpm.pcrs = std::move(sel).value();
+    }
+    attester = std::make_unique<TpmAttester>(std::move(tpm));
   } else {
     SnpAttesterOptions snp;
     snp.tsm_report_dir = a.tsm_dir;
@@ -251,7 +270,11 @@ int main(int argc, char** argv) {
       ->required();
   fetch->add_option("--tenant", a.tenant, "tenant name")->required();
   fetch->add_option("--key", a.key, "key name")->required();
-  fetch->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp")->required();
+  fetch->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tpm")->required();
+  fetch->add_option("--tcti", a.tcti, "tpm: TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
+  fetch->add_option("--ak-id", a.ak_id, "tpm: the AK enrolment id from `skrctl tpm enroll`");
+  fetch->add_option("--ak-type", a.ak_type, "tpm: AK algorithm used at enrolment: ecc (default) or rsa");
+  fetch->add_option("--pcrs", a.pcrs, "tpm: PCRs to quote, e.g. sha256:0-7 (default: what the key's policy reads)");
   fetch->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
   fetch->add_option("--tsm-dir", a.tsm_dir,
                     "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");

@@ -508,14 +508,20 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
 }
 
 Result<std::string> ApiClient::Challenge(std::string_view tenant) {
+  SKR_TRY(Json resp, ChallengeFor(tenant, ""));
+  return resp.at("nonce").get<std::string>();
+}
+
+Result<Json> ApiClient::ChallengeFor(std::string_view tenant, std::string_view key) {
   Json body = Json::object();
   if (!tenant.empty()) body["tenant"] = std::string(tenant);
+  if (!tenant.empty() && !key.empty()) body["key"] = std::string(key);
   SKR_TRY(Json resp, Post("/v1/challenge", body));
   auto nonce = GetString(resp, "nonce");
   if (!nonce || nonce->empty()) {
     return Error(ErrorCode::kInternal, "challenge response has no nonce", "bad_response");
   }
-  return std::move(nonce).value();
+  return resp;
 }
 
 Result<Json> ApiClient::Release(std::string_view tenant, std::string_view key,

@@ -100,6 +100,8 @@ class ApiClient {
 
   // POST /v1/challenge {"tenant": tenant} (tenant omitted when empty). Returns the nonce.
   Result<std::string> Challenge(std::string_view tenant);
+  // The whole challenge response for a release of `key` (hints such as `tpm_pcrs` included).
+  Result<Json> ChallengeFor(std::string_view tenant, std::string_view key);
   // POST /v1/tenants/{t}/keys/{k}/release[?version=N] with `request`; returns the response.
   Result<Json> Release(std::string_view tenant, std::string_view key,
                        std::optional<std::int64_t> version, const Json& request);

@@ -19,6 +19,8 @@ namespace skr::client {
 class EvidenceProvider {
  public:
   virtual ~EvidenceProvider() = default;
+  // The whole /v1/challenge response, before Collect (hints such as `tpm_pcrs`). Default: ignored.
+  virtual void OnChallenge(const Json& challenge) { (void)challenge; }
   // Returns the `evidence` member of a release request, e.g. {"type":"sample","jws":"..."}.
   virtual Result<Json> Collect(std::span<const std::uint8_t, 48> digest) = 0;
 };

@@ -19,6 +19,7 @@
 
 #include "client/api_client.h"
 #include "client/skrctl_format.h"
+#include "client/tpm_attester.h"
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/ossl.h"
@@ -533,6 +534,96 @@ int main(int argc, char** argv) {
                 "  " + c.value("lookup", std::string("?")) + "\n";
       }
       return ctx.Emit(*r, text);
+    });
+  }
+
+  // ---- tpm ----
+  std::string tcti, ak_type_text = "ecc", ek_cert_file, ek_chain_file, machine, ak_id;
+  CLI::App* tpm_cmd = app.add_subcommand("tpm", "TPM attestation keys (admin of the tenant)");
+  tpm_cmd->require_subcommand(1);
+  {
+    auto* en = tpm_cmd->add_subcommand(
+        "enroll",
+        "enrol this machine's TPM AK: sends the EK certificate and AK to skrd and answers its "
+        "MakeCredential challenge with TPM2_ActivateCredential (run on the machine)");
+    en->add_option("--tenant", tenant, "tenant")->required();
+    en->add_option("--name", machine, "machine name (unique in the tenant)")->required();
+    en->add_option("--tcti", tcti, "TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
+    en->add_option("--ak-type", ak_type_text, "AK algorithm: ecc (P-256, default) or rsa (2048)");
+    en->add_option("--ek-cert", ek_cert_file, "EK certificate file (default: read from TPM NV 0x01c00002)");
+    en->add_option("--ek-chain", ek_chain_file, "PEM bundle of EK intermediate CA certificates");
+    on(en, [&](Ctx& ctx) -> int {
+      auto ak_type = ParseTpmAkType(ak_type_text);
+      if (!ak_type) return UsageError(ak_type.error().message());
+      auto path = TenantPath(tenant, {"tpm", "enrollments"});
+      if (!path) return UsageError(path.error().message());
+      auto tpm = TpmDevice::Open(ResolveTcti(tcti), *ak_type);
+      if (!tpm) return ctx.ApiError(tpm.error());
+      std::string ek_pem;
+      if (!ek_cert_file.empty()) {
+        auto raw = ReadInput(ek_cert_file, 64 * 1024);
+        if (!raw) return UsageError(raw.error().message());
+        ek_pem = raw->find("-----BEGIN") != std::string::npos ? *raw : skr::Base64Encode(skr::AsBytes(*raw));
+      } else {
+        auto pem = (*tpm)->EkCertificatePem();
+        if (!pem) return ctx.ApiError(pem.error());
+        ek_pem = *pem;
+      }
+      auto ak_pub = (*tpm)->AkPublic();
+      if (!ak_pub) return ctx.ApiError(ak_pub.error());
+      auto ek_pub = (*tpm)->EkPublic();
+      if (!ek_pub) return ctx.ApiError(ek_pub.error());
+      Json body{{"name", machine},
+                {"ak_public", skr::Base64Encode(*ak_pub)},
+                {"ek_cert", ek_pem},
+                {"ek_public", skr::Base64Encode(*ek_pub)}};
+      if (!ek_chain_file.empty()) {
+        auto chain = ReadInput(ek_chain_file, 64 * 1024);
+        if (!chain) return UsageError(chain.error().message());
+        body["ek_chain"] = *chain;
+      }
+      auto begun = ctx.api().Post(*path, body);
+      if (!begun) return ctx.ApiError(begun.error());
+      if (begun->value("state", std::string()) == "active") {
+        return ctx.Emit(*begun, "enrolled " + begun->value("name", std::string()) + " as " +
+                                    begun->value("id", std::string()) + "\n");
+      }
+      auto blob = skr::Base64Decode(begun->value("credential_blob", std::string()));
+      auto secret_in = skr::Base64Decode(begun->value("encrypted_secret", std::string()));
+      const std::string enrol_id = begun->value("id", std::string());
+      if (!blob || !secret_in || enrol_id.empty()) return ctx.ApiError(Error(ErrorCode::kInternal, "bad enrolment answer", "bad_response"));
+      auto secret = (*tpm)->ActivateCredential(*blob, *secret_in);
+      if (!secret) return ctx.ApiError(secret.error());
+      std::string secret_b64 = skr::Base64Encode(secret->Reveal());
+      auto done = ctx.api().Post(*path + "/" + enrol_id + "/activate", Json{{"secret", secret_b64}});
+      OPENSSL_cleanse(secret_b64.data(), secret_b64.size());
+      if (!done) return ctx.ApiError(done.error());
+      return ctx.Emit(*done, "enrolled " + done->value("name", std::string()) + " as " +
+                                 done->value("id", std::string()) + "\n");
+    });
+    auto* ls = tpm_cmd->add_subcommand("list", "list the tenant's enrolled AKs");
+    ls->add_option("--tenant", tenant, "tenant")->required();
+    on(ls, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"tpm", "aks"});
+      if (!path) return UsageError(path.error().message());
+      auto r = ctx.api().Get(*path);
+      if (!r) return ctx.ApiError(r.error());
+      std::string text;
+      for (const auto& ak : (*r)["aks"]) {
+        text += ak.value("id", std::string()) + "  " + ak.value("name", std::string()) + "  " +
+                ak.value("state", std::string()) + "  " + ak.value("created_at", std::string()) + "\n";
+      }
+      return ctx.Emit(*r, text);
+    });
+    auto* rm = tpm_cmd->add_subcommand("delete", "revoke an enrolled AK");
+    rm->add_option("--tenant", tenant, "tenant")->required();
+    rm->add_option("ID", ak_id, "AK id")->required();
+    on(rm, [&](Ctx& ctx) {
+      auto path = TenantPath(tenant, {"tpm", "aks", ak_id});
+      if (!path) return UsageError(path.error().message());
+      auto r = ctx.api().Delete(*path);
+      if (!r) return ctx.ApiError(r.error());
+      return ctx.Emit(Json{{"deleted", ak_id}}, "deleted " + ak_id + "\n");
     });
   }
 

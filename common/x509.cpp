@@ -7,7 +7,9 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <limits>
@@ -285,6 +287,47 @@ Result<void> CheckNotRevoked(X509* cert, X509_CRL* crl, X509* crl_issuer) {
   ERR_clear_error();
   if (found == 1) return Failed("certificate is revoked", "cert_revoked");
   return Ok();
+}
+
+Result<std::size_t> VerifyChainToAnchors(X509* leaf, std::span<X509* const> intermediates,
+                                         std::span<X509* const> anchors, std::int64_t unix_time,
+                                         int max_depth) {
+  if (leaf == nullptr) return Error(ErrorCode::kInvalidArgument, "null certificate");
+  SKR_TRY_VOID(CheckValidity(leaf, unix_time));
+  X509* current = leaf;
+  // A certificate may appear on the path once; the loop is bounded by max_depth anyway.
+  std::vector<X509*> used;
+  for (int depth = 0; depth <= max_depth; ++depth) {
+    // An anchor that issued `current` ends the path.
+    for (std::size_t i = 0; i < anchors.size(); ++i) {
+      X509* anchor = anchors[i];
+      if (anchor == nullptr || !IssuerNameMatches(current, anchor)) continue;
+      if (!VerifyCertificateSignature(current, anchor)) continue;
+      if (X509_check_ca(anchor) < 1) {
+        return Failed("trust anchor is not a CA certificate", "cert_chain_untrusted");
+      }
+      SKR_TRY_VOID(CheckValidity(anchor, unix_time));
+      return i;
+    }
+    if (depth == max_depth) break;
+    X509* next = nullptr;
+    for (X509* cand : intermediates) {
+      if (cand == nullptr || cand == current) continue;
+      if (std::find(used.begin(), used.end(), cand) != used.end()) continue;
+      if (!IssuerNameMatches(current, cand)) continue;
+      if (!VerifyCertificateSignature(current, cand)) continue;
+      next = cand;
+      break;
+    }
+    if (next == nullptr) break;
+    if (X509_check_ca(next) < 1) {
+      return Failed("an intermediate certificate is not a CA certificate", "cert_chain_untrusted");
+    }
+    SKR_TRY_VOID(CheckValidity(next, unix_time));
+    used.push_back(next);
+    current = next;
+  }
+  return Failed("certificate does not chain to a configured trust anchor", "cert_chain_untrusted");
 }
 
 }  // namespace skr

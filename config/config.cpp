@@ -59,6 +59,12 @@ const KeySpec kKeys[] = {
     {"attestation.snp.extra_roots_product",
      [](Config& c) -> Target { return &c.attestation.snp.extra_roots_product; }},
     {"attestation.snp.crl_file", [](Config& c) -> Target { return &c.attestation.snp.crl_file; }},
+    {"attestation.tpm.enabled", [](Config& c) -> Target { return &c.attestation.tpm.enabled; }},
+    {"attestation.tpm.ak_roots", [](Config& c) -> Target { return &c.attestation.tpm.ak_roots; }},
+    {"attestation.tpm.ek_roots", [](Config& c) -> Target { return &c.attestation.tpm.ek_roots; }},
+    {"attestation.tpm.require_ek", [](Config& c) -> Target { return &c.attestation.tpm.require_ek; }},
+    {"attestation.tpm.enrollment_ttl_seconds",
+     [](Config& c) -> Target { return &c.attestation.tpm.enrollment_ttl_seconds; }},
     {"release.nonce_ttl_seconds", [](Config& c) -> Target { return &c.release.nonce_ttl_seconds; }},
     {"release.max_outstanding_nonces",
      [](Config& c) -> Target { return &c.release.max_outstanding_nonces; }},
@@ -68,7 +74,7 @@ const KeySpec kKeys[] = {
 // Tables that may appear in the file (each holds keys of kKeys or further sections).
 constexpr std::string_view kSections[] = {
     "server",  "storage", "master_key", "attestation", "attestation.sample", "attestation.snp",
-    "release", "audit"};
+    "attestation.tpm", "release", "audit"};
 
 Error ConfigError(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message), "invalid_config");
@@ -325,6 +331,8 @@ Result<void> Validate(Config& c, const fs::path& dir) {
                       "must be Milan, Genoa or Turin when extra_roots is set");
     }
   }
+  SKR_TRY_VOID(InRange("attestation.tpm.enrollment_ttl_seconds", c.attestation.tpm.enrollment_ttl_seconds,
+                       10, 86400));
   SKR_TRY_VOID(InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
   SKR_TRY_VOID(InRange("release.max_outstanding_nonces", c.release.max_outstanding_nonces, 1,
                        std::numeric_limits<int>::max()));
@@ -352,6 +360,8 @@ Result<void> Validate(Config& c, const fs::path& dir) {
   if (!c.attestation.snp.crl_file.empty()) {
     c.attestation.snp.crl_file = Resolve(dir, c.attestation.snp.crl_file);
   }
+  if (!c.attestation.tpm.ak_roots.empty()) c.attestation.tpm.ak_roots = Resolve(dir, c.attestation.tpm.ak_roots);
+  if (!c.attestation.tpm.ek_roots.empty()) c.attestation.tpm.ek_roots = Resolve(dir, c.attestation.tpm.ek_roots);
   return Ok();
 }
 

@@ -53,9 +53,24 @@ struct SnpConfig {
   std::string crl_file;
 };
 
+struct TpmConfig {
+  bool enabled = true;
+  // Trust anchors for AK certificates (`tpm` evidence with ak_cert): a PEM bundle or one DER
+  // certificate file, e.g. Google's vTPM CA for GCE Shielded VMs. Empty: only enrolled AKs.
+  std::string ak_roots;
+  // EK certificate authorities for AK enrolment (PEM bundle or DER), e.g. the TPM makers' CAs or
+  // swtpm's local CA. Empty: enrolment with an EK is refused.
+  std::string ek_roots;
+  // Enrolment must prove the AK resident in the TPM of a certified EK (MakeCredential /
+  // ActivateCredential). false also allows registering a bare AK public key.
+  bool require_ek = true;
+  int enrollment_ttl_seconds = 300;
+};
+
 struct AttestationConfig {
   SampleAttesterConfig sample;
   SnpConfig snp;
+  TpmConfig tpm;
 };
 
 struct ReleaseConfig {

@@ -164,6 +164,36 @@ class KeyStore {
   Result<Collateral> FindCollateral(std::string_view kind, std::string_view lookup);
   Result<std::vector<Collateral>> ListCollateral(std::string_view kind);
 
+  // TPM attestation keys enrolled per tenant (DESIGN.md section 3, `tpm` evidence).
+  struct TpmAk {
+    std::string id;
+    std::string tenant;
+    std::string name;                     // machine name, unique per tenant
+    std::vector<std::uint8_t> ak_public;  // marshalled TPMT_PUBLIC
+    std::string ak_name;                  // hex TPM name of the AK
+    std::string ek_sha256;                // hex SHA-256 of the EK certificate ("" without EK)
+    std::string state;                    // "pending" | "active"
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;          // pending only (0 otherwise)
+    std::int64_t activated_at = 0;        // active only
+  };
+  // Stores a new enrolment. `ak.state` "active" (no activation needed) or "pending" with the
+  // SHA-256 of the credential secret and ak.expires_at. A pending enrolment of the same
+  // (tenant, name) is replaced. Errors: kNotFound (tenant), kAlreadyExists reason
+  // tpm_ak_exists (an active enrolment has that name), kInvalidArgument.
+  Result<TpmAk> PutTpmAk(const TpmAk& ak, std::span<const std::uint8_t> secret_hash);
+  // Completes a pending enrolment when SHA-256(secret) equals the stored hash (constant time) and
+  // it has not expired. Any failed attempt deletes the pending row (one try per challenge).
+  // Errors: kNotFound reason tpm_enrollment_not_found, kUnauthenticated reason
+  // tpm_activation_failed (wrong secret, or expired).
+  Result<TpmAk> ActivateTpmAk(std::string_view tenant, std::string_view id,
+                              std::span<const std::uint8_t> secret);
+  // Any state. Errors: kNotFound.
+  Result<TpmAk> FindTpmAk(std::string_view id);
+  Result<std::vector<TpmAk>> ListTpmAks(std::string_view tenant);
+  // Errors: kNotFound.
+  Result<void> DeleteTpmAk(std::string_view tenant, std::string_view id);
+
   // For health checks: a trivial read. kUnavailable on failure.
   Result<void> Ping();
 

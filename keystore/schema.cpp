@@ -109,8 +109,29 @@ CREATE TABLE collateral (
 );
 )sql";
 
+// Migration 3: TPM attestation keys enrolled by tenant admins (issue 4). A row is `pending` from
+// the MakeCredential challenge until the machine proves with ActivateCredential that the AK lives
+// in the TPM of the certified EK (secret_hash = SHA-256 of the challenge secret, expires_at), then
+// `active`. One enrolment per (tenant, machine name).
+constexpr const char* kMigration3 = R"sql(
+CREATE TABLE tpm_aks (
+  id           TEXT PRIMARY KEY NOT NULL,
+  tenant       TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  ak_public    BLOB NOT NULL,
+  ak_name      TEXT NOT NULL,
+  ek_sha256    TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('pending', 'active')),
+  secret_hash  BLOB CHECK (secret_hash IS NULL OR length(secret_hash) = 32),
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  activated_at INTEGER,
+  UNIQUE (tenant, name)
+);
+)sql";
+
 // Index i holds migration i+1. Append only; never edit a shipped migration.
-constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
+constexpr std::array<const char*, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 Result<int> UserVersion(sqlite3* db) {
   SKR_TRY(Stmt stmt, Stmt::Prepare(db, "PRAGMA user_version"));

@@ -17,8 +17,10 @@
 #include "attestation/sample/sample_verifier.h"
 #include "attestation/azure/az_snp_vtpm_verifier.h"
 #include "attestation/snp/snp_verifier.h"
+#include "attestation/tpm/tpm_verifier.h"
 #include "common/x509.h"
 #include "server/broker/snp_collateral.h"
+#include "server/broker/tpm_aks.h"
 #include "audit/audit.h"
 #include "common/ossl.h"
 #include "config/config.h"
@@ -117,10 +119,43 @@ skr::Result<skr::attestation::snp::SnpVerifierOptions> LoadSnpOptions(
 }
 
 // Registers the enabled verifiers. `keys` backs the SEV-SNP VCEK/VLEK cache (may be null for
+// A PEM bundle or one DER certificate file (trust anchors named in the config).
+skr::Result<std::vector<skr::X509Ptr>> LoadCertFile(const std::string& key, const std::string& path) {
+  auto text = skr::ReadFile(path, skr::kMaxPemBundleSize);
+  if (!text) return skr::Error(skr::ErrorCode::kInvalidArgument, key + ": " + text.error().message());
+  std::vector<skr::X509Ptr> out;
+  if (text->find("-----BEGIN") != std::string::npos) {
+    auto certs = skr::ParseCertificatesPem(*text);
+    if (!certs) return skr::Error(skr::ErrorCode::kInvalidArgument, key + ": " + certs.error().message());
+    out = std::move(certs).value();
+  } else {
+    auto cert = skr::ParseCertificateDer(skr::AsBytes(*text));
+    if (!cert) return skr::Error(skr::ErrorCode::kInvalidArgument, key + ": " + cert.error().message());
+    out.push_back(std::move(cert).value());
+  }
+  return out;
+}
+
+// The EK certificate authorities for TPM AK enrolment ([attestation.tpm] ek_roots).
+skr::Result<std::vector<skr::X509Ptr>> LoadEkRoots(const skr::config::Config& cfg) {
+  if (!cfg.attestation.tpm.enabled || cfg.attestation.tpm.ek_roots.empty()) return std::vector<skr::X509Ptr>{};
+  return LoadCertFile("attestation.tpm.ek_roots", cfg.attestation.tpm.ek_roots);
+}
+
 // check-config). Returns the AMD trust store in use (null when sev-snp is disabled).
 skr::Result<const skr::attestation::snp::AmdTrustStore*> BuildRegistry(
     const skr::config::Config& cfg, skr::attestation::Registry& registry, const skr::Clock& clock,
-    const skr::attestation::snp::SnpCollateral* collateral) {
+    const skr::attestation::snp::SnpCollateral* collateral,
+    const skr::attestation::tpm::AkDirectory* enrolled_aks) {
+  if (cfg.attestation.tpm.enabled) {
+    skr::attestation::tpm::TpmVerifierOptions topt;
+    topt.clock = &clock;
+    topt.enrolled = enrolled_aks;
+    if (!cfg.attestation.tpm.ak_roots.empty()) {
+      SKR_TRY(topt.ak_anchors, LoadCertFile("attestation.tpm.ak_roots", cfg.attestation.tpm.ak_roots));
+    }
+    registry.Register(std::make_unique<skr::attestation::tpm::TpmVerifier>(std::move(topt)));
+  }
   if (cfg.attestation.sample.enabled) {
     SKR_TRY(std::string pem, skr::ReadFile(cfg.attestation.sample.public_key, 64 * 1024));
     auto v = skr::attestation::sample::SampleVerifier::Create(pem);
@@ -195,9 +230,10 @@ int RunCheckConfig(const skr::config::Config& cfg) {
   }
   skr::attestation::Registry registry;
   skr::SystemClock clock;
-  if (auto r = BuildRegistry(cfg, registry, clock, nullptr); !r) {
+  if (auto r = BuildRegistry(cfg, registry, clock, nullptr, nullptr); !r) {
     return Fail(kExitConfig, r.error().message());
   }
+  if (auto r = LoadEkRoots(cfg); !r) return Fail(kExitConfig, r.error().message());
   Json types = Json::array();
   for (const auto& t : registry.Types()) types.push_back(t);
   std::cout << skr::DumpJson(Json{{"config", "ok"},
@@ -233,14 +269,20 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
 
   skr::attestation::Registry registry;
   skr::server::KeystoreSnpCollateral snp_cache(**ks);
-  auto trust = BuildRegistry(cfg, registry, clock, &snp_cache);
+  skr::server::KeystoreAkDirectory enrolled_aks(**ks);
+  auto trust = BuildRegistry(cfg, registry, clock, &snp_cache, &enrolled_aks);
   if (!trust) return Fail(kExitConfig, trust.error().message());
+  auto ek_roots = LoadEkRoots(cfg);
+  if (!ek_roots) return Fail(kExitConfig, ek_roots.error().message());
 
   skr::server::BrokerOptions bopt;
   bopt.snp_trust = *trust;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
   bopt.max_outstanding_nonces = cfg.release.max_outstanding_nonces;
+  bopt.tpm_ek_roots = &*ek_roots;
+  bopt.tpm_require_ek = cfg.attestation.tpm.require_ek;
+  bopt.tpm_enrollment_ttl_seconds = cfg.attestation.tpm.enrollment_ttl_seconds;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
   skr::server::http::Router router(broker);
 

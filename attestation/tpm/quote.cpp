@@ -23,18 +23,6 @@ Error BadSignature(std::string msg) {
   return Error(ErrorCode::kVerificationFailed, "tpm: " + msg, "tpm_signature_invalid");
 }
 
-// Digest size of a PCR bank / hash algorithm (TCG Algorithm Registry); 0 when unsupported.
-std::size_t DigestSize(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return 20;
-    case TPM2_ALG_SHA256: return 32;
-    case TPM2_ALG_SHA384: return 48;
-    case TPM2_ALG_SHA512: return 64;
-    case TPM2_ALG_SM3_256: return 32;
-    default: return 0;
-  }
-}
-
 const EVP_MD* Md(TPM2_ALG_ID alg) {
   switch (alg) {
     case TPM2_ALG_SHA1: return EVP_sha1();
@@ -61,6 +49,24 @@ Result<T> Unmarshal(std::span<const std::uint8_t> in, Fn fn, const char* what, c
 }
 
 }  // namespace
+
+std::size_t DigestSize(TPM2_ALG_ID alg) {
+  switch (alg) {
+    case TPM2_ALG_SHA1: return 20;
+    case TPM2_ALG_SHA256: return 32;
+    case TPM2_ALG_SHA384: return 48;
+    case TPM2_ALG_SHA512: return 64;
+    case TPM2_ALG_SM3_256: return 32;
+    default: return 0;
+  }
+}
+
+TPM2_ALG_ID BankAlg(std::string_view bank) {
+  for (TPM2_ALG_ID alg : {TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512, TPM2_ALG_SM3_256}) {
+    if (BankName(alg) == bank) return alg;
+  }
+  return TPM2_ALG_ERROR;
+}
 
 std::string BankName(TPM2_ALG_ID alg) {
   switch (alg) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/claims.h"
@@ -95,5 +96,9 @@ Result<void> AddAkClaims(Claims& claims, EVP_PKEY* ak);
 
 // "sha256" etc. for a TPM hash algorithm id; empty when unknown.
 std::string BankName(TPM2_ALG_ID alg);
+// The inverse of BankName; TPM2_ALG_ERROR when unknown.
+TPM2_ALG_ID BankAlg(std::string_view bank);
+// Digest size of a PCR bank / hash algorithm (TCG Algorithm Registry); 0 when unsupported.
+std::size_t DigestSize(TPM2_ALG_ID alg);
 
 }  // namespace skr::attestation::tpm

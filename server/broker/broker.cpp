@@ -4,10 +4,14 @@
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <map>
+#include <set>
 
 #include "attestation/binding.h"
 #include "attestation/snp/cert_chain.h"
 #include "attestation/snp/snp_verifier.h"
+#include "attestation/tpm/credential.h"
+#include "attestation/tpm/tpm_verifier.h"
 #include "common/x509.h"
 #include "server/broker/snp_collateral.h"
 #include "common/encoding.h"
@@ -175,6 +179,42 @@ Result<void> Broker::AdmitChallenge() {
   return Ok();
 }
 
+Json Broker::PolicyPcrSelection(const std::string& tenant, const std::string& key) {
+  Json out = Json::object();
+  auto info = keys_.GetKey(tenant, key);
+  if (!info) return out;  // unknown key: no hint (the release will answer 404)
+  auto pol = keys_.GetPolicy(tenant, info->policy);
+  if (!pol) return out;
+  auto doc = ParseJson(pol->document);
+  if (!doc) return out;
+  std::map<std::string, std::set<unsigned>> banks;
+  // Every leaf {"claim": "tpm.pcr.<bank>.<index>", ...} anywhere in the document.
+  std::function<void(const Json&)> walk = [&](const Json& j) {
+    if (j.is_object()) {
+      if (auto c = j.find("claim"); c != j.end() && c->is_string()) {
+        const std::string& path = c->get_ref<const std::string&>();
+        constexpr std::string_view kPrefix = "tpm.pcr.";
+        if (path.rfind(kPrefix, 0) == 0) {
+          const auto dot = path.find('.', kPrefix.size());
+          unsigned index = 0;
+          if (dot != std::string::npos) {
+            auto [p, ec] = std::from_chars(path.data() + dot + 1, path.data() + path.size(), index);
+            if (ec == std::errc() && p == path.data() + path.size() && index <= 23) {
+              banks[path.substr(kPrefix.size(), dot - kPrefix.size())].insert(index);
+            }
+          }
+        }
+      }
+      for (const auto& [k, v] : j.items()) walk(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j) walk(v);
+    }
+  };
+  walk(*doc);
+  for (const auto& [bank, idx] : banks) out[bank] = Json(std::vector<unsigned>(idx.begin(), idx.end()));
+  return out;
+}
+
 Result<Json> Broker::Challenge(std::string_view body) {
   auto req = ParseBodyObject(body, 4096);
   if (!req) return req.error();
@@ -182,12 +222,25 @@ Result<Json> Broker::Challenge(std::string_view body) {
     if (!t->is_string()) return BadRequest("'tenant' must be a string");
     SKR_TRY_VOID(CheckName("tenant", t->get_ref<const std::string&>()));
   }
+  std::optional<std::string> key;
+  if (auto k = req->find("key"); k != req->end()) {
+    if (!k->is_string()) return BadRequest("'key' must be a string");
+    SKR_TRY_VOID(CheckName("key", k->get_ref<const std::string&>()));
+    if (!req->contains("tenant")) return BadRequest("'key' needs 'tenant'");
+    key = k->get<std::string>();
+  }
   SKR_TRY_VOID(AdmitChallenge());
   const std::string nonce = Base64Encode(RandomBytes(kNonceBytes));
   const std::int64_t expires = clock_.NowUnix() + options_.nonce_ttl_seconds;
   SKR_TRY_VOID(keys_.PutNonce(nonce, expires));
   stats_.challenges.fetch_add(1, std::memory_order_relaxed);
-  return Json{{"nonce", nonce}, {"expires_at", FormatRfc3339(expires)}};
+  Json out{{"nonce", nonce}, {"expires_at", FormatRfc3339(expires)}};
+  if (key) {
+    // Which PCRs the key's policy reads, so a TPM attester quotes exactly those.
+    Json pcrs = PolicyPcrSelection(req->at("tenant").get<std::string>(), *key);
+    if (!pcrs.empty()) out["tpm_pcrs"] = std::move(pcrs);
+  }
+  return out;
 }
 
 Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
@@ -239,6 +292,12 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(*ev_it));
   // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
   SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, *pub_it));
+  // An AK enrolled by one tenant's admin vouches only for that tenant's releases.
+  if (auto owner = ev.claims.find("tpm.ak.tenant"); owner != ev.claims.end() &&
+      (!owner->second.is_string() || owner->second.get_ref<const std::string&>() != tenant)) {
+    return Error(ErrorCode::kVerificationFailed, "the TPM AK is enrolled for another tenant",
+                 "tpm_ak_not_enrolled");
+  }
 
   // Policy.
   SKR_TRY(keystore::PolicyRecord pol, keys_.GetPolicy(tenant, info.policy));
@@ -747,6 +806,181 @@ Result<Json> Broker::AuditEntries(const Actor& a, const audit::Query& query) {
   Json next = nullptr;
   if (static_cast<int>(recs.size()) == q.limit && !recs.empty()) next = recs.back().seq + 1;
   return Json{{"entries", arr}, {"next_from_seq", next}};
+}
+
+// ---------------------------------------------------------------------- TPM AK enrolment ---
+
+namespace {
+
+Json TpmAkToJson(const keystore::KeyStore::TpmAk& ak) {
+  Json j = {{"id", ak.id},           {"tenant", ak.tenant},       {"name", ak.name},
+            {"state", ak.state},     {"ak_name", ak.ak_name},     {"ek_sha256", ak.ek_sha256},
+            {"created_at", FormatRfc3339(ak.created_at)}};
+  if (ak.state == "pending") j["expires_at"] = FormatRfc3339(ak.expires_at);
+  if (ak.activated_at != 0) j["activated_at"] = FormatRfc3339(ak.activated_at);
+  return j;
+}
+
+Result<std::vector<std::uint8_t>> Base64Field(const Json& req, const char* name, std::size_t max_bytes) {
+  auto it = req.find(name);
+  if (it == req.end() || !it->is_string()) return BadRequest(std::string("'") + name + "' must be a base64 string");
+  if (it->get_ref<const std::string&>().size() > (max_bytes + 2) / 3 * 4) {
+    return BadRequest(std::string("'") + name + "' is too large");
+  }
+  auto bytes = Base64Decode(it->get_ref<const std::string&>());
+  if (!bytes || bytes->empty()) return BadRequest(std::string("'") + name + "' is not base64");
+  return std::move(bytes).value();
+}
+
+}  // namespace
+
+Result<Json> Broker::BeginTpmEnrollment(const Actor& a, std::string_view tenant, std::string_view body,
+                                        const std::string& rid) {
+  namespace tpm = attestation::tpm;
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(Json req, ParseBodyObject(body, 64 * 1024));
+  for (auto it = req.begin(); it != req.end(); ++it) {
+    const auto& k = it.key();
+    if (k != "name" && k != "ak_public" && k != "ek_cert" && k != "ek_chain" && k != "ek_public") {
+      return BadRequest("unknown member '" + Clip(k, 32) + "'");
+    }
+  }
+  SKR_TRY(std::string name, GetString(req, "name"));
+  SKR_TRY_VOID(CheckName("machine", name));
+  SKR_TRY(std::vector<std::uint8_t> ak_bytes, Base64Field(req, "ak_public", tpm::kMaxTpmStructBytes));
+  auto ak_pub = tpm::ParsePublic(ak_bytes);
+  if (!ak_pub) return Error(ErrorCode::kInvalidArgument, ak_pub.error().message(), ak_pub.error().reason());
+  if (auto attrs = tpm::CheckAkAttributes(*ak_pub); !attrs) {
+    return Error(ErrorCode::kInvalidArgument, attrs.error().message(), attrs.error().reason());
+  }
+  if (auto key = tpm::AkFromTpmtPublic(*ak_pub); !key) {
+    return Error(ErrorCode::kInvalidArgument, key.error().message(), key.error().reason());
+  }
+  auto ak_name = tpm::ObjectName(*ak_pub);
+  if (!ak_name) return Error(ErrorCode::kInvalidArgument, ak_name.error().message(), ak_name.error().reason());
+
+  keystore::KeyStore::TpmAk rec;
+  rec.id = "ak_" + HexEncode(RandomBytes(12));
+  rec.tenant = std::string(tenant);
+  rec.name = name;
+  rec.ak_public = ak_bytes;
+  rec.ak_name = HexEncode(*ak_name);
+  Json response;
+
+  auto ek_it = req.find("ek_cert");
+  if (ek_it == req.end()) {
+    if (options_.tpm_require_ek) {
+      return BadRequest("'ek_cert' is required: AKs are enrolled by proving them resident in the TPM of a "
+                        "certified EK (MakeCredential / ActivateCredential)",
+                        "tpm_ek_required");
+    }
+    rec.state = "active";
+    SKR_TRY_VOID(AuditIntent(a, rid, "tpm.enroll", rec.tenant, name));
+    auto put = keys_.PutTpmAk(rec, {});
+    SKR_TRY_VOID(AuditAdmin(a, "tpm.enroll", rec.tenant, name, std::nullopt, rid, Outcome(put)));
+    if (!put) return put.error();
+    return TpmAkToJson(*put);
+  }
+
+  // ---- EK certificate: chain to a configured EK CA ----
+  if (!ek_it->is_string() || ek_it->get_ref<const std::string&>().size() > 32 * 1024) {
+    return BadRequest("'ek_cert' must be PEM or base64 DER of at most 32 KiB");
+  }
+  auto ek_cert = ParseCertificateAny(ek_it->get_ref<const std::string&>());
+  if (!ek_cert) return BadRequest("'ek_cert' is not a certificate", "tpm_ek_malformed");
+  std::vector<X509Ptr> chain;
+  if (auto ch = req.find("ek_chain"); ch != req.end()) {
+    if (!ch->is_string() || ch->get_ref<const std::string&>().size() > 64 * 1024) {
+      return BadRequest("'ek_chain' must be a PEM bundle of at most 64 KiB");
+    }
+    auto parsed = ParseCertificatesPem(ch->get_ref<const std::string&>());
+    if (!parsed) return BadRequest("'ek_chain' is not a PEM bundle of certificates", "tpm_ek_malformed");
+    chain = std::move(parsed).value();
+  }
+  if (options_.tpm_ek_roots == nullptr || options_.tpm_ek_roots->empty()) {
+    return Error(ErrorCode::kFailedPrecondition, "no EK certificate authority is configured ([attestation.tpm] ek_roots)",
+                 "tpm_ek_untrusted");
+  }
+  std::vector<X509*> inter, anchors;
+  for (const auto& c : chain) inter.push_back(c.get());
+  for (const auto& r : *options_.tpm_ek_roots) anchors.push_back(r.get());
+  auto chained = VerifyChainToAnchors(ek_cert->get(), inter, anchors, clock_.NowUnix());
+  const auto ek_fp = CertificateSha256(ek_cert->get());
+  rec.ek_sha256 = HexEncode(ek_fp);
+  if (!chained) {
+    Error e(ErrorCode::kVerificationFailed, "EK certificate: " + chained.error().message(), "tpm_ek_untrusted");
+    (void)AuditAdmin(a, "tpm.enroll", rec.tenant, name, std::nullopt, rid, e);
+    return e;
+  }
+  EVP_PKEY* ek_key = X509_get0_pubkey(ek_cert->get());
+  tpm::EkParameters params;
+  if (auto ep = req.find("ek_public"); ep != req.end()) {
+    SKR_TRY(std::vector<std::uint8_t> ek_pub_bytes, Base64Field(req, "ek_public", tpm::kMaxTpmStructBytes));
+    auto ek_pub = tpm::ParsePublic(ek_pub_bytes);
+    if (!ek_pub) return Error(ErrorCode::kInvalidArgument, ek_pub.error().message(), ek_pub.error().reason());
+    auto key = tpm::AkFromTpmtPublic(*ek_pub);
+    if (!key || ek_key == nullptr || EVP_PKEY_eq(key->get(), ek_key) != 1) {
+      return BadRequest("'ek_public' is not the key of 'ek_cert'", "tpm_ek_mismatch");
+    }
+    if (ek_pub->type != TPM2_ALG_RSA) return BadRequest("only RSA EKs are supported", "tpm_ek_unsupported");
+    params.name_alg = ek_pub->nameAlg;
+    params.sym_alg = ek_pub->parameters.rsaDetail.symmetric.algorithm;
+    params.sym_bits = ek_pub->parameters.rsaDetail.symmetric.keyBits.aes;
+  }
+  // ---- MakeCredential: only the TPM holding this EK and this AK can answer ----
+  SecretBytes secret = RandomSecret(32);
+  auto challenge = tpm::MakeCredential(ek_key, params, *ak_name, secret.Reveal());
+  if (!challenge) return challenge.error();
+  rec.state = "pending";
+  rec.expires_at = clock_.NowUnix() + options_.tpm_enrollment_ttl_seconds;
+  SKR_TRY_VOID(AuditIntent(a, rid, "tpm.enroll", rec.tenant, name));
+  const auto secret_hash = Sha256(secret.Reveal());
+  auto put = keys_.PutTpmAk(rec, secret_hash);
+  SKR_TRY_VOID(AuditAdmin(a, "tpm.enroll", rec.tenant, name, std::nullopt, rid, Outcome(put)));
+  if (!put) return put.error();
+  response = TpmAkToJson(*put);
+  response["credential_blob"] = Base64Encode(challenge->credential_blob);
+  response["encrypted_secret"] = Base64Encode(challenge->encrypted_secret);
+  return response;
+}
+
+Result<Json> Broker::ActivateTpmEnrollment(const Actor& a, std::string_view tenant, std::string_view id,
+                                           std::string_view body, const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  if (id.empty() || id.size() > 64) return BadRequest("bad enrolment id");
+  SKR_TRY(Json req, ParseBodyObject(body, 4096));
+  auto s = Base64Field(req, "secret", 64);
+  if (!s) return s.error();
+  SecretBytes secret = SecretBytes::CopyFrom(*s);
+  OPENSSL_cleanse(s->data(), s->size());
+  SKR_TRY_VOID(AuditIntent(a, rid, "tpm.activate", std::string(tenant), std::string(id)));
+  auto ak = keys_.ActivateTpmAk(tenant, id, secret.Reveal());
+  SKR_TRY_VOID(AuditAdmin(a, "tpm.activate", std::string(tenant), ak ? ak->name : std::string(id),
+                          std::nullopt, rid, Outcome(ak)));
+  if (!ak) return ak.error();
+  return TpmAkToJson(*ak);
+}
+
+Result<Json> Broker::ListTpmAks(const Actor& a, std::string_view tenant) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY(std::vector<keystore::KeyStore::TpmAk> list, keys_.ListTpmAks(tenant));
+  Json arr = Json::array();
+  for (const auto& ak : list) arr.push_back(TpmAkToJson(ak));
+  return Json{{"aks", arr}};
+}
+
+Result<void> Broker::DeleteTpmAk(const Actor& a, std::string_view tenant, std::string_view id,
+                                 const std::string& rid) {
+  SKR_TRY_VOID(CheckName("tenant", tenant));
+  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  if (id.empty() || id.size() > 64) return BadRequest("bad AK id");
+  SKR_TRY_VOID(AuditIntent(a, rid, "tpm.delete_ak", std::string(tenant), std::string(id)));
+  auto del = keys_.DeleteTpmAk(tenant, id);
+  SKR_TRY_VOID(AuditAdmin(a, "tpm.delete_ak", std::string(tenant), std::string(id), std::nullopt, rid, del));
+  return del;
 }
 
 }  // namespace skr::server

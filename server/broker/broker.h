@@ -12,12 +12,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "attestation/registry.h"
 #include "attestation/snp/amd_roots.h"
 #include "audit/audit.h"
 #include "common/clock.h"
 #include "common/json.h"
+#include "common/ossl.h"
 #include "common/result.h"
 #include "keystore/keystore.h"
 
@@ -32,6 +34,12 @@ struct BrokerOptions {
   // Challenges issued within one nonce TTL are capped here (429 beyond), which bounds the
   // outstanding nonces a flood of challenges can create.
   int max_outstanding_nonces = 100000;
+  // TPM AK enrolment (issue 4): EK certificate authorities (null or empty: enrolment with an EK
+  // is refused), whether an EK + ActivateCredential round trip is required, how long a
+  // MakeCredential challenge stays valid.
+  const std::vector<X509Ptr>* tpm_ek_roots = nullptr;
+  bool tpm_require_ek = true;
+  int tpm_enrollment_ttl_seconds = 300;
 };
 
 // The authenticated caller of an admin or auditor endpoint.
@@ -59,7 +67,8 @@ class Broker {
   bool sealed() const { return keys_.sealed(); }
   const ReleaseStats& stats() const { return stats_; }
 
-  // POST /v1/challenge
+  // POST /v1/challenge {} | {"tenant"} | {"tenant", "key"}; with a key whose policy reads
+  // tpm.pcr.<bank>.<n> claims, the answer carries "tpm_pcrs": {"<bank>": [n, ...]}.
   Result<Json> Challenge(std::string_view body);
   // POST /v1/tenants/{t}/keys/{k}/release. Every outcome is audited; a granted release is
   // returned only after its audit record is durably committed (else kUnavailable).
@@ -105,6 +114,18 @@ class Broker {
   // cache it for reports that arrive without one. GET lists the cache.
   Result<Json> ImportSnpCert(const Actor& a, std::string_view body, const std::string& rid);
   Result<Json> ListSnpCerts(const Actor& a);
+  // TPM AK enrolment (admin of the tenant, or operator). Begin: POST /v1/tenants/{t}/tpm/enrollments
+  // {"name", "ak_public" (base64 TPMT_PUBLIC), "ek_cert" (PEM / base64 DER), "ek_chain"?,
+  // "ek_public"?} -> 201 with a MakeCredential challenge for the EK (state "pending"), or, when
+  // the EK is not required and not given, the active AK. Activate: POST .../enrollments/{id}/activate
+  // {"secret": base64 of what TPM2_ActivateCredential returned} -> the active AK.
+  Result<Json> BeginTpmEnrollment(const Actor& a, std::string_view tenant, std::string_view body,
+                                  const std::string& rid);
+  Result<Json> ActivateTpmEnrollment(const Actor& a, std::string_view tenant, std::string_view id,
+                                     std::string_view body, const std::string& rid);
+  Result<Json> ListTpmAks(const Actor& a, std::string_view tenant);
+  Result<void> DeleteTpmAk(const Actor& a, std::string_view tenant, std::string_view id,
+                           const std::string& rid);
   // GET /v1/audit/entries (auditor of the tenant or all; operator).
   Result<Json> AuditEntries(const Actor& a, const audit::Query& query);
 
@@ -116,6 +137,9 @@ class Broker {
   Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,
                           std::string key, std::optional<int> version, const std::string& rid,
                           const Result<void>& outcome);
+
+  // {"sha256": [0, 7], ...}: the PCRs the key's current policy names (empty when none / unknown).
+  Json PolicyPcrSelection(const std::string& tenant, const std::string& key);
 
   // Sliding window of challenges issued per second over the last nonce TTL.
   Result<void> AdmitChallenge();

@@ -230,7 +230,8 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   // Route first (so unknown paths are 404 without a token), then authenticate.
   enum class R {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
-    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts
+    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts,
+    kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk
   };
   R route = R::kNone;
   if (n == 2 && s[1] == "tenants") route = R::kTenants;
@@ -250,6 +251,10 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   else if (n == 3 && s[1] == "attestation" && s[2] == "verify") route = R::kVerify;
   else if (n == 3 && s[1] == "audit" && s[2] == "entries") route = R::kAuditEntries;
   else if (n == 4 && s[1] == "attestation" && s[2] == "snp" && s[3] == "certs") route = R::kSnpCerts;
+  else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments") route = R::kTpmEnroll;
+  else if (n == 7 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments" && s[6] == "activate") route = R::kTpmActivate;
+  else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "aks") route = R::kTpmAks;
+  else if (n == 6 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "aks") route = R::kTpmAk;
   if (route == R::kNone) return NotFound(rid);
 
   auto actor_r = broker_.Authenticate(req.authorization);
@@ -338,6 +343,18 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     case R::kSnpCerts:
       if (m == "POST") return FromResult(broker_.ImportSnpCert(a, req.body, rid), rid, 201);
       if (m == "GET") return FromResult(broker_.ListSnpCerts(a), rid);
+      return MethodNotAllowed(rid);
+    case R::kTpmEnroll:
+      if (m == "POST") return FromResult(broker_.BeginTpmEnrollment(a, s[2], req.body, rid), rid, 201);
+      return MethodNotAllowed(rid);
+    case R::kTpmActivate:
+      if (m == "POST") return FromResult(broker_.ActivateTpmEnrollment(a, s[2], s[5], req.body, rid), rid);
+      return MethodNotAllowed(rid);
+    case R::kTpmAks:
+      if (m == "GET") return FromResult(broker_.ListTpmAks(a, s[2]), rid);
+      return MethodNotAllowed(rid);
+    case R::kTpmAk:
+      if (m == "DELETE") return FromVoid(broker_.DeleteTpmAk(a, s[2], s[5], rid), rid);
       return MethodNotAllowed(rid);
     case R::kNone:
       break;

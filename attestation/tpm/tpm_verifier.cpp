@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "attestation/tpm/tpm_verifier.h"
+
+#include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+
+#include <charconv>
+#include <optional>
+
+#include "common/encoding.h"
+#include "common/x509.h"
+
+namespace skr::attestation::tpm {
+namespace {
+
+Error Malformed(const std::string& msg, const char* reason = "malformed_evidence") {
+  return Error(ErrorCode::kMalformedEvidence, "tpm evidence: " + msg, reason);
+}
+std::string Clip(std::string_view s) { return PrintableAscii(s, 64); }
+Error Failed(const std::string& msg, const char* reason) {
+  return Error(ErrorCode::kVerificationFailed, "tpm evidence: " + msg, reason);
+}
+
+// A base64 member holding at most `max_bytes` bytes.
+Result<std::vector<std::uint8_t>> Base64Member(const Json& evidence, const char* name,
+                                               std::size_t max_bytes, const char* reason) {
+  auto it = evidence.find(name);
+  if (it == evidence.end()) return Malformed(std::string("'") + name + "' is required");
+  if (!it->is_string()) return Malformed(std::string("'") + name + "' must be a base64 string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > (max_bytes + 2) / 3 * 4) return Malformed(std::string("'") + name + "' is too large", reason);
+  auto bytes = Base64Decode(s);
+  if (!bytes) return Malformed(std::string("'") + name + "' is not base64", reason);
+  if (bytes->empty()) return Malformed(std::string("'") + name + "' is empty", reason);
+  return std::move(bytes).value();
+}
+
+// TPMA_OBJECT bits an AK must have / must not have (Part 2, 8.3).
+constexpr TPMA_OBJECT kAkRequired = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
+                                    TPMA_OBJECT_SIGN_ENCRYPT;
+
+}  // namespace
+
+Result<void> CheckAkAttributes(const TPMT_PUBLIC& pub) {
+  if (pub.type != TPM2_ALG_RSA && pub.type != TPM2_ALG_ECC) {
+    return Error(ErrorCode::kVerificationFailed, "tpm: the AK is neither RSA nor ECC", "tpm_ak_attributes");
+  }
+  if ((pub.objectAttributes & kAkRequired) != kAkRequired ||
+      (pub.objectAttributes & TPMA_OBJECT_DECRYPT) != 0) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "tpm: the AK is not a restricted signing key generated in its TPM (needs fixedTPM, "
+                 "fixedParent, sensitiveDataOrigin, restricted, sign; not decrypt)",
+                 "tpm_ak_attributes");
+  }
+  return {};
+}
+
+Result<std::vector<std::uint8_t>> MarshalPublic(const TPMT_PUBLIC& pub) {
+  std::vector<std::uint8_t> out(sizeof(TPMT_PUBLIC));
+  std::size_t offset = 0;
+  if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub, out.data(), out.size(), &offset) != TSS2_RC_SUCCESS) {
+    return Error(ErrorCode::kMalformedEvidence, "tpm: TPMT_PUBLIC does not marshal", "tpm_public_malformed");
+  }
+  out.resize(offset);
+  return out;
+}
+
+Result<std::vector<std::uint8_t>> ObjectName(const TPMT_PUBLIC& pub) {
+  const EVP_MD* md = nullptr;
+  switch (pub.nameAlg) {
+    case TPM2_ALG_SHA256: md = EVP_sha256(); break;
+    case TPM2_ALG_SHA384: md = EVP_sha384(); break;
+    case TPM2_ALG_SHA512: md = EVP_sha512(); break;
+    default:
+      return Error(ErrorCode::kMalformedEvidence, "tpm: unsupported nameAlg", "tpm_public_malformed");
+  }
+  SKR_TRY(std::vector<std::uint8_t> bytes, MarshalPublic(pub));
+  std::uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, md, nullptr) != 1) {
+    return Error(ErrorCode::kInternal, "tpm: EVP_Digest failed");
+  }
+  std::vector<std::uint8_t> name = {static_cast<std::uint8_t>(pub.nameAlg >> 8),
+                                    static_cast<std::uint8_t>(pub.nameAlg & 0xff)};
+  name.insert(name.end(), digest, digest + len);
+  return name;
+}
+
+Result<PcrValues> ParsePcrsJson(const Json& pcrs) {
+  auto bad = [](const std::string& m) { return Malformed("'pcrs' " + m, "tpm_pcrs_malformed"); };
+  if (!pcrs.is_object() || pcrs.empty()) return bad("must be an object of banks");
+  if (pcrs.size() > kMaxPcrBanks) return bad("has too many banks");
+  PcrValues out;
+  for (auto bank = pcrs.begin(); bank != pcrs.end(); ++bank) {
+    const TPM2_ALG_ID alg = BankAlg(bank.key());
+    if (alg == TPM2_ALG_ERROR) return bad("names an unknown bank '" + Clip(bank.key()) + "'");
+    if (!bank->is_object() || bank->size() > kMaxPcrIndex + 1) {
+      return bad("bank '" + bank.key() + "' must map at most 24 PCR indexes to hex values");
+    }
+    auto& values = out[bank.key()];
+    for (auto pcr = bank->begin(); pcr != bank->end(); ++pcr) {
+      const std::string& k = pcr.key();
+      unsigned index = 0;
+      auto [ptr, ec] = std::from_chars(k.data(), k.data() + k.size(), index);
+      if (k.empty() || k.size() > 2 || ec != std::errc() || ptr != k.data() + k.size() ||
+          index > kMaxPcrIndex || (k.size() == 2 && k[0] == '0')) {
+        return bad("index '" + Clip(k) + "' is not 0..23");
+      }
+      if (!pcr->is_string() || pcr->get_ref<const std::string&>().size() != 2 * DigestSize(alg)) {
+        return bad("value " + bank.key() + ":" + k + " must be hex of the bank's digest size");
+      }
+      auto v = HexDecode(pcr->get_ref<const std::string&>());
+      if (!v) return bad("value " + bank.key() + ":" + k + " is not hex");
+      values[index] = std::move(v).value();
+    }
+  }
+  return out;
+}
+
+Result<Quote> VerifyQuoteWithAk(const TpmQuoteInput& in, EVP_PKEY* ak, Claims& claims) {
+  SKR_TRY(Quote q, Quote::Parse(in.attest));
+  SKR_TRY(TPMT_SIGNATURE sig, ParseSignature(in.signature));
+  SKR_TRY_VOID(VerifyQuoteSignature(in.attest, sig, ak));
+  // Part 3, 18.4: pcrDigest is computed with the hash of the signing scheme.
+  SKR_TRY_VOID(VerifyPcrDigest(q, in.pcrs, SignatureHash(sig)));
+  AddQuoteClaims(claims, q, in.pcrs);
+  SKR_TRY_VOID(AddAkClaims(claims, ak));
+  return q;
+}
+
+TpmVerifier::TpmVerifier(TpmVerifierOptions options) : options_(std::move(options)) {}
+
+Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
+  // ---- Parse ----
+  if (!evidence.is_object()) return Malformed("not an object");
+  for (auto it = evidence.begin(); it != evidence.end(); ++it) {
+    const auto& k = it.key();
+    if (k != "type" && k != "quote" && k != "signature" && k != "pcrs" && k != "ak_cert" &&
+        k != "ak_public" && k != "ak_id") {
+      return Malformed("unknown member '" + Clip(k) + "'");
+    }
+  }
+  const bool has_cert = evidence.contains("ak_cert");
+  const bool has_id = evidence.contains("ak_id");
+  if (has_cert == has_id) return Malformed("exactly one of 'ak_cert' and 'ak_id' is required");
+  TpmQuoteInput in;
+  SKR_TRY(in.attest, Base64Member(evidence, "quote", kMaxTpmStructBytes, "tpm_attest_malformed"));
+  SKR_TRY(in.signature, Base64Member(evidence, "signature", kMaxTpmStructBytes, "tpm_signature_malformed"));
+  auto pcrs = evidence.find("pcrs");
+  if (pcrs == evidence.end()) return Malformed("'pcrs' is required");
+  SKR_TRY(in.pcrs, ParsePcrsJson(*pcrs));
+  std::optional<TPMT_PUBLIC> ak_public;
+  std::vector<std::uint8_t> ak_public_bytes;
+  if (evidence.contains("ak_public")) {
+    SKR_TRY(ak_public_bytes, Base64Member(evidence, "ak_public", kMaxTpmStructBytes, "tpm_public_malformed"));
+    SKR_TRY(TPMT_PUBLIC p, ParsePublic(ak_public_bytes));
+    ak_public = p;
+  }
+
+  // ---- Trust in the AK ----
+  AkTrust trust;
+  EvpPkeyPtr ak;
+  if (has_cert) {
+    const Json& c = evidence.at("ak_cert");
+    if (!c.is_string() || c.get_ref<const std::string&>().size() > kMaxAkCertPemBytes) {
+      return Malformed("'ak_cert' must be PEM or base64 DER of at most 32 KiB");
+    }
+    const auto& text = c.get_ref<const std::string&>();
+    std::vector<X509Ptr> certs;
+    if (text.find("-----BEGIN") != std::string::npos) {
+      SKR_TRY(certs, ParseCertificatesPem(text));
+    } else {
+      SKR_TRY(X509Ptr one, ParseCertificateAny(text));
+      certs.push_back(std::move(one));
+    }
+    std::vector<X509*> intermediates, anchors;
+    for (std::size_t i = 1; i < certs.size(); ++i) intermediates.push_back(certs[i].get());
+    for (const auto& a : options_.ak_anchors) anchors.push_back(a.get());
+    if (anchors.empty()) {
+      return Failed("no AK certificate authority is configured ([attestation.tpm] ak_roots)",
+                    "cert_chain_untrusted");
+    }
+    SKR_TRY(std::size_t anchor, VerifyChainToAnchors(certs[0].get(), intermediates, anchors,
+                                                     options_.clock->NowUnix()));
+    EVP_PKEY* cert_key = X509_get0_pubkey(certs[0].get());
+    if (cert_key == nullptr) return Malformed("AK certificate key does not decode", "cert_malformed");
+    if (ak_public) {
+      SKR_TRY_VOID(CheckAkAttributes(*ak_public));
+      SKR_TRY(EvpPkeyPtr from_public, AkFromTpmtPublic(*ak_public));
+      if (EVP_PKEY_eq(from_public.get(), cert_key) != 1) {
+        return Failed("'ak_public' is not the key of the AK certificate", "tpm_ak_mismatch");
+      }
+    }
+    EVP_PKEY_up_ref(cert_key);
+    ak.reset(cert_key);
+    trust.trust = "certificate";
+    const auto ca = CertificateSha256(anchors[anchor]);
+    const auto leaf = CertificateSha256(certs[0].get());
+    trust.ca_sha256.assign(ca.begin(), ca.end());
+    trust.cert_sha256.assign(leaf.begin(), leaf.end());
+  } else {
+    const Json& id = evidence.at("ak_id");
+    if (!id.is_string() || id.get_ref<const std::string&>().empty() ||
+        id.get_ref<const std::string&>().size() > 64) {
+      return Malformed("'ak_id' must be an enrolment id string");
+    }
+    if (options_.enrolled == nullptr) {
+      return Failed("AK enrolment is not available here", "tpm_ak_not_enrolled");
+    }
+    auto found = options_.enrolled->FindActiveAk(id.get_ref<const std::string&>());
+    if (!found) {
+      if (found.error().code() == ErrorCode::kNotFound) {
+        return Failed("no enrolled AK has id '" + Clip(id.get_ref<const std::string&>()) + "'",
+                      "tpm_ak_not_enrolled");
+      }
+      return found.error();
+    }
+    trust.trust = "enrolled";
+    trust.enrolled = std::move(found).value();
+    if (ak_public && ak_public_bytes != trust.enrolled.ak_public) {
+      return Failed("'ak_public' is not the enrolled AK", "tpm_ak_mismatch");
+    }
+    SKR_TRY(TPMT_PUBLIC stored, ParsePublic(trust.enrolled.ak_public));
+    SKR_TRY(ak, AkFromTpmtPublic(stored));
+  }
+
+  // ---- The quote ----
+  VerifiedEvidence out;
+  out.type = "tpm";
+  SKR_TRY(Quote q, VerifyQuoteWithAk(in, ak.get(), out.claims));
+
+  // ---- Claims ----
+  out.claims["tpm.ak.trust"] = trust.trust;
+  if (trust.trust == "certificate") {
+    out.claims["tpm.ak.ca_sha256"] = HexEncode(trust.ca_sha256);
+    out.claims["tpm.ak.cert_sha256"] = HexEncode(trust.cert_sha256);
+  } else {
+    out.claims["tpm.ak.id"] = trust.enrolled.id;
+    out.claims["tpm.ak.tenant"] = trust.enrolled.tenant;
+    out.claims["tpm.ak.name"] = trust.enrolled.name;
+  }
+  out.claims["tee"] = "tpm";
+  // A TPM quote has no debug mode of its own; the claim is normalized to false (DESIGN.md 3).
+  out.claims["debug"] = false;
+  out.claims["report_data"] = HexEncode(q.extra_data);
+  out.binding_form = BindingForm::kExact48;
+  out.bound_data = q.extra_data;
+  return out;
+}
+
+}  // namespace skr::attestation::tpm
