@@ -957,8 +957,8 @@ Result<Json> Broker::ActivateTpmEnrollment(const Actor& a, std::string_view tena
   OPENSSL_cleanse(s->data(), s->size());
   SKR_TRY_VOID(AuditIntent(a, rid, "tpm.activate", std::string(tenant), std::string(id)));
   auto ak = keys_.ActivateTpmAk(tenant, id, secret.Reveal());
-  SKR_TRY_VOID(AuditAdmin(a, "tpm.activate", std::string(tenant), ak ? ak->name : std::string(id),
-                          std::nullopt, rid, Outcome(ak)));
+  SKR_TRY_VOID(AuditAdmin(a, "tpm.activate", std::string(tenant), std::string(id), std::nullopt, rid,
+                          Outcome(ak)));
   if (!ak) return ak.error();
   return TpmAkToJson(*ak);
 }
