@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Boot-storm load generator: N concurrent simulated VMs, each looping challenge + release with
-// sample evidence against a running skrd, over keep-alive connections or a new TLS connection
-// per request. Prints releases/s and latency percentiles of a whole challenge+release.
+// sample, sev-snp or az-snp-vtpm evidence against a running skrd, over keep-alive connections or
+// a new TLS connection per request. Prints releases/s and latency percentiles of a whole
+// challenge+release.
 //   skr-loadgen --port P --cacert CA --attester-key KEY --tenant T --key K
 //               [--concurrency N] [--seconds S] [--mode keepalive|new] [--skrd-pid PID]
+//               [--evidence sample|sev-snp|az-snp-vtpm --snp-vcek-key K --snp-vcek PEM]
+// az-snp-vtpm is synthetic Azure-shaped evidence (tests/support/tpm_test_evidence.h): per VM,
+// once, an RSA-2048 AK, the runtime JSON holding it as HCLAkPub, and an HCL report around an SNP
+// report (REPORT_DATA = SHA-256(runtime JSON) || 0) signed by the AMD test PKI; per release, a
+// fresh TPM quote (SHA-256 PCRs 0..7, extraData = the binding digest) signed RSASSA-SHA256.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -15,10 +21,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -27,6 +36,7 @@
 #include "common/json.h"
 #include "common/ossl.h"
 #include "tests/support/amd_test_pki.h"
+#include "tests/support/tpm_test_evidence.h"
 
 namespace {
 namespace beast = boost::beast;
@@ -106,6 +116,49 @@ long PeakRssKb(int pid) {
   return -1;
 }
 
+// One simulated Azure CVM: what its paravisor fixes at boot (AK, runtime data, HCL report).
+struct AzureVm {
+  skr::EvpPkeyPtr ak;
+  std::vector<std::uint8_t> ak_name;  // TPM Name of the AK (the quote's qualifiedSigner)
+  std::vector<std::uint8_t> hcl;
+  std::vector<std::vector<std::uint8_t>> pcrs;  // SHA-256 PCRs 0..7
+  skr::test::TpmPcrValues pcr_values;
+  std::uint64_t clock = 1000;
+
+  AzureVm(EVP_PKEY* vcek_key, int index) {
+    ak = skr::GenerateRsaKey(2048).value();
+    ak_name = skr::test::TpmName(skr::test::MarshalAkPublic(ak.get()));
+    char uuid[40];
+    std::snprintf(uuid, sizeof(uuid), "5E6C1F0A-7B3D-4C2E-9A81-%012X",
+                  static_cast<unsigned>(index));
+    const std::string runtime = skr::test::AzureRuntimeJson(ak.get(), nullptr, uuid);
+    skr::test::TestSnpReport rep;
+    const auto h = skr::Sha256(runtime);
+    std::copy(h.begin(), h.end(), rep.report_data.begin());
+    for (std::size_t b = 0; b < rep.chip_id.size(); ++b)
+      rep.chip_id[b] = static_cast<std::uint8_t>(0xC0 + b);
+    auto bytes = rep.Build();
+    skr::test::SignSnpReportWith(vcek_key, bytes);
+    hcl = skr::test::MakeAzureHclReport(bytes, runtime);
+    pcr_values = skr::test::SyntheticPcrValues(skr::test::Sha256Pcrs(0, 7));
+    for (unsigned i = 0; i < 8; ++i) pcrs.push_back(pcr_values.at("sha256").at(i));
+  }
+
+  // A fresh quote binding `digest`, as Trustee's attestation agent sends it (bare signature).
+  skr::Json Evidence(std::span<const std::uint8_t> digest, const std::string& vcek_pem) {
+    skr::test::QuoteSpec spec;
+    spec.qualified_signer = ak_name;
+    spec.extra_data.assign(digest.begin(), digest.end());
+    spec.clock = clock++;
+    spec.selection = skr::test::Sha256Pcrs(0, 7);
+    spec.pcrs = pcr_values;
+    const auto attest = skr::test::MarshalQuoteAttest(spec);
+    const auto sig = skr::test::BareRsaSignature(
+        skr::test::SignQuote(attest, ak.get(), skr::test::TpmSigScheme::kRsassaSha256));
+    return skr::test::AzSnpVtpmEvidence(hcl, vcek_pem, attest, sig, pcrs);
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,8 +173,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.seconds);
   app.add_option("--mode", o.mode)->check(CLI::IsMember({"keepalive", "new"}));
   app.add_option("--skrd-pid", o.skrd_pid);
-  app.add_option("--evidence", o.evidence)->check(CLI::IsMember({"sample", "sev-snp"}));
-  app.add_option("--snp-vcek-key", o.snp_vcek_key, "VCEK private key (test PKI) for sev-snp");
+  app.add_option("--evidence", o.evidence)->check(CLI::IsMember({"sample", "sev-snp", "az-snp-vtpm"}));
+  app.add_option("--snp-vcek-key", o.snp_vcek_key, "VCEK private key (test PKI) for sev-snp and az-snp-vtpm");
   app.add_option("--snp-vcek", o.snp_vcek, "VCEK certificate PEM sent with each report");
   app.add_option("--key-type", o.key_type, "ephemeral tee-pubkey: ec-p384 (ECDH-ES+A256KW) or "
                                            "rsa-3072 (RSA-OAEP-256)")
@@ -137,7 +190,8 @@ int main(int argc, char** argv) {
   if (!attester) return 2;
   skr::EvpPkeyPtr vcek_key;
   std::string vcek_pem;
-  if (o.evidence == "sev-snp") {
+  const bool azure = o.evidence == "az-snp-vtpm";
+  if (o.evidence == "sev-snp" || azure) {
     auto k = skr::ReadFile(o.snp_vcek_key);
     auto c = skr::ReadFile(o.snp_vcek);
     if (!k || !c) return 2;
@@ -160,6 +214,13 @@ int main(int argc, char** argv) {
     } else {
       eph.push_back(skr::GenerateEcKey("P-384").value());
       jwks.push_back(skr::PublicJwkFromKey(eph.back().get(), "ECDH-ES+A256KW").value());
+    }
+  }
+  // Azure VMs boot once (AK generation is not what is measured).
+  std::vector<std::unique_ptr<AzureVm>> azure_vms;
+  if (azure) {
+    for (int i = 0; i < o.concurrency; ++i) {
+      azure_vms.push_back(std::make_unique<AzureVm>(vcek_key.get(), i));
     }
   }
   const std::string release_target = "/v1/tenants/" + o.tenant + "/keys/" + o.key + "/release";
@@ -192,7 +253,9 @@ int main(int argc, char** argv) {
         std::vector<std::uint8_t> rd(digest.begin(), digest.end());
         rd.resize(64, 0);
         skr::Json evidence;
-        if (vcek_key) {
+        if (azure) {
+          evidence = azure_vms[static_cast<std::size_t>(i)]->Evidence(digest, vcek_pem);
+        } else if (vcek_key) {
           // A report from the AMD-shaped test PKI (tests/support/amd_test_pki.h).
           skr::test::TestSnpReport rep;
           std::copy(rd.begin(), rd.end(), rep.report_data.begin());

@@ -207,10 +207,10 @@ Result<std::vector<TpmPcrBank>> PcrSelectionFromJson(const Json& hint) {
     TpmPcrBank b;
     b.bank = bank;
     for (const auto& v : list) {
-      if (!v.is_number_unsigned() || v.get<unsigned>() > 23) {
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 23) {
         return Error(ErrorCode::kInvalidArgument, "tpm_pcrs hint has a bad index");
       }
-      b.indexes.push_back(v.get<unsigned>());
+      b.indexes.push_back(static_cast<unsigned>(v.get<std::int64_t>()));
     }
     std::sort(b.indexes.begin(), b.indexes.end());
     b.indexes.erase(std::unique(b.indexes.begin(), b.indexes.end()), b.indexes.end());
