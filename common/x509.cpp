@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -289,45 +290,63 @@ Result<void> CheckNotRevoked(X509* cert, X509_CRL* crl, X509* crl_issuer) {
   return Ok();
 }
 
+namespace {
+
+// X509_check_ca returns 1 only for basicConstraints cA=TRUE (with keyUsage, when present,
+// allowing keyCertSign); 3, 4 and 5 mean v1 self-signed, keyUsage-only or Netscape-type CAs,
+// which a configured chain must not rely on.
+bool IsCa(X509* cert) { return X509_check_ca(cert) == 1; }
+
+// Depth-first path search: tries every issuer candidate (a renewed intermediate listed after an
+// expired one with the same name and key still leads somewhere). `first_error` keeps the most
+// specific failure seen for the report when no path exists.
+Result<std::size_t> FindPath(X509* current, std::span<X509* const> intermediates,
+                             std::span<X509* const> anchors, std::int64_t unix_time, int depth_left,
+                             std::vector<X509*>& path, std::optional<Error>& first_error) {
+  for (std::size_t i = 0; i < anchors.size(); ++i) {
+    X509* anchor = anchors[i];
+    if (anchor == nullptr || !IssuerNameMatches(current, anchor)) continue;
+    if (!VerifyCertificateSignature(current, anchor)) continue;
+    Result<void> ok = IsCa(anchor) ? CheckValidity(anchor, unix_time)
+                                   : Result<void>(Failed("trust anchor is not a CA certificate",
+                                                         "cert_chain_untrusted"));
+    if (ok) return i;
+    if (!first_error) first_error = ok.error();
+  }
+  if (depth_left <= 0) return Failed("certificate chain is too long", "cert_chain_untrusted");
+  for (X509* cand : intermediates) {
+    if (cand == nullptr || cand == current) continue;
+    if (std::find(path.begin(), path.end(), cand) != path.end()) continue;  // no loops
+    if (!IssuerNameMatches(current, cand) || !VerifyCertificateSignature(current, cand)) continue;
+    Result<void> ok = IsCa(cand) ? CheckValidity(cand, unix_time)
+                                 : Result<void>(Failed("an intermediate certificate is not a CA certificate",
+                                                       "cert_chain_untrusted"));
+    if (!ok) {
+      if (!first_error) first_error = ok.error();
+      continue;
+    }
+    path.push_back(cand);
+    auto found = FindPath(cand, intermediates, anchors, unix_time, depth_left - 1, path, first_error);
+    if (found) return found;
+    if (!first_error) first_error = found.error();
+    path.pop_back();
+  }
+  return Failed("certificate does not chain to a configured trust anchor", "cert_chain_untrusted");
+}
+
+}  // namespace
+
 Result<std::size_t> VerifyChainToAnchors(X509* leaf, std::span<X509* const> intermediates,
                                          std::span<X509* const> anchors, std::int64_t unix_time,
                                          int max_depth) {
   if (leaf == nullptr) return Error(ErrorCode::kInvalidArgument, "null certificate");
   SKR_TRY_VOID(CheckValidity(leaf, unix_time));
-  X509* current = leaf;
-  // A certificate may appear on the path once; the loop is bounded by max_depth anyway.
-  std::vector<X509*> used;
-  for (int depth = 0; depth <= max_depth; ++depth) {
-    // An anchor that issued `current` ends the path.
-    for (std::size_t i = 0; i < anchors.size(); ++i) {
-      X509* anchor = anchors[i];
-      if (anchor == nullptr || !IssuerNameMatches(current, anchor)) continue;
-      if (!VerifyCertificateSignature(current, anchor)) continue;
-      if (X509_check_ca(anchor) < 1) {
-        return Failed("trust anchor is not a CA certificate", "cert_chain_untrusted");
-      }
-      SKR_TRY_VOID(CheckValidity(anchor, unix_time));
-      return i;
-    }
-    if (depth == max_depth) break;
-    X509* next = nullptr;
-    for (X509* cand : intermediates) {
-      if (cand == nullptr || cand == current) continue;
-      if (std::find(used.begin(), used.end(), cand) != used.end()) continue;
-      if (!IssuerNameMatches(current, cand)) continue;
-      if (!VerifyCertificateSignature(current, cand)) continue;
-      next = cand;
-      break;
-    }
-    if (next == nullptr) break;
-    if (X509_check_ca(next) < 1) {
-      return Failed("an intermediate certificate is not a CA certificate", "cert_chain_untrusted");
-    }
-    SKR_TRY_VOID(CheckValidity(next, unix_time));
-    used.push_back(next);
-    current = next;
-  }
-  return Failed("certificate does not chain to a configured trust anchor", "cert_chain_untrusted");
+  std::vector<X509*> path{leaf};
+  std::optional<Error> first_error;
+  auto found = FindPath(leaf, intermediates, anchors, unix_time, max_depth, path, first_error);
+  if (found) return found;
+  if (first_error) return *first_error;
+  return found.error();
 }
 
 }  // namespace skr

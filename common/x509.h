@@ -90,12 +90,13 @@ Result<void> CheckNotRevoked(X509* cert, X509_CRL* crl, X509* crl_issuer);
 bool IssuerNameMatches(X509* a, X509* b);
 
 // Builds and checks a path from `leaf` to one of `anchors` (RFC 5280 section 6.1, simplified:
-// names, signatures, validity at `unix_time`, and a CA basicConstraints on every issuer), using
-// `intermediates` as candidate issuers. An anchor is trusted as configured (it need not be
-// self-signed, so an intermediate CA can be the anchor) and its own validity is checked too. At
-// most `max_depth` certificates above the leaf. Returns the index of the anchor reached.
-// Errors: kVerificationFailed, reason "cert_chain_untrusted" (no path to an anchor), or the
-// validity / signature reasons above for a certificate on the path.
+// names, signatures, validity at `unix_time`, and basicConstraints cA=TRUE on every issuer,
+// keyUsage keyCertSign when present), using `intermediates` as candidate issuers and trying every
+// candidate (depth-first) until a path is found. An anchor is trusted as configured (it need not
+// be self-signed, so an intermediate CA can be the anchor) and its own validity is checked too.
+// At most `max_depth` intermediates between the leaf and the anchor. Returns the index of the
+// anchor reached. Errors: kVerificationFailed, reason "cert_chain_untrusted" (no path to an
+// anchor), or the validity reason of a certificate that blocked the only candidate path.
 Result<std::size_t> VerifyChainToAnchors(X509* leaf, std::span<X509* const> intermediates,
                                          std::span<X509* const> anchors, std::int64_t unix_time,
                                          int max_depth = 4);

@@ -222,6 +222,8 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
       return Failed("'ak_public' is not the enrolled AK", "tpm_ak_mismatch");
     }
     SKR_TRY(TPMT_PUBLIC stored, ParsePublic(trust.enrolled.ak_public));
+    // Checked at enrolment too; cheap to re-check against a tampered row.
+    SKR_TRY_VOID(CheckAkAttributes(stored));
     SKR_TRY(ak, AkFromTpmtPublic(stored));
   }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "keystore/keystore.h"
+#include "keystore/schema.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -152,7 +153,7 @@ TEST_CASE("KeyStore::Open: migrations are idempotent across reopen", "[keystore]
     CHECK((*tenants)[0].created_at == kT0);
   }
   RawDb raw(path);
-  CHECK(raw.Int("PRAGMA user_version") == 2);
+  CHECK(raw.Int("PRAGMA user_version") == db::LatestSchemaVersion());
   CHECK(raw.Text("PRAGMA journal_mode") == "wal");
   CHECK(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                 "('meta','tenants','policies','keys','key_versions','tokens','nonces')") == 7);
