@@ -45,7 +45,7 @@ struct Args {
   std::string tenant;
   std::string key;
   std::string evidence;
-  std::string tcti, ak_id, ak_type = "ecc", pcrs;  // --evidence tpm
+  std::string tcti, ak_id, ak_type = "ecc", pcrs, event_log;  // --evidence tpm
   std::string sample_key;
   std::string sample_claims;
   std::string cacert;
@@ -159,6 +159,7 @@ int Fetch(const Args& a) {
     TpmAttesterOptions tpm;
     tpm.tcti = a.tcti;
     tpm.ak_id = a.ak_id;
+    if (!a.event_log.empty()) tpm.event_log = a.event_log;
     auto ak_type = ParseTpmAkType(a.ak_type);
     if (!ak_type) return UsageError(a, ak_type.error());
     tpm.ak_type = *ak_type;
@@ -274,6 +275,9 @@ int main(int argc, char** argv) {
   fetch->add_option("--tcti", a.tcti, "tpm: TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
   fetch->add_option("--ak-id", a.ak_id, "tpm: the AK enrolment id from `skrctl tpm enroll`");
   fetch->add_option("--ak-type", a.ak_type, "tpm: AK algorithm used at enrolment: ecc (default) or rsa");
+  fetch->add_option("--event-log", a.event_log,
+                    "tpm: measured-boot log to send (default /sys/kernel/security/tpm0/binary_bios_measurements "
+                    "when present; none = do not send)");
   fetch->add_option("--pcrs", a.pcrs, "tpm: PCRs to quote, e.g. sha256:0-7 (default: what the key's policy reads)");
   fetch->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
   fetch->add_option("--tsm-dir", a.tsm_dir,

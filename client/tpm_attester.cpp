@@ -13,6 +13,8 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "common/encoding.h"
@@ -486,12 +488,33 @@ Result<Json> TpmAttester::Collect(std::span<const std::uint8_t, 48> digest) {
   SKR_TRY(std::unique_ptr<TpmDevice> tpm, TpmDevice::Open(ResolveTcti(options_.tcti), options_.ak_type));
   SKR_TRY(std::vector<std::uint8_t> ak_public, tpm->AkPublic());
   SKR_TRY(TpmDevice::QuoteOutput q, tpm->Quote(selection, digest));
-  return Json{{"type", "tpm"},
-              {"quote", Base64Encode(q.attest)},
-              {"signature", Base64Encode(q.signature)},
-              {"pcrs", q.pcrs},
-              {"ak_id", options_.ak_id},
-              {"ak_public", Base64Encode(ak_public)}};
+  Json evidence{{"type", "tpm"},
+                {"quote", Base64Encode(q.attest)},
+                {"signature", Base64Encode(q.signature)},
+                {"pcrs", q.pcrs},
+                {"ak_id", options_.ak_id},
+                {"ak_public", Base64Encode(ak_public)}};
+  const std::string& log_path = options_.event_log;
+  const bool is_default = log_path == TpmAttesterOptions::kDefaultEventLog;
+  if (!log_path.empty() && log_path != "none" && (!is_default || std::filesystem::exists(log_path))) {
+    // securityfs reports size 0: read to the end, bounded.
+    constexpr std::size_t kMaxLog = 1024 * 1024;
+    std::ifstream in(log_path, std::ios::binary);
+    std::string bytes;
+    if (in) {
+      bytes.resize(kMaxLog + 1);
+      in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      bytes.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (!in && !in.eof()) {
+      if (!is_default) return Error(ErrorCode::kUnavailable, "cannot read the event log " + log_path, "tpm_unavailable");
+    } else if (bytes.size() > kMaxLog) {
+      return Error(ErrorCode::kInvalidArgument, "event log " + log_path + " is larger than 1 MiB");
+    } else if (!bytes.empty()) {
+      evidence["event_log"] = Base64Encode(AsBytes(bytes));
+    }
+  }
+  return evidence;
 }
 
 }  // namespace skr::client

@@ -89,9 +89,14 @@ struct TpmAttesterOptions {
   TpmAkType ak_type = TpmAkType::kEccP256;
   std::string ak_id;                 // the enrolment id from `skrctl tpm enroll`
   std::vector<TpmPcrBank> pcrs;      // empty: the challenge hint, else sha256:0-7
+  // TCG measured-boot event log sent as `event_log` (skrd replays it against the quoted PCRs).
+  // Default: the kernel's securityfs copy when it exists; "none" disables; an explicit path
+  // that cannot be read is an error.
+  std::string event_log = std::string(kDefaultEventLog);
+  static constexpr const char* kDefaultEventLog = "/sys/kernel/security/tpm0/binary_bios_measurements";
 };
 
-// {"type":"tpm","quote","signature","pcrs","ak_id","ak_public"}.
+// {"type":"tpm","quote","signature","pcrs","ak_id","ak_public","event_log"?}.
 class TpmAttester final : public EvidenceProvider {
  public:
   explicit TpmAttester(TpmAttesterOptions options) : options_(std::move(options)) {}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/tpm/tpm_verifier.h"
 
+#include "attestation/tpm/event_log.h"
+
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
@@ -137,7 +139,7 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
     const auto& k = it.key();
     if (k != "type" && k != "quote" && k != "signature" && k != "pcrs" && k != "ak_cert" &&
-        k != "ak_public" && k != "ak_id") {
+        k != "ak_public" && k != "ak_id" && k != "event_log") {
       return Malformed("unknown member '" + Clip(k) + "'");
     }
   }
@@ -231,6 +233,13 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
   VerifiedEvidence out;
   out.type = "tpm";
   SKR_TRY(Quote q, VerifyQuoteWithAk(in, ak.get(), out.claims));
+  // Optional measured-boot log: replayed against the quoted (now verified) PCR values.
+  if (evidence.contains("event_log")) {
+    SKR_TRY(std::vector<std::uint8_t> log, Base64Member(evidence, "event_log", kMaxEventLogBytes,
+                                                        "tpm_event_log_malformed"));
+    SKR_TRY(EventLogReplay replay, ReplayEventLog(log));
+    SKR_TRY_VOID(CheckEventLog(replay, in.pcrs, out.claims));
+  }
 
   // ---- Claims ----
   out.claims["tpm.ak.trust"] = trust.trust;

@@ -14,7 +14,8 @@
 // ({"sha256": {"0": "<hex>", ...}, ...}), and either `ak_cert` (PEM: the AK certificate first,
 // then any intermediates; or base64 DER) with optional `ak_public` (base64 TPMT_PUBLIC, checked
 // against the certificate and for AK attributes), or `ak_id` (an enrolment id) with optional
-// `ak_public` (must equal the enrolled one).
+// `ak_public` (must equal the enrolled one); optional `event_log` (base64 of a TCG crypto-agile
+// measured-boot log, replayed against the quoted PCRs: event_log.h).
 #pragma once
 
 #include <cstdint>

@@ -26,12 +26,14 @@
 
 #include "attestation/tpm/credential.h"
 #include "attestation/tpm/quote.h"
+#include "attestation/tpm/event_log.h"
 #include "attestation/tpm/tpm_verifier.h"
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/ossl.h"
 #include "common/x509.h"
 #include "tests/support/test_support.h"
+#include "tests/support/tpm_test_evidence.h"
 
 using skr::ErrorCode;
 using skr::Json;
@@ -148,6 +150,7 @@ struct GceQuote {
 struct GceAttestation {
   Bytes ak_pub;   // TPMT_PUBLIC
   Bytes ak_cert;  // DER
+  Bytes event_log;  // TCG crypto-agile measured-boot log (field 3)
   std::vector<GceQuote> quotes;
 };
 
@@ -191,6 +194,7 @@ std::optional<GceAttestation> ParseGce(std::span<const std::uint8_t> msg) {
     if (f.wire != kWireLen) continue;
     if (f.number == 1) a.ak_pub = f.bytes;
     if (f.number == 6) a.ak_cert = f.bytes;
+    if (f.number == 3) a.event_log = f.bytes;
     if (f.number == 2) {
       auto q = ParseGceQuote(f.bytes);
       if (!q) return std::nullopt;
@@ -1208,4 +1212,123 @@ TEST_CASE("MakeCredential: rejects unsupported EKs and bad arguments", "[attesta
                                      Bytes(sizeof(TPMU_NAME) + 1, 1), credential)) ==
           ErrorCode::kInvalidArgument);
   }
+}
+
+// ---- TCG measured-boot event log (PC Client PFP section 10) ---------------------------------
+
+namespace {
+
+using skr::test::MakeSecureBootEventLog;
+using SmallLog = skr::test::SecureBootEventLog;
+SmallLog MakeLog(std::uint8_t secure_boot, bool corrupt = false) { return MakeSecureBootEventLog(secure_boot, corrupt); }
+
+}  // namespace
+
+TEST_CASE("Event log: the real GCE measured-boot log replays to the quoted PCRs of every bank",
+          "[attestation][tpm][gce][eventlog]") {
+  SKR_REQUIRE_TESTDATA(dir);
+  const GceAttestation a = LoadGce(dir, "gce_cos85_attestation_nonce9009.pb");
+  REQUIRE(a.event_log.size() > 1000);
+  auto replay = tpm::ReplayEventLog(a.event_log);
+  REQUIRE(replay.has_value());
+  CHECK(replay->events == 44);
+  CHECK(replay->secure_boot == std::optional<bool>(true));
+  for (const std::string bank : {"sha1", "sha256", "sha384"}) REQUIRE(replay->replayed.count(bank) == 1);
+  for (const auto& q : a.quotes) {
+    INFO(q.bank());
+    tpm::PcrValues quoted;
+    for (const auto& [i, v] : q.pcrs) quoted[q.bank()][i] = v;
+    skr::Claims claims;
+    auto ok = tpm::CheckEventLog(*replay, quoted, claims);
+    REQUIRE(ok.has_value());
+    // The firmware, shim and grub extend PCRs 0-9; 10 (IMA) and the rest are not in this log.
+    CHECK(claims.at("tpm.event_log.pcrs") == Json({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    CHECK(claims.at("tpm.secure_boot.enabled") == true);
+    CHECK(claims.at("tpm.event_log.events") == 44);
+  }
+
+  // Through the verifier: the log travels as `event_log` in the tpm evidence.
+  skr::FakeClock clock(k2025_06_01);
+  const auto verifier = MakeVerifier(clock, One(GoogleCa(dir)));
+  Json ev = Evidence(a, a.quotes[1]);
+  ev["event_log"] = skr::Base64Encode(a.event_log);
+  auto r = verifier.Verify(ev);
+  INFO((r ? std::string() : r.error().message()));
+  REQUIRE(r.has_value());
+  CHECK(r->claims.at("tpm.secure_boot.enabled") == true);
+
+  SECTION("a log whose digest of a quoted PCR was altered is refused") {
+    Bytes log = a.event_log;
+    // The first TCG_PCR_EVENT2 starts right after the Spec ID event: pcrIndex, eventType, count,
+    // then (alg, digest) pairs: SHA-1 at +12, SHA-256 at +34 (its digest at +36).
+    const std::size_t first = 32 + static_cast<std::size_t>(log[28] | (log[29] << 8));
+    REQUIRE(log[first + 34] == 0x0b);
+    log[first + 36] ^= 0x01;
+    ev["event_log"] = skr::Base64Encode(log);
+    auto bad = verifier.Verify(ev);
+    CHECK(ReasonOf(bad) == "tpm_event_log_mismatch");
+  }
+  SECTION("a truncated log is malformed") {
+    Bytes log(a.event_log.begin(), a.event_log.end() - 5);
+    ev["event_log"] = skr::Base64Encode(log);
+    CHECK(ReasonOf(verifier.Verify(ev)) == "tpm_event_log_malformed");
+  }
+}
+
+TEST_CASE("Event log: SecureBoot state is read only from a verified PCR 7", "[attestation][tpm][eventlog][unit]") {
+  for (std::uint8_t sb : {std::uint8_t{0}, std::uint8_t{1}}) {
+    const SmallLog l = MakeLog(sb);
+    auto replay = tpm::ReplayEventLog(l.log);
+    REQUIRE(replay.has_value());
+    CHECK(replay->events == 1);
+    CHECK(replay->replayed.at("sha256").at(7) == l.pcr7);
+    skr::Claims claims;
+    tpm::PcrValues quoted;
+    quoted["sha256"][7] = l.pcr7;
+    REQUIRE(tpm::CheckEventLog(*replay, quoted, claims).has_value());
+    CHECK(claims.at("tpm.secure_boot.enabled") == (sb == 1));
+
+    // PCR 7 not quoted: nothing about secure boot is claimed.
+    skr::Claims none;
+    tpm::PcrValues other;
+    other["sha256"][0] = Bytes(32, 0);
+    REQUIRE(tpm::CheckEventLog(*replay, other, none).has_value());
+    CHECK(none.count("tpm.secure_boot.enabled") == 0);
+    CHECK(none.at("tpm.event_log.pcrs") == Json::array());
+
+    // Quoted PCR 7 differs from the replay.
+    tpm::PcrValues wrong;
+    wrong["sha256"][7] = Bytes(32, 0x11);
+    skr::Claims c2;
+    CHECK(ReasonOf(tpm::CheckEventLog(*replay, wrong, c2)) == "tpm_event_log_mismatch");
+  }
+  // The variable's data does not hash to its logged digest: replay still works, no claim.
+  const SmallLog forged = MakeLog(1, true);
+  auto replay = tpm::ReplayEventLog(forged.log);
+  REQUIRE(replay.has_value());
+  CHECK_FALSE(replay->secure_boot.has_value());
+}
+
+TEST_CASE("Event log: malformed logs are refused with tpm_event_log_malformed", "[attestation][tpm][eventlog][unit]") {
+  const SmallLog l = MakeLog(1);
+  CHECK(ReasonOf(tpm::ReplayEventLog({})) == "tpm_event_log_malformed");
+  // Every truncation.
+  for (std::size_t n = 1; n < l.log.size(); ++n) {
+    INFO(n);
+    auto r = tpm::ReplayEventLog(std::span<const std::uint8_t>(l.log.data(), n));
+    // A cut exactly after the Spec ID event is a valid log with no events (but then no bank).
+    CHECK(ReasonOf(r) == "tpm_event_log_malformed");
+  }
+  Bytes no_spec = l.log;
+  no_spec[32] = 'X';
+  CHECK(ReasonOf(tpm::ReplayEventLog(no_spec)) == "tpm_event_log_malformed");
+  Bytes pcr24 = l.log;
+  const std::size_t first = 32 + static_cast<std::size_t>(pcr24[28] | (pcr24[29] << 8));
+  pcr24[first] = 24;
+  CHECK(ReasonOf(tpm::ReplayEventLog(pcr24)) == "tpm_event_log_malformed");
+  Bytes two_digests = l.log;
+  two_digests[first + 8] = 2;  // digest count differs from the Spec ID event
+  CHECK(ReasonOf(tpm::ReplayEventLog(two_digests)) == "tpm_event_log_malformed");
+  Bytes huge(tpm::kMaxEventLogBytes + 1, 0);
+  CHECK(ReasonOf(tpm::ReplayEventLog(huge)) == "tpm_event_log_malformed");
 }

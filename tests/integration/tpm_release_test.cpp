@@ -15,6 +15,7 @@
 #include "common/jose.h"
 #include "tests/integration/skrd_fixture.h"
 #include "tests/integration/swtpm_fixture.h"
+#include "tests/support/tpm_test_evidence.h"
 
 using skr::Json;
 using skr::client::ParsePcrSpec;
@@ -374,4 +375,54 @@ TEST_CASE("Integration: TPM enrolment refuses a wrong activation secret, an untr
   auto list = w.skrd->Get("/v1/tenants/acme/tpm/aks", w.admin);
   REQUIRE(list.status == 200);
   for (const auto& ak : list.json["aks"]) CHECK(ak["state"] != "active");
+}
+
+TEST_CASE("Integration: measured boot: an event log replayed against the live swtpm's PCR 7 proves secure boot",
+          "[integration][tpm][eventlog]") {
+  World w;
+  auto en = w.Enroll("vm1");
+  INFO(en.out << en.err);
+  REQUIRE(en.exit_code == 0);
+  const std::string id = skr::ParseJson(en.out).value()["id"].get<std::string>();
+  // A new version of the key's policy: secure boot on, as proven by the replayed log.
+  const Json policy = {{"version", "1.0.0"},
+                       {"anyOf",
+                        {{{"authority", "skr:local"},
+                          {"allOf",
+                           {{{"claim", "tee"}, {"equals", "tpm"}},
+                            {{"claim", "tpm.pcr.sha256.7"}, {"exists", true}},
+                            {{"claim", "tpm.secure_boot.enabled"}, {"equals", true}}}}}}}};
+  auto put = w.skrd->Request("PUT", "/v1/tenants/acme/policies/measured", skr::DumpJson(policy), w.admin);
+  REQUIRE(put.status == 201);
+
+  // "Firmware": measure the SecureBoot variable into PCR 7 and keep the log of it.
+  const auto log = skr::test::MakeSecureBootEventLog(1);
+  const std::string log_file = w.skrd->file("binary_bios_measurements");
+  skr::test::WriteFile(log_file, std::string(log.log.begin(), log.log.end()), 0644);
+  auto ext = RunCommand({"tpm2_pcrextend", "7:sha256=" + skr::HexEncode(log.pcr7_event_digest)}, "", w.tpm.env(), 30);
+  REQUIRE(ext.exit_code == 0);
+  CHECK(ReadPcr(w.tpm, 7) == skr::HexEncode(log.pcr7));
+
+  auto fetch = [&](const std::string& event_log) {
+    return RunCommand({Bin("client/skr-agent"), "fetch", "--url", w.skrd->url(), "--tenant", "acme", "--key",
+                       "disk", "--evidence", "tpm", "--ak-id", id, "--event-log", event_log, "--cacert",
+                       w.skrd->file("tls/ca.crt"), "--retries", "0", "--out", w.skrd->file("k.bin")},
+                      "", w.tpm.env(), 60);
+  };
+  auto ok = fetch(log_file);
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(w.LastRelease()["decision"] == "granted");
+
+  // Without the log nothing proves secure boot: the claim is missing, the policy denies.
+  auto none = fetch("none");
+  CHECK(none.exit_code == 1);
+  CHECK(none.err.find("tpm.secure_boot.enabled") != std::string::npos);
+
+  // Something else measured into PCR 7 afterwards: the log no longer replays to the quote.
+  REQUIRE(RunCommand({"tpm2_pcrextend", "7:sha256=" + std::string(64, 'c')}, "", w.tpm.env(), 30).exit_code == 0);
+  auto stale = fetch(log_file);
+  CHECK(stale.exit_code == 3);
+  CHECK(stale.err.find("tpm_event_log_mismatch") != std::string::npos);
+  CHECK(w.LastRelease()["decision"] != "granted");
 }

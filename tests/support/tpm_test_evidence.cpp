@@ -438,4 +438,57 @@ Json AzSnpVtpmEvidence(std::span<const std::uint8_t> hcl_report, std::string_vie
             {"pcrs", pcrs}}}};
 }
 
+
+namespace {
+
+// Appends a little-endian integer.
+template <typename T>
+void PutLe(std::vector<std::uint8_t>& out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+}  // namespace
+
+SecureBootEventLog MakeSecureBootEventLog(std::uint8_t secure_boot, bool corrupt_variable_digest) {
+  std::vector<std::uint8_t> spec(16, 0);
+  std::memcpy(spec.data(), "Spec ID Event03", 16);
+  PutLe<std::uint32_t>(spec, 0);  // platformClass
+  spec.insert(spec.end(), {0, 2, 0, 2});  // minor, major, errata, uintnSize
+  PutLe<std::uint32_t>(spec, 1);
+  PutLe<std::uint16_t>(spec, TPM2_ALG_SHA256);
+  PutLe<std::uint16_t>(spec, 32);
+  spec.push_back(0);  // vendorInfoSize
+  SecureBootEventLog out;
+  PutLe<std::uint32_t>(out.log, 0);
+  PutLe<std::uint32_t>(out.log, 3u);  // EV_NO_ACTION
+  out.log.insert(out.log.end(), 20, 0);
+  PutLe<std::uint32_t>(out.log, static_cast<std::uint32_t>(spec.size()));
+  out.log.insert(out.log.end(), spec.begin(), spec.end());
+  // UEFI_VARIABLE_DATA (PFP 10.4.1) for EFI_GLOBAL_VARIABLE {8BE4DF61-93CA-11D2-AA0D-00E098032B8C}.
+  std::vector<std::uint8_t> var = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+                                   0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
+  PutLe<std::uint64_t>(var, 10);
+  PutLe<std::uint64_t>(var, 1);
+  for (char ch : std::string("SecureBoot")) {
+    var.push_back(static_cast<std::uint8_t>(ch));
+    var.push_back(0);
+  }
+  var.push_back(secure_boot);
+  auto digest = skr::Sha256(var);
+  if (corrupt_variable_digest) digest[0] ^= 1;
+  PutLe<std::uint32_t>(out.log, 7);
+  PutLe<std::uint32_t>(out.log, 0x80000001u);  // EV_EFI_VARIABLE_DRIVER_CONFIG
+  PutLe<std::uint32_t>(out.log, 1);
+  PutLe<std::uint16_t>(out.log, TPM2_ALG_SHA256);
+  out.log.insert(out.log.end(), digest.begin(), digest.end());
+  PutLe<std::uint32_t>(out.log, static_cast<std::uint32_t>(var.size()));
+  out.log.insert(out.log.end(), var.begin(), var.end());
+  out.pcr7_event_digest.assign(digest.begin(), digest.end());
+  std::vector<std::uint8_t> pcr(32, 0);
+  pcr.insert(pcr.end(), digest.begin(), digest.end());
+  const auto extended = skr::Sha256(pcr);
+  out.pcr7.assign(extended.begin(), extended.end());
+  return out;
+}
+
 }  // namespace skr::test

@@ -129,4 +129,15 @@ Json AzSnpVtpmEvidence(std::span<const std::uint8_t> hcl_report, std::string_vie
                        std::span<const std::uint8_t> signature,
                        const std::vector<std::vector<std::uint8_t>>& sha256_pcrs);
 
+// A minimal TCG crypto-agile event log (PC Client PFP section 10; SHA-256 bank only): the Spec ID
+// event, then one EV_EFI_VARIABLE_DRIVER_CONFIG event in PCR 7 for the EFI global variable
+// "SecureBoot" = `secure_boot`. `pcr7_event_digest` is the digest extended into PCR 7 (corrupted,
+// so it no longer hashes the event data, when asked), `pcr7` the value PCR 7 replays to from zero.
+struct SecureBootEventLog {
+  std::vector<std::uint8_t> log;
+  std::vector<std::uint8_t> pcr7_event_digest;
+  std::vector<std::uint8_t> pcr7;
+};
+SecureBootEventLog MakeSecureBootEventLog(std::uint8_t secure_boot, bool corrupt_variable_digest = false);
+
 }  // namespace skr::test
