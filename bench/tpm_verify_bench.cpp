@@ -192,12 +192,12 @@ int main(int argc, char** argv) {
                                 {"signature", skr::Base64Encode(sig)},
                                 {"pcrs", pcrs},
                                 {"ak_id", "ak_bench"}};
-    skr::SystemClock clock;
+    skr::SystemClock now;
     tpm::TpmVerifierOptions opts;
-    opts.clock = &clock;
+    opts.clock = &now;
     opts.enrolled = &directory;
-    const tpm::TpmVerifier verifier(std::move(opts));
-    if (!Measure(seconds, [&] { return verifier.Verify(evidence).has_value(); }, r)) {
+    const tpm::TpmVerifier tpm_verifier(std::move(opts));
+    if (!Measure(seconds, [&] { return tpm_verifier.Verify(evidence).has_value(); }, r)) {
       std::fprintf(stderr, "tpm evidence does not verify\n");
       return 1;
     }
