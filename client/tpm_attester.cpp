@@ -302,6 +302,12 @@ Result<std::string> TpmDevice::EkCertificatePem() {
   if (rc != TSS2_RC_SUCCESS) {
     return Error(ErrorCode::kNotFound, "TPM: no EK certificate at NV index 0x01c00002", "tpm_ek_cert_missing");
   }
+  // The ESYS_TR is released on every path.
+  struct CloseTr {
+    ESYS_CONTEXT* esys;
+    ESYS_TR* tr;
+    ~CloseTr() { Esys_TR_Close(esys, tr); }
+  } close_nv{impl_->esys, &nv};
   TPM2B_NV_PUBLIC* nv_pub = nullptr;
   TPM2B_NAME* nv_name = nullptr;
   rc = Esys_NV_ReadPublic(impl_->esys, nv, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv_pub, &nv_name);
@@ -309,20 +315,22 @@ Result<std::string> TpmDevice::EkCertificatePem() {
   EsysPtr<TPM2B_NAME> f2(nv_name);
   if (rc != TSS2_RC_SUCCESS) return TpmError("NV_ReadPublic(EK certificate)", rc);
   const std::size_t total = nv_pub->nvPublic.dataSize;
+  // EK certificate indexes allow AUTHREAD with an empty auth value (TCG EK Credential Profile
+  // 2.2.1.4); owner authorization is the fallback and fails when an owner password is set.
+  const ESYS_TR auth = (nv_pub->nvPublic.attributes & TPMA_NV_AUTHREAD) != 0 ? nv : ESYS_TR_RH_OWNER;
   std::vector<std::uint8_t> der;
   // NV_Read moves at most MAX_NV_BUFFER_SIZE bytes per call; 512 is below every TPM's limit.
   constexpr std::size_t kChunk = 512;
   while (der.size() < total) {
     const auto n = static_cast<UINT16>(std::min(kChunk, total - der.size()));
     TPM2B_MAX_NV_BUFFER* data = nullptr;
-    rc = Esys_NV_Read(impl_->esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
+    rc = Esys_NV_Read(impl_->esys, auth, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
                       static_cast<UINT16>(der.size()), &data);
     EsysPtr<TPM2B_MAX_NV_BUFFER> f3(data);
     if (rc != TSS2_RC_SUCCESS) return TpmError("NV_Read(EK certificate)", rc);
-    der.insert(der.end(), data->buffer, data->buffer + data->size);
     if (data->size == 0) break;
+    der.insert(der.end(), data->buffer, data->buffer + data->size);
   }
-  Esys_TR_Close(impl_->esys, &nv);
   // Some TPMs pad the NV area; the certificate is the first DER object.
   const unsigned char* p = der.data();
   X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
@@ -496,7 +504,9 @@ Result<Json> TpmAttester::Collect(std::span<const std::uint8_t, 48> digest) {
                 {"ak_public", Base64Encode(ak_public)}};
   const std::string& log_path = options_.event_log;
   const bool is_default = log_path == TpmAttesterOptions::kDefaultEventLog;
-  if (!log_path.empty() && log_path != "none" && (!is_default || std::filesystem::exists(log_path))) {
+  std::error_code exists_error;
+  if (!log_path.empty() && log_path != "none" &&
+      (!is_default || std::filesystem::exists(log_path, exists_error))) {
     // securityfs reports size 0: read to the end, bounded.
     constexpr std::size_t kMaxLog = 1024 * 1024;
     std::ifstream in(log_path, std::ios::binary);

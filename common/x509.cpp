@@ -297,42 +297,83 @@ namespace {
 // which a configured chain must not rely on.
 bool IsCa(X509* cert) { return X509_check_ca(cert) == 1; }
 
-// Depth-first path search: tries every issuer candidate (a renewed intermediate listed after an
-// expired one with the same name and key still leads somewhere). `first_error` keeps the most
-// specific failure seen for the report when no path exists.
-Result<std::size_t> FindPath(X509* current, std::span<X509* const> intermediates,
-                             std::span<X509* const> anchors, std::int64_t unix_time, int depth_left,
-                             std::vector<X509*>& path, std::optional<Error>& first_error) {
-  for (std::size_t i = 0; i < anchors.size(); ++i) {
-    X509* anchor = anchors[i];
-    if (anchor == nullptr || !IssuerNameMatches(current, anchor)) continue;
-    if (!VerifyCertificateSignature(current, anchor)) continue;
-    Result<void> ok = IsCa(anchor) ? CheckValidity(anchor, unix_time)
-                                   : Result<void>(Failed("trust anchor is not a CA certificate",
-                                                         "cert_chain_untrusted"));
-    if (ok) return i;
-    if (!first_error) first_error = ok.error();
+// Bounds on the work one untrusted chain can cause: candidate intermediates and signature checks.
+constexpr std::size_t kMaxIntermediates = 8;
+constexpr int kMaxSignatureChecks = 32;
+
+// RFC 5280 4.2: a critical extension this code does not process makes the certificate unusable.
+// OpenSSL flags unknown critical extensions (EXFLAG_CRITICAL); name constraints it knows but this
+// path check does not evaluate, so a CA carrying them is refused too.
+Result<void> CheckProcessable(X509* cert) {
+  if ((X509_get_extension_flags(cert) & EXFLAG_CRITICAL) != 0) {
+    return Failed("certificate has an unsupported critical extension", "cert_chain_untrusted");
   }
-  if (depth_left <= 0) return Failed("certificate chain is too long", "cert_chain_untrusted");
-  for (X509* cand : intermediates) {
-    if (cand == nullptr || cand == current) continue;
-    if (std::find(path.begin(), path.end(), cand) != path.end()) continue;  // no loops
-    if (!IssuerNameMatches(current, cand) || !VerifyCertificateSignature(current, cand)) continue;
-    Result<void> ok = IsCa(cand) ? CheckValidity(cand, unix_time)
-                                 : Result<void>(Failed("an intermediate certificate is not a CA certificate",
-                                                       "cert_chain_untrusted"));
-    if (!ok) {
-      if (!first_error) first_error = ok.error();
-      continue;
-    }
-    path.push_back(cand);
-    auto found = FindPath(cand, intermediates, anchors, unix_time, depth_left - 1, path, first_error);
-    if (found) return found;
-    if (!first_error) first_error = found.error();
-    path.pop_back();
+  if (X509_get_ext_by_NID(cert, NID_name_constraints, -1) >= 0) {
+    return Failed("name constraints are not supported in configured chains", "cert_chain_untrusted");
   }
-  return Failed("certificate does not chain to a configured trust anchor", "cert_chain_untrusted");
+  return Ok();
 }
+
+// An issuer on the path: CA, processable, valid, and its pathLenConstraint (RFC 5280 4.2.1.9)
+// allows the `below` intermediates between it and the leaf.
+Result<void> CheckIssuer(X509* cert, std::int64_t unix_time, std::size_t below) {
+  if (!IsCa(cert)) return Failed("an issuer on the path is not a CA certificate", "cert_chain_untrusted");
+  SKR_TRY_VOID(CheckProcessable(cert));
+  const long pathlen = X509_get_pathlen(cert);
+  if (pathlen >= 0 && below > static_cast<std::size_t>(pathlen)) {
+    return Failed("path length constraint exceeded", "cert_chain_untrusted");
+  }
+  return CheckValidity(cert, unix_time);
+}
+
+struct PathSearch {
+  std::span<X509* const> intermediates;
+  std::span<X509* const> anchors;
+  std::int64_t unix_time = 0;
+  int signature_budget = kMaxSignatureChecks;
+  std::vector<X509*> path;  // leaf first
+  std::optional<Error> first_error;
+
+  // Name match + signature, counted against the budget.
+  bool Issued(X509* cert, X509* issuer) {
+    if (issuer == nullptr || !IssuerNameMatches(cert, issuer)) return false;
+    if (signature_budget <= 0) return false;
+    --signature_budget;
+    return VerifyCertificateSignature(cert, issuer).has_value();
+  }
+  void Note(const Error& e) {
+    if (!first_error) first_error = e;
+  }
+
+  // Depth-first: tries every issuer candidate (a renewed intermediate listed after an expired one
+  // with the same name and key still leads somewhere).
+  Result<std::size_t> From(X509* current, int depth_left) {
+    const std::size_t below = path.size() - 1;  // intermediates between `current` and the leaf
+    for (std::size_t i = 0; i < anchors.size(); ++i) {
+      if (!Issued(current, anchors[i])) continue;
+      auto ok = CheckIssuer(anchors[i], unix_time, below);
+      if (ok) return i;
+      Note(ok.error());
+    }
+    if (depth_left <= 0) return Failed("certificate chain is too long", "cert_chain_untrusted");
+    for (X509* cand : intermediates) {
+      if (cand == nullptr || std::find(path.begin(), path.end(), cand) != path.end()) continue;
+      if (!Issued(current, cand)) continue;
+      auto ok = CheckIssuer(cand, unix_time, below);
+      if (!ok) {
+        Note(ok.error());
+        continue;
+      }
+      path.push_back(cand);
+      auto found = From(cand, depth_left - 1);
+      if (found) return found;
+      Note(found.error());
+      path.pop_back();
+    }
+    if (signature_budget <= 0) return Failed("certificate chain needs too many checks", "cert_chain_untrusted");
+    return Failed("certificate does not chain to a configured trust anchor", "cert_chain_untrusted");
+  }
+};
 
 }  // namespace
 
@@ -340,12 +381,19 @@ Result<std::size_t> VerifyChainToAnchors(X509* leaf, std::span<X509* const> inte
                                          std::span<X509* const> anchors, std::int64_t unix_time,
                                          int max_depth) {
   if (leaf == nullptr) return Error(ErrorCode::kInvalidArgument, "null certificate");
+  if (intermediates.size() > kMaxIntermediates) {
+    return Failed("too many intermediate certificates (at most 8)", "cert_chain_untrusted");
+  }
   SKR_TRY_VOID(CheckValidity(leaf, unix_time));
-  std::vector<X509*> path{leaf};
-  std::optional<Error> first_error;
-  auto found = FindPath(leaf, intermediates, anchors, unix_time, max_depth, path, first_error);
+  SKR_TRY_VOID(CheckProcessable(leaf));
+  PathSearch search;
+  search.intermediates = intermediates;
+  search.anchors = anchors;
+  search.unix_time = unix_time;
+  search.path.push_back(leaf);
+  auto found = search.From(leaf, max_depth);
   if (found) return found;
-  if (first_error) return *first_error;
+  if (search.first_error) return *search.first_error;
   return found.error();
 }
 

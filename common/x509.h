@@ -94,8 +94,10 @@ bool IssuerNameMatches(X509* a, X509* b);
 // keyUsage keyCertSign when present), using `intermediates` as candidate issuers and trying every
 // candidate (depth-first) until a path is found. An anchor is trusted as configured (it need not
 // be self-signed, so an intermediate CA can be the anchor) and its own validity is checked too.
-// At most `max_depth` intermediates between the leaf and the anchor. Returns the index of the
-// anchor reached. Errors: kVerificationFailed, reason "cert_chain_untrusted" (no path to an
+// At most `max_depth` intermediates between the leaf and the anchor; at most 8 candidate
+// intermediates and 32 signature checks per call (untrusted input cannot make the search
+// expensive); pathLenConstraint is enforced; a certificate with an unsupported critical
+// extension, or a name-constrained CA, is refused. Returns the index of the anchor reached. Errors: kVerificationFailed, reason "cert_chain_untrusted" (no path to an
 // anchor), or the validity reason of a certificate that blocked the only candidate path.
 Result<std::size_t> VerifyChainToAnchors(X509* leaf, std::span<X509* const> intermediates,
                                          std::span<X509* const> anchors, std::int64_t unix_time,

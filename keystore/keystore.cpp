@@ -1098,9 +1098,13 @@ Result<KeyStore::TpmAk> KeyStore::PutTpmAk(const TpmAk& ak, std::span<const std:
     }
   }
   {
-    SKR_TRY(Stmt del, Stmt::Prepare(impl_->db, "DELETE FROM tpm_aks WHERE tenant = ?1 AND name = ?2 AND state = 'pending'"));
+    // A pending enrolment of this name is replaced; expired ones of any name are purged.
+    SKR_TRY(Stmt del, Stmt::Prepare(impl_->db,
+                                    "DELETE FROM tpm_aks WHERE state = 'pending' AND "
+                                    "((tenant = ?1 AND name = ?2) OR expires_at < ?3)"));
     SKR_TRY_VOID(del.BindText(1, ak.tenant));
     SKR_TRY_VOID(del.BindText(2, ak.name));
+    SKR_TRY_VOID(del.BindInt64(3, impl_->Now()));
     SKR_TRY_VOID(del.Run());
   }
   TpmAk out = ak;

@@ -118,7 +118,6 @@ skr::Result<skr::attestation::snp::SnpVerifierOptions> LoadSnpOptions(
   return opts;
 }
 
-// Registers the enabled verifiers. `keys` backs the SEV-SNP VCEK/VLEK cache (may be null for
 // A PEM bundle or one DER certificate file (trust anchors named in the config).
 skr::Result<std::vector<skr::X509Ptr>> LoadCertFile(const std::string& key, const std::string& path) {
   auto text = skr::ReadFile(path, skr::kMaxPemBundleSize);
@@ -142,7 +141,8 @@ skr::Result<std::vector<skr::X509Ptr>> LoadEkRoots(const skr::config::Config& cf
   return LoadCertFile("attestation.tpm.ek_roots", cfg.attestation.tpm.ek_roots);
 }
 
-// check-config). Returns the AMD trust store in use (null when sev-snp is disabled).
+// Registers the enabled verifiers. `collateral` backs the SEV-SNP VCEK/VLEK cache and
+// `enrolled_aks` the enrolled TPM AKs (both may be null for check-config). Returns the AMD trust store in use (null when sev-snp is disabled).
 skr::Result<const skr::attestation::snp::AmdTrustStore*> BuildRegistry(
     const skr::config::Config& cfg, skr::attestation::Registry& registry, const skr::Clock& clock,
     const skr::attestation::snp::SnpCollateral* collateral,

@@ -101,7 +101,8 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
   for (std::uint32_t i = 0; i < n_algs; ++i) {
     SKR_TRY(std::uint16_t alg, Need(s.U16Le(), "Spec ID digest sizes"));
     SKR_TRY(std::uint16_t size, Need(s.U16Le(), "Spec ID digest sizes"));
-    sizes[alg] = size;  // algorithms this replay does not know are skipped by size below
+    // Algorithms this replay does not know are skipped by size below; none may repeat.
+    if (!sizes.emplace(alg, size).second) return Malformed("Spec ID event lists an algorithm twice");
   }
 
   EventLogReplay out;
@@ -109,6 +110,9 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
   std::map<TPM2_ALG_ID, std::map<unsigned, std::vector<std::uint8_t>>> pcrs;
   std::set<unsigned> touched;
   std::uint8_t startup_locality = 0;
+  bool pcr7_separated = false;
+  int secure_boot_events = 0;
+  std::optional<bool> secure_boot;
   for (const auto& [alg, size] : sizes) {
     if (MdOf(alg) != nullptr && DigestSize(alg) != size) return Malformed("Spec ID digest size is wrong");
   }
@@ -127,7 +131,8 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
       auto size = sizes.find(alg);
       if (size == sizes.end()) return Malformed("event digest of an algorithm the Spec ID event does not list");
       SKR_TRY(auto d, Need(r.Take(size->second), "event digest"));
-      digests[alg] = d;
+      // Each listed algorithm exactly once: a bank cannot be skipped by naming another twice.
+      if (!digests.emplace(alg, d).second) return Malformed("event names a digest algorithm twice");
     }
     SKR_TRY(std::uint32_t event_size, Need(r.U32Le(), "event data"));
     SKR_TRY(auto data, Need(r.Take(event_size), "event data"));
@@ -154,21 +159,26 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
     }
     touched.insert(pcr);
 
-    // Facts read from event data count only when the data hashes to its logged digest.
+    if (type == kEvSeparator && pcr == 7) pcr7_separated = true;
+    // Facts read from event data count only when the data hashes to its logged digest in every
+    // bank (so the bank that matches the quoted PCR 7 vouches for exactly this data), and only for
+    // the firmware's own measurement: the one SecureBoot event before PCR 7's EV_SEPARATOR (PFP
+    // 10.4.4). A second one, or one after the separator, leaves the state unknown.
     if (type == kEvEfiVariableDriverConfig && pcr == 7) {
       SKR_TRY(std::optional<bool> sb, SecureBootValue(data));
       if (sb) {
-        bool digest_ok = false;
+        bool digest_ok = true;
         for (const auto& [alg, d] : digests) {
           if (MdOf(alg) == nullptr) continue;
           const auto h = Hash(alg, data, {});
-          digest_ok = h.size() == d.size() && std::equal(h.begin(), h.end(), d.begin());
-          if (!digest_ok) break;
+          digest_ok = digest_ok && h.size() == d.size() && std::equal(h.begin(), h.end(), d.begin());
         }
-        if (digest_ok) out.secure_boot = *sb;
+        ++secure_boot_events;
+        if (digest_ok && !pcr7_separated && secure_boot_events == 1) secure_boot = *sb;
       }
     }
   }
+  if (secure_boot_events == 1) out.secure_boot = secure_boot;
   for (auto& [alg, bank] : pcrs) out.replayed[BankName(alg)] = std::move(bank);
   if (out.replayed.empty()) return Malformed("no bank this verifier can replay (SHA-256/384/512, SHA-1)");
   return out;

@@ -30,7 +30,8 @@ struct EventLogReplay {
   PcrValues replayed;           // bank -> PCR -> value, for every PCR the log extends
   std::size_t events = 0;       // TCG_PCR_EVENT2 records (the Spec ID event excluded)
   // EV_EFI_VARIABLE_DRIVER_CONFIG "SecureBoot" (EFI global variable GUID) in PCR 7, present only
-  // when its SHA-256 (or other bank) digest in the log equals the hash of the event data.
+  // when the log holds exactly one such event, before PCR 7's EV_SEPARATOR, and its digest in
+  // every bank equals the hash of the event data.
   std::optional<bool> secure_boot;
 };
 

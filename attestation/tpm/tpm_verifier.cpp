@@ -4,11 +4,14 @@
 #include "attestation/tpm/event_log.h"
 
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
 #include <charconv>
 #include <optional>
 
+#include "common/byte_reader.h"
 #include "common/encoding.h"
 #include "common/x509.h"
 
@@ -41,6 +44,97 @@ Result<std::vector<std::uint8_t>> Base64Member(const Json& evidence, const char*
 constexpr TPMA_OBJECT kAkRequired = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
                                     TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
                                     TPMA_OBJECT_SIGN_ENCRYPT;
+
+// ---- Google Cloud instance identity in GCE AK certificates ----
+// Extension 1.3.6.1.4.1.11129.2.1.21 holds (DER, X.690):
+//   SEQUENCE { zone UTF8String, projectNumber INTEGER, projectId UTF8String,
+//              instanceId INTEGER, instanceName UTF8String,
+//              securityProperties [0] EXPLICIT SEQUENCE {
+//                securityVersion [0] EXPLICIT INTEGER OPTIONAL,
+//                isProduction [1] EXPLICIT BOOLEAN OPTIONAL, ... } OPTIONAL }
+// (the layout go-tpm-tools' server package decodes). It names the project and instance the AK
+// belongs to: without it a policy could not tell one GCE customer's VMs from another's.
+struct Tlv {
+  std::uint8_t tag = 0;
+  std::span<const std::uint8_t> value;
+};
+Result<Tlv> ReadTlv(ByteReader& r) {
+  auto bad = [] { return Malformed("GCE instance info extension is not valid DER", "cert_malformed"); };
+  auto tag = r.U8();
+  auto len0 = r.U8();
+  if (!tag || !len0) return bad();
+  std::size_t len = *len0;
+  if (len & 0x80) {
+    const std::size_t n = len & 0x7f;
+    if (n == 0 || n > 2) return bad();
+    len = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto b = r.U8();
+      if (!b) return bad();
+      len = (len << 8) | *b;
+    }
+  }
+  auto value = r.Take(len);
+  if (!value) return bad();
+  return Tlv{*tag, *value};
+}
+// A non-negative DER INTEGER of at most 8 significant bytes.
+Result<std::uint64_t> DerUint(const Tlv& t) {
+  if (t.tag != 0x02 || t.value.empty() || t.value.size() > 9 || (t.value[0] & 0x80) != 0 ||
+      (t.value.size() == 9 && t.value[0] != 0)) {
+    return Malformed("GCE instance info: bad INTEGER", "cert_malformed");
+  }
+  std::uint64_t v = 0;
+  for (std::uint8_t b : t.value) v = (v << 8) | b;
+  return v;
+}
+Result<std::string> DerUtf8(const Tlv& t) {
+  if (t.tag != 0x0c || t.value.size() > 256) return Malformed("GCE instance info: bad UTF8String", "cert_malformed");
+  return PrintableAscii(std::string(t.value.begin(), t.value.end()), 256);
+}
+
+Result<void> AddGceInstanceClaims(X509* leaf, Claims& claims) {
+  ASN1_OBJECT* oid = OBJ_txt2obj("1.3.6.1.4.1.11129.2.1.21", 1);
+  if (oid == nullptr) return Error(ErrorCode::kInternal, "OBJ_txt2obj");
+  const int at = X509_get_ext_by_OBJ(leaf, oid, -1);
+  ASN1_OBJECT_free(oid);
+  if (at < 0) return {};  // not a GCE AK certificate
+  const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(leaf, at));
+  ByteReader outer(std::span<const std::uint8_t>(ASN1_STRING_get0_data(data),
+                                                 static_cast<std::size_t>(ASN1_STRING_length(data))));
+  SKR_TRY(Tlv seq, ReadTlv(outer));
+  if (seq.tag != 0x30 || outer.remaining() != 0) return Malformed("GCE instance info is not one SEQUENCE", "cert_malformed");
+  ByteReader r(seq.value);
+  SKR_TRY(Tlv zone, ReadTlv(r));
+  SKR_TRY(Tlv project_number, ReadTlv(r));
+  SKR_TRY(Tlv project_id, ReadTlv(r));
+  SKR_TRY(Tlv instance_id, ReadTlv(r));
+  SKR_TRY(Tlv instance_name, ReadTlv(r));
+  SKR_TRY(claims["tpm.gce.zone"], DerUtf8(zone));
+  SKR_TRY(claims["tpm.gce.project_number"], DerUint(project_number));
+  SKR_TRY(claims["tpm.gce.project_id"], DerUtf8(project_id));
+  SKR_TRY(claims["tpm.gce.instance_id"], DerUint(instance_id));
+  SKR_TRY(claims["tpm.gce.instance_name"], DerUtf8(instance_name));
+  if (r.remaining() > 0) {
+    SKR_TRY(Tlv props, ReadTlv(r));
+    if (props.tag == 0xa0) {
+      ByteReader p(props.value);
+      SKR_TRY(Tlv inner, ReadTlv(p));
+      ByteReader q(inner.value);
+      while (inner.tag == 0x30 && q.remaining() > 0) {
+        SKR_TRY(Tlv field, ReadTlv(q));
+        ByteReader f(field.value);
+        SKR_TRY(Tlv v, ReadTlv(f));
+        if (field.tag == 0xa0) {
+          SKR_TRY(claims["tpm.gce.security_version"], DerUint(v));
+        } else if (field.tag == 0xa1 && v.tag == 0x01 && v.value.size() == 1) {
+          claims["tpm.gce.is_production"] = v.value[0] != 0;
+        }
+      }
+    }
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -163,6 +257,7 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
   // ---- Trust in the AK ----
   AkTrust trust;
   EvpPkeyPtr ak;
+  Claims gce_claims;
   if (has_cert) {
     const Json& c = evidence.at("ak_cert");
     if (!c.is_string() || c.get_ref<const std::string&>().size() > kMaxAkCertPemBytes) {
@@ -201,6 +296,7 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     const auto leaf = CertificateSha256(certs[0].get());
     trust.ca_sha256.assign(ca.begin(), ca.end());
     trust.cert_sha256.assign(leaf.begin(), leaf.end());
+    SKR_TRY_VOID(AddGceInstanceClaims(certs[0].get(), gce_claims));
   } else {
     const Json& id = evidence.at("ak_id");
     if (!id.is_string() || id.get_ref<const std::string&>().empty() ||
@@ -244,6 +340,7 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
   // ---- Claims ----
   out.claims["tpm.ak.trust"] = trust.trust;
   if (trust.trust == "certificate") {
+    out.claims.merge(gce_claims);
     out.claims["tpm.ak.ca_sha256"] = HexEncode(trust.ca_sha256);
     out.claims["tpm.ak.cert_sha256"] = HexEncode(trust.cert_sha256);
   } else {

@@ -154,6 +154,17 @@ std::string EvidenceDigest(const Json& evidence) {
   return HexEncode(Sha256(DumpJson(evidence)));
 }
 
+// An AK enrolled by one tenant's admin vouches only for that tenant (release, dry run, verify).
+Result<void> CheckAkTenant(const attestation::VerifiedEvidence& ev, std::string_view tenant) {
+  auto owner = ev.claims.find("tpm.ak.tenant");
+  if (owner == ev.claims.end()) return Ok();
+  if (!owner->second.is_string() || owner->second.get_ref<const std::string&>() != tenant) {
+    return Error(ErrorCode::kVerificationFailed, "the TPM AK is enrolled for another tenant",
+                 "tpm_ak_not_enrolled");
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Broker::Broker(keystore::KeyStore& keys, audit::AuditLog& audit,
@@ -292,12 +303,7 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(*ev_it));
   // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
   SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, *pub_it));
-  // An AK enrolled by one tenant's admin vouches only for that tenant's releases.
-  if (auto owner = ev.claims.find("tpm.ak.tenant"); owner != ev.claims.end() &&
-      (!owner->second.is_string() || owner->second.get_ref<const std::string&>() != tenant)) {
-    return Error(ErrorCode::kVerificationFailed, "the TPM AK is enrolled for another tenant",
-                 "tpm_ak_not_enrolled");
-  }
+  SKR_TRY_VOID(CheckAkTenant(ev, tenant));
 
   // Policy.
   SKR_TRY(keystore::PolicyRecord pol, keys_.GetPolicy(tenant, info.policy));
@@ -608,6 +614,7 @@ Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
   std::string authority = "skr:local";
   if (auto ev = req.find("evidence"); ev != req.end()) {
     SKR_TRY(attestation::VerifiedEvidence v, verifiers_.Verify(*ev));
+    SKR_TRY_VOID(CheckAkTenant(v, tenant));
     claims = std::move(v.claims);
     authority = v.authority;
   } else if (auto c = req.find("claims"); c != req.end() && c->is_object()) {
@@ -729,6 +736,10 @@ Result<Json> Broker::VerifyEvidence(const Actor& a, std::string_view body) {
   auto ev = req.find("evidence");
   if (ev == req.end()) return BadRequest("give 'evidence'");
   SKR_TRY(attestation::VerifiedEvidence v, verifiers_.Verify(*ev));
+  // A tenant admin sees only its own tenant's enrolled AKs; operators see all.
+  if (a.token.role != Role::kOperator) {
+    SKR_TRY_VOID(CheckAkTenant(v, a.token.tenant.value_or("")));
+  }
   return Json{{"type", v.type}, {"authority", v.authority}, {"claims", ClaimsToJson(v.claims)}};
 }
 
@@ -836,18 +847,27 @@ Result<std::vector<std::uint8_t>> Base64Field(const Json& req, const char* name,
 
 Result<Json> Broker::BeginTpmEnrollment(const Actor& a, std::string_view tenant, std::string_view body,
                                         const std::string& rid) {
-  namespace tpm = attestation::tpm;
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, 64 * 1024));
+  SKR_TRY(std::string name, GetString(req, "name"));
+  SKR_TRY_VOID(CheckName("machine", name));
+  // Every enrolment attempt is audited: the intent first (no audit, no enrolment), then the
+  // outcome, whether the EK, the AK or storage refused it.
+  SKR_TRY_VOID(AuditIntent(a, rid, "tpm.enroll", std::string(tenant), name));
+  auto result = DoBeginTpmEnrollment(tenant, name, req);
+  SKR_TRY_VOID(AuditAdmin(a, "tpm.enroll", std::string(tenant), name, std::nullopt, rid, Outcome(result)));
+  return result;
+}
+
+Result<Json> Broker::DoBeginTpmEnrollment(std::string_view tenant, const std::string& name, const Json& req) {
+  namespace tpm = attestation::tpm;
   for (auto it = req.begin(); it != req.end(); ++it) {
     const auto& k = it.key();
     if (k != "name" && k != "ak_public" && k != "ek_cert" && k != "ek_chain" && k != "ek_public") {
       return BadRequest("unknown member '" + Clip(k, 32) + "'");
     }
   }
-  SKR_TRY(std::string name, GetString(req, "name"));
-  SKR_TRY_VOID(CheckName("machine", name));
   SKR_TRY(std::vector<std::uint8_t> ak_bytes, Base64Field(req, "ak_public", tpm::kMaxTpmStructBytes));
   auto ak_pub = tpm::ParsePublic(ak_bytes);
   if (!ak_pub) return Error(ErrorCode::kInvalidArgument, ak_pub.error().message(), ak_pub.error().reason());
@@ -876,11 +896,8 @@ Result<Json> Broker::BeginTpmEnrollment(const Actor& a, std::string_view tenant,
                         "tpm_ek_required");
     }
     rec.state = "active";
-    SKR_TRY_VOID(AuditIntent(a, rid, "tpm.enroll", rec.tenant, name));
-    auto put = keys_.PutTpmAk(rec, {});
-    SKR_TRY_VOID(AuditAdmin(a, "tpm.enroll", rec.tenant, name, std::nullopt, rid, Outcome(put)));
-    if (!put) return put.error();
-    return TpmAkToJson(*put);
+    SKR_TRY(keystore::KeyStore::TpmAk put, keys_.PutTpmAk(rec, {}));
+    return TpmAkToJson(put);
   }
 
   // ---- EK certificate: chain to a configured EK CA ----
@@ -909,9 +926,7 @@ Result<Json> Broker::BeginTpmEnrollment(const Actor& a, std::string_view tenant,
   const auto ek_fp = CertificateSha256(ek_cert->get());
   rec.ek_sha256 = HexEncode(ek_fp);
   if (!chained) {
-    Error e(ErrorCode::kVerificationFailed, "EK certificate: " + chained.error().message(), "tpm_ek_untrusted");
-    (void)AuditAdmin(a, "tpm.enroll", rec.tenant, name, std::nullopt, rid, e);
-    return e;
+    return Error(ErrorCode::kVerificationFailed, "EK certificate: " + chained.error().message(), "tpm_ek_untrusted");
   }
   EVP_PKEY* ek_key = X509_get0_pubkey(ek_cert->get());
   tpm::EkParameters params;
@@ -934,12 +949,9 @@ Result<Json> Broker::BeginTpmEnrollment(const Actor& a, std::string_view tenant,
   if (!challenge) return challenge.error();
   rec.state = "pending";
   rec.expires_at = clock_.NowUnix() + options_.tpm_enrollment_ttl_seconds;
-  SKR_TRY_VOID(AuditIntent(a, rid, "tpm.enroll", rec.tenant, name));
   const auto secret_hash = Sha256(secret.Reveal());
-  auto put = keys_.PutTpmAk(rec, secret_hash);
-  SKR_TRY_VOID(AuditAdmin(a, "tpm.enroll", rec.tenant, name, std::nullopt, rid, Outcome(put)));
-  if (!put) return put.error();
-  response = TpmAkToJson(*put);
+  SKR_TRY(keystore::KeyStore::TpmAk put, keys_.PutTpmAk(rec, secret_hash));
+  response = TpmAkToJson(put);
   response["credential_blob"] = Base64Encode(challenge->credential_blob);
   response["encrypted_secret"] = Base64Encode(challenge->encrypted_secret);
   return response;

@@ -138,6 +138,8 @@ class Broker {
                           std::string key, std::optional<int> version, const std::string& rid,
                           const Result<void>& outcome);
 
+  // BeginTpmEnrollment after authorization and its intent record: checks and the stored row.
+  Result<Json> DoBeginTpmEnrollment(std::string_view tenant, const std::string& name, const Json& req);
   // {"sha256": [0, 7], ...}: the PCRs the key's current policy names (empty when none / unknown).
   Json PolicyPcrSelection(const std::string& tenant, const std::string& key);
 

@@ -398,6 +398,14 @@ TEST_CASE("TpmVerifier: real GCE vTPM quotes verify through the Google AK CA",
     }
     if (q.bank() == "sha256") CHECK(c.at("tpm.pcr.sha256.0") == kGcePcr0Sha256);
     CHECK(c.count("tpm.ak.id") == 0);
+    // The instance identity from the AK certificate's Google extension (1.3.6.1.4.1.11129.2.1.21).
+    CHECK(c.at("tpm.gce.zone") == "us-central1-a");
+    CHECK(c.at("tpm.gce.project_id") == "google.com:wuale-gcp-testing");
+    CHECK(c.at("tpm.gce.project_number") == 117478743145ULL);
+    CHECK(c.at("tpm.gce.instance_id") == 6797026933021542085ULL);
+    CHECK(c.at("tpm.gce.instance_name") == "cos-test");
+    CHECK(c.at("tpm.gce.security_version") == 0);
+    CHECK(c.at("tpm.gce.is_production") == true);
   }
   CHECK(banks == std::vector<std::string>{"sha1", "sha256", "sha384"});
 }
@@ -1331,4 +1339,80 @@ TEST_CASE("Event log: malformed logs are refused with tpm_event_log_malformed", 
   CHECK(ReasonOf(tpm::ReplayEventLog(two_digests)) == "tpm_event_log_malformed");
   Bytes huge(tpm::kMaxEventLogBytes + 1, 0);
   CHECK(ReasonOf(tpm::ReplayEventLog(huge)) == "tpm_event_log_malformed");
+}
+
+namespace {
+
+// A TCG_PCR_EVENT2 record with one SHA-256 digest per listed algorithm entry.
+Bytes Event2(std::uint32_t pcr, std::uint32_t type, const std::vector<Bytes>& sha256_digests, const Bytes& data) {
+  Bytes out;
+  auto put32 = [&](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  put32(pcr);
+  put32(type);
+  put32(static_cast<std::uint32_t>(sha256_digests.size()));
+  for (const auto& d : sha256_digests) {
+    out.push_back(0x0b);
+    out.push_back(0x00);
+    out.insert(out.end(), d.begin(), d.end());
+  }
+  put32(static_cast<std::uint32_t>(data.size()));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Event log: secure boot is only read from the firmware's one SecureBoot measurement",
+          "[attestation][tpm][eventlog][unit]") {
+  const SmallLog base = MakeLog(1);
+  const std::size_t spec_end = 32 + static_cast<std::size_t>(base.log[28] | (base.log[29] << 8));
+  const Bytes header(base.log.begin(), base.log.begin() + static_cast<std::ptrdiff_t>(spec_end));
+  const Bytes sb_event(base.log.begin() + static_cast<std::ptrdiff_t>(spec_end), base.log.end());
+  const Bytes sep_data(4, 0);
+  const auto sep_digest = skr::Sha256(sep_data);
+  const Bytes separator = Event2(7, tpm::kEvSeparator, {Bytes(sep_digest.begin(), sep_digest.end())}, sep_data);
+
+  SECTION("before the separator: read") {
+    Bytes log = header;
+    log.insert(log.end(), sb_event.begin(), sb_event.end());
+    log.insert(log.end(), separator.begin(), separator.end());
+    auto r = tpm::ReplayEventLog(log);
+    REQUIRE(r.has_value());
+    CHECK(r->secure_boot == std::optional<bool>(true));
+  }
+  SECTION("after the separator (an OS-time extend of PCR 7): not read") {
+    Bytes log = header;
+    log.insert(log.end(), separator.begin(), separator.end());
+    log.insert(log.end(), sb_event.begin(), sb_event.end());
+    auto r = tpm::ReplayEventLog(log);
+    REQUIRE(r.has_value());
+    CHECK_FALSE(r->secure_boot.has_value());
+  }
+  SECTION("two SecureBoot measurements: unknown") {
+    const SmallLog off = MakeLog(0);
+    Bytes log = header;
+    log.insert(log.end(), off.log.begin() + static_cast<std::ptrdiff_t>(spec_end), off.log.end());
+    log.insert(log.end(), sb_event.begin(), sb_event.end());
+    auto r = tpm::ReplayEventLog(log);
+    REQUIRE(r.has_value());
+    CHECK_FALSE(r->secure_boot.has_value());
+  }
+  SECTION("a Spec ID event or an event naming one algorithm twice is malformed") {
+    // Spec ID lists one algorithm; an event with count 1 cannot repeat it, so rewrite the Spec ID
+    // event to list sha256 twice (two entries) and send the same digest twice.
+    Bytes log = header;
+    const std::size_t n_algs_at = 32 + 24;
+    REQUIRE(log[n_algs_at] == 1);
+    log[n_algs_at] = 2;
+    const Bytes extra = {0x0b, 0x00, 0x20, 0x00};  // another (sha256, 32) entry
+    log.insert(log.begin() + static_cast<std::ptrdiff_t>(n_algs_at + 4 + 4), extra.begin(), extra.end());
+    log[28] = static_cast<std::uint8_t>(log[28] + 4);
+    const Bytes var_digest = base.pcr7_event_digest;
+    const Bytes var_data(sb_event.end() - 43, sb_event.end());  // the UEFI_VARIABLE_DATA (43 bytes)
+    const Bytes twice = Event2(7, tpm::kEvEfiVariableDriverConfig, {var_digest, var_digest}, var_data);
+    log.insert(log.end(), twice.begin(), twice.end());
+    CHECK(ReasonOf(tpm::ReplayEventLog(log)) == "tpm_event_log_malformed");
+  }
 }

@@ -7,6 +7,8 @@
 #include <openssl/x509v3.h>
 
 #include <catch2/catch.hpp>
+
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -55,6 +57,8 @@ struct CertSpec {
   std::int64_t not_before = kNotBefore;
   std::int64_t not_after = kNotAfter;
   long serial = 1;
+  int pathlen = -1;               // >= 0: basicConstraints pathlen (with Ca::kYes)
+  bool unknown_critical = false;  // adds a critical extension nobody knows (OID 1.2.3.4)
 };
 
 void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
@@ -83,7 +87,9 @@ X509Ptr MakeCert(EVP_PKEY* key, const CertSpec& spec, EVP_PKEY* issuer_key) {
   REQUIRE(X509_set_pubkey(cert.get(), key) == 1);
   switch (spec.ca) {
     case Ca::kYes:
-      AddExt(cert.get(), nullptr, NID_basic_constraints, "critical,CA:TRUE");
+      AddExt(cert.get(), nullptr, NID_basic_constraints,
+             spec.pathlen >= 0 ? ("critical,CA:TRUE,pathlen:" + std::to_string(spec.pathlen)).c_str()
+                               : "critical,CA:TRUE");
       AddExt(cert.get(), nullptr, NID_key_usage, "critical,keyCertSign,cRLSign");
       break;
     case Ca::kNo:
@@ -94,6 +100,20 @@ X509Ptr MakeCert(EVP_PKEY* key, const CertSpec& spec, EVP_PKEY* issuer_key) {
     case Ca::kKeyUsageOnly:
       AddExt(cert.get(), nullptr, NID_key_usage, "critical,keyCertSign,cRLSign");
       break;
+  }
+  if (spec.unknown_critical) {
+    ASN1_OBJECT* oid = OBJ_txt2obj("1.2.3.4", 1);
+    ASN1_OCTET_STRING* value = ASN1_OCTET_STRING_new();
+    REQUIRE(oid != nullptr);
+    REQUIRE(value != nullptr);
+    const unsigned char der_null[] = {0x05, 0x00};
+    REQUIRE(ASN1_OCTET_STRING_set(value, der_null, 2) == 1);
+    X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, oid, 1, value);
+    REQUIRE(ext != nullptr);
+    REQUIRE(X509_add_ext(cert.get(), ext, -1) == 1);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(value);
+    ASN1_OBJECT_free(oid);
   }
   REQUIRE(X509_sign(cert.get(), issuer_key, EVP_sha256()) > 0);
   return cert;
@@ -392,4 +412,56 @@ TEST_CASE("VerifyChainToAnchors: the depth limit bounds the intermediates",
 TEST_CASE("VerifyChainToAnchors: a null leaf is kInvalidArgument", "[common][x509][unit]") {
   Pki pki;
   CHECK(CodeOf(Verify(nullptr, {}, {pki.root.get()})) == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("VerifyChainToAnchors: pathLenConstraint, unknown critical extensions, work limits",
+          "[common][x509][unit]") {
+  Pki pki;
+  SECTION("root with pathlen 0 may not have an intermediate below it") {
+    X509Ptr root0 = MakeCert(pki.root_key.get(), {"Root", "Root", Ca::kYes, kNotBefore, kNotAfter, 1, 0},
+                             pki.root_key.get());
+    CHECK(ReasonOf(Verify(pki.leaf.get(), {pki.inter.get()}, {root0.get()})) == "cert_chain_untrusted");
+    // ...but may issue the leaf's issuer directly when that issuer is the anchor.
+    CHECK(Verify(pki.leaf.get(), {}, {pki.inter.get()}).has_value());
+    X509Ptr root1 = MakeCert(pki.root_key.get(), {"Root", "Root", Ca::kYes, kNotBefore, kNotAfter, 1, 1},
+                             pki.root_key.get());
+    CHECK(Verify(pki.leaf.get(), {pki.inter.get()}, {root1.get()}).has_value());
+  }
+  SECTION("a certificate with an unknown critical extension is refused") {
+    CertSpec spec{"Leaf", "Inter", Ca::kNo};
+    spec.unknown_critical = true;
+    X509Ptr odd_leaf = MakeCert(pki.leaf_key.get(), spec, pki.inter_key.get());
+    CHECK(ReasonOf(Verify(odd_leaf.get(), {pki.inter.get()}, {pki.root.get()})) == "cert_chain_untrusted");
+    CertSpec ispec{"Inter", "Root", Ca::kYes};
+    ispec.unknown_critical = true;
+    X509Ptr odd_inter = MakeCert(pki.inter_key.get(), ispec, pki.root_key.get());
+    CHECK(ReasonOf(Verify(pki.leaf.get(), {odd_inter.get()}, {pki.root.get()})) == "cert_chain_untrusted");
+  }
+  SECTION("more than 8 intermediates are refused before any signature check") {
+    std::vector<X509Ptr> many;
+    Certs ptrs;
+    for (int i = 0; i < 9; ++i) {
+      many.push_back(MakeCert(pki.inter_key.get(), {"Inter", "Root", Ca::kYes}, pki.root_key.get()));
+      ptrs.push_back(many.back().get());
+    }
+    CHECK(ReasonOf(Verify(pki.leaf.get(), ptrs, {pki.root.get()})) == "cert_chain_untrusted");
+  }
+  SECTION("same-name, same-key CAs that lead nowhere cannot make the search expensive") {
+    // Eight self-issued CAs under one name and key: without a budget the depth-first search
+    // would try every ordering of them.
+    EvpPkeyPtr k = NewKey();
+    std::vector<X509Ptr> loop;
+    Certs ptrs;
+    for (long i = 0; i < 8; ++i) {
+      CertSpec spec{"Inter", "Inter", Ca::kYes};
+      spec.serial = i + 10;
+      loop.push_back(MakeCert(k.get(), spec, k.get()));
+      ptrs.push_back(loop.back().get());
+    }
+    CertSpec lspec{"Leaf", "Inter", Ca::kNo};
+    X509Ptr leaf = MakeCert(pki.leaf_key.get(), lspec, k.get());
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(ReasonOf(Verify(leaf.get(), ptrs, {pki.root.get()}, kNow, 8)) == "cert_chain_untrusted");
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  }
 }

@@ -304,6 +304,13 @@ TEST_CASE("Integration: forged, mis-bound and malformed TPM evidence is refused 
     auto a = w.Make(w.Nonce());
     a.body["evidence"]["ak_id"] = skr::ParseJson(other.out).value()["id"].get<std::string>();
     ExpectRefused(w, w.Release(a.body), 401, "tpm_ak_not_enrolled");
+    // Nor does it pass acme's policy dry run, or show its enrolment to acme's admin.
+    auto eval = w.skrd->Post("/v1/tenants/acme/policies/measured/evaluate", {{"evidence", a.body["evidence"]}},
+                             w.admin);
+    CHECK(eval.status == 401);
+    CHECK(eval.problem_type() == "urn:skr:problem:tpm_ak_not_enrolled");
+    auto verify = w.skrd->Post("/v1/attestation/verify", {{"evidence", a.body["evidence"]}}, w.admin);
+    CHECK(verify.status == 401);
   }
   // Only the control section released anything.
   CHECK(w.Granted() <= 1);
@@ -352,6 +359,13 @@ TEST_CASE("Integration: TPM enrolment refuses a wrong activation secret, an untr
     auto r = w.skrd->Post(path, {{"name", "vm4"}, {"ak_public", ak_b64}, {"ek_cert", ek_pem}}, w.admin);
     CHECK(r.status == 401);
     CHECK(r.problem_type() == "urn:skr:problem:tpm_ek_untrusted");
+    // The refused attempt is in the audit log: intent, then the failure.
+    auto audit = w.skrd->Get("/v1/audit/entries?tenant=acme&limit=1000", w.skrd->operator_token());
+    std::vector<std::string> seen;
+    for (const auto& e : audit.json["entries"]) {
+      if (e["action"] == "tpm.enroll" && e["key"] == "vm4") seen.push_back(e["decision"].get<std::string>());
+    }
+    CHECK(seen == std::vector<std::string>{"requested", "failed"});
   }
   SECTION("an EK presented as the AK (a decryption key, not a restricted signing key)") {
     auto r = w.skrd->Post(path, {{"name", "vm5"}, {"ak_public", ek_pub_b64}, {"ek_cert", ek_pem}, {"ek_chain", issuer}},
