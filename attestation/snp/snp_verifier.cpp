@@ -17,18 +17,24 @@ Error Malformed(const std::string& msg, const char* reason = "malformed_evidence
   return Error(ErrorCode::kMalformedEvidence, "sev-snp evidence: " + msg, reason);
 }
 
-std::string SplTuple(const VcekExtensions& ext) {
-  std::string s = std::to_string(ext.bl_spl) + "." + std::to_string(ext.tee_spl) + "." +
-                  std::to_string(ext.snp_spl) + "." + std::to_string(ext.ucode_spl);
-  if (ext.fmc_spl) s += "." + std::to_string(*ext.fmc_spl);
+// "a.b.c.d[.e]", built by appending (GCC 12 warns falsely on chained operator+, PR 105329).
+std::string JoinSpl(std::initializer_list<unsigned> parts) {
+  std::string s;
+  for (unsigned v : parts) {
+    if (!s.empty()) s.push_back('.');
+    s.append(std::to_string(v));
+  }
   return s;
 }
 
+std::string SplTuple(const VcekExtensions& ext) {
+  if (ext.fmc_spl) return JoinSpl({ext.bl_spl, ext.tee_spl, ext.snp_spl, ext.ucode_spl, *ext.fmc_spl});
+  return JoinSpl({ext.bl_spl, ext.tee_spl, ext.snp_spl, ext.ucode_spl});
+}
+
 std::string SplTuple(const TcbVersion& t, bool with_fmc) {
-  std::string s = std::to_string(t.bootloader) + "." + std::to_string(t.tee) + "." +
-                  std::to_string(t.snp) + "." + std::to_string(t.microcode);
-  if (with_fmc) s += "." + std::to_string(t.fmc);
-  return s;
+  if (with_fmc) return JoinSpl({t.bootloader, t.tee, t.snp, t.microcode, t.fmc});
+  return JoinSpl({t.bootloader, t.tee, t.snp, t.microcode});
 }
 
 // The leaf certificates the evidence offers for the report's signer kind.

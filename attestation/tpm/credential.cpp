@@ -41,12 +41,15 @@ Result<SecretBytes> KdfA(TPM2_ALG_ID hash, std::span<const std::uint8_t> key, st
   SecretBytes out(bytes);
   std::size_t done = 0;
   for (std::uint32_t counter = 1; done < bytes; ++counter) {
+    // [i]32 || label || 0x00 || contextU || contextV || [L]32; the label's terminating NUL is
+    // part of the input (Part 1, 11.4.10.2).
     std::vector<std::uint8_t> msg;
+    msg.reserve(4 + label.size() + 1 + context_u.size() + context_v.size() + 4);
     PutU32(msg, counter);
-    msg.insert(msg.end(), label.begin(), label.end());
-    msg.push_back(0);  // the label's terminating NUL is part of the input (Part 1, 11.4.10.2)
-    msg.insert(msg.end(), context_u.begin(), context_u.end());
-    msg.insert(msg.end(), context_v.begin(), context_v.end());
+    for (char ch : label) msg.push_back(static_cast<std::uint8_t>(ch));
+    msg.push_back(0);
+    for (std::uint8_t b : context_u) msg.push_back(b);
+    for (std::uint8_t b : context_v) msg.push_back(b);
     PutU32(msg, static_cast<std::uint32_t>(bits));
     std::uint8_t block[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
