@@ -210,8 +210,10 @@ Json Broker::PolicyPcrSelection(const std::string& tenant, const std::string& ke
           unsigned index = 0;
           if (dot != std::string::npos) {
             auto [p, ec] = std::from_chars(path.data() + dot + 1, path.data() + path.size(), index);
-            if (ec == std::errc() && p == path.data() + path.size() && index <= 23) {
-              banks[path.substr(kPrefix.size(), dot - kPrefix.size())].insert(index);
+            const std::string bank = path.substr(kPrefix.size(), dot - kPrefix.size());
+            if (ec == std::errc() && p == path.data() + path.size() && index <= 23 &&
+                attestation::tpm::BankAlg(bank) != TPM2_ALG_ERROR) {
+              banks[bank].insert(index);
             }
           }
         }
