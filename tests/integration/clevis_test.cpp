@@ -237,7 +237,8 @@ TEST_CASE("initramfs: the dracut module and the initramfs-tools hook install wha
     // hook-functions stand-in that records what the hook copies.
     skr::test::WriteFile(tmp.file("hook-functions"),
                          "copy_exec() { echo \"exec $1\" >> \"$LIST\"; }\n"
-                         "copy_file() { echo \"file $2\" >> \"$LIST\"; }\n",
+                         "copy_file() { echo \"file $2\" >> \"$LIST\"; }\n"
+                         "manual_add_modules() { echo \"modules $*\" >> \"$LIST\"; }\n",
                          0644);
     auto r = RunCommand({"/bin/sh", src + "/initramfs-tools/clevis-skr"}, "",
                         {{"PATH", path},
@@ -248,7 +249,9 @@ TEST_CASE("initramfs: the dracut module and the initramfs-tools hook install wha
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const std::string list = skr::test::ReadFileOrFail(tmp.file("list"));
-    for (const char* want : {"/skr-agent", "/clevis-decrypt-skr", "/jose", "etc-skr/ca.crt"}) {
+    for (const char* want : {"/skr-agent", "/clevis-decrypt-skr", "/jose", "etc-skr/ca.crt",
+                             "/libtss2-tcti-device.so.0", "modules tpm_crb tpm_tis"}) {
+      INFO(want);
       CHECK(list.find(want) != std::string::npos);
     }
     CHECK(skr::test::ReadFileOrFail(tmp.file("dest/conf/conf.d/clevis-skr")) == "IP=dhcp\n");
@@ -259,16 +262,19 @@ TEST_CASE("initramfs: the dracut module and the initramfs-tools hook install wha
     const std::string script =
         "inst_multiple() { for f in \"$@\"; do echo \"bin $f\"; done; }\n"
         "inst_simple() { echo \"file $1\"; }\n"
+        "inst_libdir_file() { echo \"libdir $*\"; }\n"
+        "instmods() { echo \"modules $*\"; }\n"
         "require_binaries() { for b in \"$@\"; do command -v \"$b\" >/dev/null || return 1; done; }\n"
         "initdir=\"$DEST\"; hostonly_cmdline=yes\n"
         ". '" + src + "/dracut/60clevis-pin-skr/module-setup.sh'\n"
-        "check && depends && install\n";
+        "check && depends && installkernel && install\n";
     auto r = RunCommand({"/bin/bash", "-c", script}, "",
                         {{"PATH", path}, {"SKR_CA_DIR", tmp.file("etc-skr")}, {"DEST", tmp.file("dr")}});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     for (const char* want : {"bin skr-agent", "bin clevis-decrypt-skr", "bin jose", "clevis network",
-                             "etc-skr/ca.crt"}) {
+                             "etc-skr/ca.crt", "libdir libtss2-tcti-device.so*", "modules -o tpm_crb tpm_tis"}) {
+      INFO(want);
       CHECK(r.out.find(want) != std::string::npos);
     }
     CHECK(skr::test::ReadFileOrFail(tmp.file("dr/etc/cmdline.d/99clevis-pin-skr.conf")) ==

@@ -440,3 +440,53 @@ TEST_CASE("Integration: measured boot: an event log replayed against the live sw
   CHECK(stale.err.find("tpm_event_log_mismatch") != std::string::npos);
   CHECK(w.LastRelease()["decision"] != "granted");
 }
+
+TEST_CASE("Integration: the Clevis skr pin unlocks with TPM evidence from a live swtpm",
+          "[integration][tpm][clevis]") {
+  for (const char* tool : {"/usr/bin/clevis", "/usr/bin/jose"}) REQUIRE(std::filesystem::exists(tool));
+  World w;
+  auto en = w.Enroll("vm1");
+  INFO(en.out << en.err);
+  REQUIRE(en.exit_code == 0);
+  const std::string id = skr::ParseJson(en.out).value()["id"].get<std::string>();
+  skr::test::WriteFile(w.skrd->file("admin.token"), w.admin, 0600);
+  const Json cfg = {{"servers", {w.skrd->url()}}, {"cacert", w.skrd->file("tls/ca.crt")},
+                    {"tenant", "acme"},           {"policy", "measured"},
+                    {"key", "tpm-disk"},          {"token_file", w.skrd->file("admin.token")},
+                    {"evidence", "tpm"},          {"ak_id", id},
+                    {"tcti", w.tpm.tcti()},       {"event_log", "none"}};
+  skr::test::WriteFile(w.skrd->file("pin.json"), skr::DumpJson(cfg), 0600);
+  // The pins and the clients are found on PATH, as clevis finds its pins.
+  std::map<std::string, std::string> env = {
+      {"PATH", skr::test::SourceDir() + "/scripts/clevis:" + skr::test::BinaryDir() + "/client:" +
+                   std::getenv("PATH")}};
+  auto sh = [&](const std::string& script, const std::string& input) {
+    return RunCommand({"/bin/bash", "-c", script}, input, env, 120);
+  };
+  auto enc = sh("clevis encrypt skr \"$(cat '" + w.skrd->file("pin.json") + "')\"", "disk passphrase");
+  INFO(enc.err);
+  REQUIRE(enc.exit_code == 0);
+  // The JWE header records how to attest: evidence tpm with the AK id (no secrets).
+  auto hdr = sh("jose jwe fmt -i- -c | cut -d. -f1 | jose b64 dec -i- -O-", enc.out);
+  CHECK(hdr.out.find("\"ak_id\":\"" + id + "\"") != std::string::npos);
+  CHECK(hdr.out.find(w.admin) == std::string::npos);
+
+  auto dec = sh("clevis decrypt", enc.out);
+  INFO(dec.err);
+  CHECK(dec.exit_code == 0);
+  CHECK(dec.out == "disk passphrase");
+
+  // A changed boot (PCR 7) and the disk stays locked: skr-agent's exit code 1 (denied).
+  REQUIRE(RunCommand({"tpm2_pcrextend", "7:sha256=" + std::string(64, 'd')}, "", w.tpm.env(), 30).exit_code == 0);
+  auto locked = sh("clevis decrypt", enc.out);
+  CHECK(locked.exit_code == 1);
+  CHECK(locked.out.empty());
+
+  // Without an AK id the pin refuses to bind for tpm evidence.
+  Json bad = cfg;
+  bad.erase("ak_id");
+  skr::test::WriteFile(w.skrd->file("bad.json"), skr::DumpJson(bad), 0600);
+  auto refused = sh("clevis encrypt skr \"$(cat '" + w.skrd->file("bad.json") + "')\"", "x");
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("ak_id") != std::string::npos);
+}

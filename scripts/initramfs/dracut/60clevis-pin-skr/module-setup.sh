@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # dracut module: the Clevis "skr" pin in the initramfs. Installs clevis-decrypt-skr, skr-agent
 # (with its libraries: dracut's inst_multiple resolves them), jose, and the CA certificates under
-# /etc/skr that the pin's JWE headers name; asks for the network (rd.neednet=1) so skr-agent can
-# reach skrd before the root disk is unlocked.
+# /etc/skr that the pin's JWE headers name; the TPM drivers and the tpm2-tss TCTI modules that
+# skr-agent's TCTI loader opens at run time (dlopen: not found by dependency resolution) for
+# `tpm` evidence; asks for the network (rd.neednet=1) so skr-agent can reach skrd before the root
+# disk is unlocked.
 
 check() {
     require_binaries clevis-decrypt-skr skr-agent jose || return 1
@@ -19,6 +21,12 @@ cmdline() {
     echo "rd.neednet=1"
 }
 
+installkernel() {
+    # TPM 2.0 character devices (/dev/tpmrm0): CRB and TIS interfaces; absent modules are skipped.
+    instmods -o tpm_crb tpm_tis tpm_tis_core
+    return 0
+}
+
 install() {
     if [[ $hostonly_cmdline == "yes" ]]; then
         local conf="${initdir}/etc/cmdline.d/99clevis-pin-skr.conf"
@@ -26,6 +34,7 @@ install() {
         echo "rd.neednet=1" > "$conf"
     fi
     inst_multiple clevis-decrypt-skr skr-agent jose mktemp cat
+    inst_libdir_file "libtss2-tcti-device.so*"
     # Trust anchors for skrd's TLS certificate (the pin records the CA path it was bound with).
     local ca
     for ca in "${SKR_CA_DIR:-/etc/skr}"/*.crt "${SKR_CA_DIR:-/etc/skr}"/*.pem; do
