@@ -418,3 +418,34 @@ TEST_CASE("ParseConfig: the [attestation.snp] section", "[config]") {
   REQUIRE(!bad.has_value());
   CHECK(bad.error().message().rfind("attestation.snp.extra_roots_product", 0) == 0);
 }
+
+TEST_CASE("ParseConfig: the [attestation.tpm] section", "[config]") {
+  const std::string base =
+      "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
+      "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
+  auto def = skr::config::ParseConfig(base, "/etc/skr", {});
+  REQUIRE(def.has_value());
+  CHECK(def->attestation.tpm.enabled);
+  CHECK(def->attestation.tpm.require_ek);
+  CHECK(def->attestation.tpm.enrollment_ttl_seconds == 300);
+  CHECK(def->attestation.tpm.ak_roots.empty());
+  CHECK(def->attestation.tpm.ek_roots.empty());
+  auto set = skr::config::ParseConfig(
+      base + "[attestation.tpm]\nak_roots = \"google-vtpm-ca.crt\"\nek_roots = \"/etc/tpm/ek-cas.pem\"\n"
+             "require_ek = false\nenrollment_ttl_seconds = 60\n",
+      "/etc/skr", {{"SKR_ATTESTATION_TPM_ENABLED", "false"}});
+  REQUIRE(set.has_value());
+  CHECK(!set->attestation.tpm.enabled);
+  CHECK(!set->attestation.tpm.require_ek);
+  CHECK(set->attestation.tpm.ak_roots == "/etc/skr/google-vtpm-ca.crt");
+  CHECK(set->attestation.tpm.ek_roots == "/etc/tpm/ek-cas.pem");
+  CHECK(set->attestation.tpm.enrollment_ttl_seconds == 60);
+  for (const char* ttl : {"0", "9", "86401"}) {
+    auto bad = skr::config::ParseConfig(base + "[attestation.tpm]\nenrollment_ttl_seconds = " + ttl + "\n",
+                                        "/etc/skr", {});
+    REQUIRE(!bad.has_value());
+    CHECK(bad.error().message().rfind("attestation.tpm.enrollment_ttl_seconds", 0) == 0);
+  }
+  auto unknown = skr::config::ParseConfig(base + "[attestation.tpm]\nak_root = \"x\"\n", "/etc/skr", {});
+  CHECK(!unknown.has_value());
+}

@@ -490,3 +490,30 @@ TEST_CASE("Integration: the Clevis skr pin unlocks with TPM evidence from a live
   CHECK(refused.exit_code != 0);
   CHECK(refused.err.find("ak_id") != std::string::npos);
 }
+
+TEST_CASE("Integration: skrd check-config loads the TPM trust anchors and names a bad file",
+          "[integration][tpm]") {
+  SKR_REQUIRE_TESTDATA(testdata);
+  skr::test::SkrdOptions opts;
+  // Google's vTPM CA (DER) as AK root and a PEM bundle as EK roots: both load.
+  opts.extra_toml = "\n[attestation.tpm]\nak_roots = \"" + (testdata / "tpm/gce/google_tpm_ek_intermediate_2.crt").string() +
+                    "\"\nek_roots = \"" + (testdata / "snp/certs/ask_ark_milan.pem").string() + "\"\n";
+  Skrd good(opts);
+  REQUIRE(good.Start());
+  auto ok = RunCommand({Bin("server/skrd"), "check-config", "--config", good.config_path()});
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("\"tpm\"") != std::string::npos);
+  good.Stop();
+
+  // The same config with an AK root file that is not a certificate.
+  std::string text = skr::test::ReadFileOrFail(good.config_path());
+  const std::string gce = (testdata / "tpm/gce/google_tpm_ek_intermediate_2.crt").string();
+  text.replace(text.find(gce), gce.size(), good.file("not-a-cert.pem"));
+  skr::test::WriteFile(good.file("not-a-cert.pem"), "hello", 0644);
+  skr::test::WriteFile(good.config_path(), text, 0644);
+  auto r = RunCommand({Bin("server/skrd"), "check-config", "--config", good.config_path()});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("attestation.tpm.ak_roots") != std::string::npos);
+}
