@@ -538,7 +538,7 @@ int main(int argc, char** argv) {
   }
 
   // ---- tpm ----
-  std::string tcti, ak_type_text = "ecc", ek_cert_file, ek_chain_file, machine, ak_id;
+  std::string tcti, ak_type_text = "ecc", ek_type_text = "rsa", ek_cert_file, ek_chain_file, machine, ak_id;
   CLI::App* tpm_cmd = app.add_subcommand("tpm", "TPM attestation keys (admin of the tenant)");
   tpm_cmd->require_subcommand(1);
   {
@@ -550,14 +550,18 @@ int main(int argc, char** argv) {
     en->add_option("--name", machine, "machine name (unique in the tenant)")->required();
     en->add_option("--tcti", tcti, "TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
     en->add_option("--ak-type", ak_type_text, "AK algorithm: ecc (P-256, default) or rsa (2048)");
-    en->add_option("--ek-cert", ek_cert_file, "EK certificate file (default: read from TPM NV 0x01c00002)");
+    en->add_option("--ek-type", ek_type_text, "EK: rsa (template L-1, default) or ecc (L-2, NIST P-256)");
+    en->add_option("--ek-cert", ek_cert_file,
+                   "EK certificate file (default: read from TPM NV 0x01c00002 for rsa, 0x01c0000a for ecc)");
     en->add_option("--ek-chain", ek_chain_file, "PEM bundle of EK intermediate CA certificates");
     on(en, [&](Ctx& ctx) -> int {
       auto ak_type = ParseTpmAkType(ak_type_text);
       if (!ak_type) return UsageError(ak_type.error().message());
+      auto ek_type = ParseTpmEkType(ek_type_text);
+      if (!ek_type) return UsageError(ek_type.error().message());
       auto path = TenantPath(tenant, {"tpm", "enrollments"});
       if (!path) return UsageError(path.error().message());
-      auto tpm = TpmDevice::Open(ResolveTcti(tcti), *ak_type);
+      auto tpm = TpmDevice::Open(ResolveTcti(tcti), *ak_type, *ek_type);
       if (!tpm) return ctx.ApiError(tpm.error());
       std::string ek_pem;
       if (!ek_cert_file.empty()) {

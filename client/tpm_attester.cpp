@@ -23,7 +23,9 @@
 namespace skr::client {
 namespace {
 
-constexpr TPM2_HANDLE kEkCertNvIndex = 0x01c00002;  // TCG EK Credential Profile 2.0, 2.2.1.4
+// TCG EK Credential Profile 2.0, 2.2.1.4: RSA 2048 and ECC NIST P-256 EK certificates.
+constexpr TPM2_HANDLE kRsaEkCertNvIndex = 0x01c00002;
+constexpr TPM2_HANDLE kEccEkCertNvIndex = 0x01c0000a;
 constexpr int kMaxQuoteAttempts = 3;
 
 Error TpmError(const std::string& what, TSS2_RC rc, ErrorCode code = ErrorCode::kUnavailable,
@@ -59,19 +61,33 @@ using EsysPtr = std::unique_ptr<T, EsysFree<T>>;
 
 // TCG EK Credential Profile 2.0, B.3.3 template L-1: the RSA 2048 EK. authPolicy is PolicyA =
 // TPM2_PolicySecret(TPM_RH_ENDORSEMENT) (B.3.2).
-TPM2B_PUBLIC EkTemplate() {
+TPM2B_PUBLIC EkTemplate(TpmEkType type) {
   static constexpr std::uint8_t kPolicyA[32] = {
       0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
       0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa};
   TPM2B_PUBLIC t;
   std::memset(&t, 0, sizeof(t));
-  t.publicArea.type = TPM2_ALG_RSA;
+  t.publicArea.type = TPM2_ALG_RSA;  // L-1 unless L-2 below
   t.publicArea.nameAlg = TPM2_ALG_SHA256;
   t.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
                                   TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
                                   TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
   t.publicArea.authPolicy.size = sizeof(kPolicyA);
   std::memcpy(t.publicArea.authPolicy.buffer, kPolicyA, sizeof(kPolicyA));
+  if (type == TpmEkType::kEccP256) {
+    // Template L-2 (B.3.4): NIST P-256, unique = two 32-byte zero coordinates.
+    t.publicArea.type = TPM2_ALG_ECC;
+    auto& ecc = t.publicArea.parameters.eccDetail;
+    ecc.symmetric.algorithm = TPM2_ALG_AES;
+    ecc.symmetric.keyBits.aes = 128;
+    ecc.symmetric.mode.aes = TPM2_ALG_CFB;
+    ecc.scheme.scheme = TPM2_ALG_NULL;
+    ecc.curveID = TPM2_ECC_NIST_P256;
+    ecc.kdf.scheme = TPM2_ALG_NULL;
+    t.publicArea.unique.ecc.x.size = 32;
+    t.publicArea.unique.ecc.y.size = 32;
+    return t;
+  }
   auto& rsa = t.publicArea.parameters.rsaDetail;
   rsa.symmetric.algorithm = TPM2_ALG_AES;
   rsa.symmetric.keyBits.aes = 128;
@@ -171,6 +187,12 @@ Result<TpmAkType> ParseTpmAkType(std::string_view text) {
   return Error(ErrorCode::kInvalidArgument, "AK type must be ecc or rsa");
 }
 
+Result<TpmEkType> ParseTpmEkType(std::string_view text) {
+  if (text == "rsa") return TpmEkType::kRsa2048;
+  if (text == "ecc") return TpmEkType::kEccP256;
+  return Error(ErrorCode::kInvalidArgument, "EK type must be rsa or ecc");
+}
+
 Result<std::vector<TpmPcrBank>> ParsePcrSpec(std::string_view spec) {
   std::vector<TpmPcrBank> out;
   std::size_t pos = 0;
@@ -233,6 +255,7 @@ struct TpmDevice::Impl {
   TSS2_TCTI_CONTEXT* tcti = nullptr;
   ESYS_CONTEXT* esys = nullptr;
   TpmAkType ak_type = TpmAkType::kEccP256;
+  TpmEkType ek_type = TpmEkType::kRsa2048;
   ESYS_TR ek = ESYS_TR_NONE;
   ESYS_TR ak = ESYS_TR_NONE;
   TPMT_PUBLIC ek_public{};
@@ -273,7 +296,7 @@ struct TpmDevice::Impl {
 
   Result<void> EnsureEk() {
     if (ek != ESYS_TR_NONE) return Ok();
-    SKR_TRY(ek, CreatePrimary(EkTemplate(), ek_public, "EK"));
+    SKR_TRY(ek, CreatePrimary(EkTemplate(ek_type), ek_public, "EK"));
     return Ok();
   }
   Result<void> EnsureAk() {
@@ -286,9 +309,11 @@ struct TpmDevice::Impl {
 TpmDevice::TpmDevice(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TpmDevice::~TpmDevice() = default;
 
-Result<std::unique_ptr<TpmDevice>> TpmDevice::Open(const std::string& tcti, TpmAkType ak_type) {
+Result<std::unique_ptr<TpmDevice>> TpmDevice::Open(const std::string& tcti, TpmAkType ak_type,
+                                                  TpmEkType ek_type) {
   auto impl = std::make_unique<Impl>();
   impl->ak_type = ak_type;
+  impl->ek_type = ek_type;
   TSS2_RC rc = Tss2_TctiLdr_Initialize(tcti.c_str(), &impl->tcti);
   if (rc != TSS2_RC_SUCCESS) return TpmError("cannot open TCTI '" + tcti + "'", rc);
   rc = Esys_Initialize(&impl->esys, impl->tcti, nullptr);
@@ -298,9 +323,13 @@ Result<std::unique_ptr<TpmDevice>> TpmDevice::Open(const std::string& tcti, TpmA
 
 Result<std::string> TpmDevice::EkCertificatePem() {
   ESYS_TR nv = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_TR_FromTPMPublic(impl_->esys, kEkCertNvIndex, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
+  const bool ecc = impl_->ek_type == TpmEkType::kEccP256;
+  TSS2_RC rc = Esys_TR_FromTPMPublic(impl_->esys, ecc ? kEccEkCertNvIndex : kRsaEkCertNvIndex, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, ESYS_TR_NONE, &nv);
   if (rc != TSS2_RC_SUCCESS) {
-    return Error(ErrorCode::kNotFound, "TPM: no EK certificate at NV index 0x01c00002", "tpm_ek_cert_missing");
+    return Error(ErrorCode::kNotFound,
+                 std::string("TPM: no EK certificate at NV index ") + (ecc ? "0x01c0000a" : "0x01c00002"),
+                 "tpm_ek_cert_missing");
   }
   // The ESYS_TR is released on every path.
   struct CloseTr {

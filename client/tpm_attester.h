@@ -5,8 +5,9 @@
 //
 // Keys (none is persisted; both are primary keys re-derived from the endorsement seed, so the
 // same TPM yields the same keys at every boot):
-//   - EK: TCG EK Credential Profile 2.0 template L-1 (RSA 2048, SHA-256, AES-128-CFB, PolicyA),
-//     the key the manufacturer's EK certificate (NV index 0x01c00002) certifies;
+//   - EK: TCG EK Credential Profile 2.0 template L-1 (RSA 2048, SHA-256, AES-128-CFB, PolicyA;
+//     certificate at NV index 0x01c00002) or L-2 (ECC NIST P-256, same policy and symmetric
+//     definition; certificate at 0x01c0000a), the key the manufacturer's EK certificate certifies;
 //   - AK: a restricted signing key (fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth,
 //     restricted, sign) in the endorsement hierarchy, ECC P-256 / ECDSA-SHA256 (default; fast to
 //     derive on hardware TPMs) or RSA 2048 / RSASSA-SHA256.
@@ -31,6 +32,11 @@ namespace skr::client {
 enum class TpmAkType { kEccP256, kRsa2048 };
 // "ecc" | "rsa". Errors: kInvalidArgument.
 Result<TpmAkType> ParseTpmAkType(std::string_view text);
+// The EK used for enrolment: TCG EK Credential Profile template L-1 (RSA 2048, certificate at NV
+// 0x01c00002) or L-2 (ECC NIST P-256, certificate at NV 0x01c0000a).
+enum class TpmEkType { kRsa2048, kEccP256 };
+// "rsa" | "ecc". Errors: kInvalidArgument.
+Result<TpmEkType> ParseTpmEkType(std::string_view text);
 
 // PCR selection: bank name -> ascending indexes.
 struct TpmPcrBank {
@@ -49,12 +55,13 @@ std::string ResolveTcti(const std::string& flag);
 class TpmDevice {
  public:
   // Errors: kUnavailable reason "tpm_unavailable" when the TCTI or ESAPI cannot start.
-  static Result<std::unique_ptr<TpmDevice>> Open(const std::string& tcti, TpmAkType ak_type);
+  static Result<std::unique_ptr<TpmDevice>> Open(const std::string& tcti, TpmAkType ak_type,
+                                                 TpmEkType ek_type = TpmEkType::kRsa2048);
   ~TpmDevice();
   TpmDevice(const TpmDevice&) = delete;
   TpmDevice& operator=(const TpmDevice&) = delete;
 
-  // The RSA EK certificate from NV index 0x01c00002, as PEM. Errors: kNotFound reason
+  // The EK certificate from NV index 0x01c00002 (RSA) or 0x01c0000a (ECC), as PEM. Errors: kNotFound reason
   // "tpm_ek_cert_missing", kUnavailable on TPM errors.
   Result<std::string> EkCertificatePem();
   // Marshalled TPMT_PUBLIC of the EK / AK (created on first use).

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "common/ossl.h"
@@ -36,14 +37,24 @@ Result<SecretBytes> KdfA(TPM2_ALG_ID hash, std::span<const std::uint8_t> key, st
                          std::span<const std::uint8_t> context_u,
                          std::span<const std::uint8_t> context_v, std::size_t bits);
 
+// KDFe of Part 1, 11.4.10.3 (SP 800-56A concatenation KDF): `bits` bits of
+// H([i]32 || Z || label || 0x00 || party_u || party_v) for i = 1, 2, ...
+Result<SecretBytes> KdfE(TPM2_ALG_ID hash, std::span<const std::uint8_t> z, std::string_view label,
+                         std::span<const std::uint8_t> party_u, std::span<const std::uint8_t> party_v,
+                         std::size_t bits);
+
 // Wraps `credential` (at most the digest size of the EK nameAlg) for the object named
-// `object_name` (the AK's TPM name) to the RSA EK `ek`:
-//   seed = random (digest size of nameAlg), encrypted_secret = RSA-OAEP(ek, seed, nameAlg,
-//   label "IDENTITY\0") (Part 1, B.10.4); symKey = KDFa(nameAlg, seed, "STORAGE", name, -, symBits);
+// `object_name` (the AK's TPM name) to the EK `ek`:
+//   RSA EK: seed = random (digest size of nameAlg), encrypted_secret = RSA-OAEP(ek, seed,
+//   nameAlg, label "IDENTITY\0") (Part 1, B.10.4);
+//   ECC EK (NIST P-256 / P-384): an ephemeral key on the EK's curve, Z = ECDH x-coordinate,
+//   seed = KDFe(nameAlg, Z, "IDENTITY", x_ephemeral, x_ek, digest bits), encrypted_secret = the
+//   marshalled ephemeral TPMS_ECC_POINT (Part 1, C.6.4);
+//   then for both: symKey = KDFa(nameAlg, seed, "STORAGE", name, -, symBits);
 //   encIdentity = AES-CFB(symKey, IV 0, TPM2B_DIGEST(credential)); hmacKey = KDFa(nameAlg, seed,
 //   "INTEGRITY", -, -, digest bits); outerHMAC = HMAC(hmacKey, encIdentity || name) (Part 1, 24.4
-//   and 24.5). Errors: kInvalidArgument reason tpm_ek_unsupported (not RSA, unsupported
-//   parameters), kInvalidArgument when the credential is too long.
+//   and 24.5). Errors: kInvalidArgument reason tpm_ek_unsupported (neither RSA nor P-256/P-384
+//   ECC, unsupported parameters), kInvalidArgument when the credential is too long.
 Result<CredentialChallenge> MakeCredential(EVP_PKEY* ek, const EkParameters& params,
                                            std::span<const std::uint8_t> object_name,
                                            std::span<const std::uint8_t> credential);

@@ -940,10 +940,12 @@ Result<Json> Broker::DoBeginTpmEnrollment(std::string_view tenant, const std::st
     if (!key || ek_key == nullptr || EVP_PKEY_eq(key->get(), ek_key) != 1) {
       return BadRequest("'ek_public' is not the key of 'ek_cert'", "tpm_ek_mismatch");
     }
-    if (ek_pub->type != TPM2_ALG_RSA) return BadRequest("only RSA EKs are supported", "tpm_ek_unsupported");
+    // The EK's nameAlg and symmetric definition shape the credential (Part 1, 24.4).
+    const TPMT_SYM_DEF_OBJECT& sym = ek_pub->type == TPM2_ALG_RSA ? ek_pub->parameters.rsaDetail.symmetric
+                                                                   : ek_pub->parameters.eccDetail.symmetric;
     params.name_alg = ek_pub->nameAlg;
-    params.sym_alg = ek_pub->parameters.rsaDetail.symmetric.algorithm;
-    params.sym_bits = ek_pub->parameters.rsaDetail.symmetric.keyBits.aes;
+    params.sym_alg = sym.algorithm;
+    params.sym_bits = sym.keyBits.aes;
   }
   // ---- MakeCredential: only the TPM holding this EK and this AK can answer ----
   SecretBytes secret = RandomSecret(32);

@@ -1187,14 +1187,20 @@ TEST_CASE("MakeCredential: rejects unsupported EKs and bad arguments", "[attesta
   auto name = tpm::ObjectName(RsaAk());
   REQUIRE(name.has_value());
   const Bytes credential(32, 0x5A);
-  SECTION("an EC endorsement key") {
-    auto ec = skr::GenerateEcKey("P-256");
+  SECTION("an EC endorsement key off the NIST P-256 / P-384 curves, or no key") {
+    auto ec = skr::GenerateEcKey("P-521");
     REQUIRE(ec.has_value());
     auto r = tpm::MakeCredential(ec->get(), tpm::EkParameters{}, *name, credential);
     CHECK(CodeOf(r) == ErrorCode::kInvalidArgument);
     CHECK(ReasonOf(r) == "tpm_ek_unsupported");
     CHECK(ReasonOf(tpm::MakeCredential(nullptr, tpm::EkParameters{}, *name, credential)) ==
           "tpm_ek_unsupported");
+    // P-256 is supported: the ephemeral point (two 32-byte coordinates) is the encrypted secret.
+    auto p256 = skr::GenerateEcKey("P-256");
+    REQUIRE(p256.has_value());
+    auto ok = tpm::MakeCredential(p256->get(), tpm::EkParameters{}, *name, credential);
+    REQUIRE(ok.has_value());
+    CHECK(ok->encrypted_secret.size() == 2 + 2 + 32 + 2 + 32);
   }
   SECTION("unsupported symmetric or name algorithms") {
     tpm::EkParameters p;

@@ -6,10 +6,12 @@
 // matching the digest, truncated / oversized quote, another tenant's AK) are each refused with
 // their own reason, nothing is released, and every attempt is audited.
 #include <catch2/catch.hpp>
+#include <openssl/pem.h>
 
 #include <filesystem>
 #include <memory>
 
+#include "attestation/tpm/quote.h"
 #include "client/tpm_attester.h"
 #include "common/encoding.h"
 #include "common/jose.h"
@@ -516,4 +518,79 @@ TEST_CASE("Integration: skrd check-config loads the TPM trust anchors and names 
   INFO(r.out << r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("attestation.tpm.ak_roots") != std::string::npos);
+}
+
+TEST_CASE("Integration: an AK enrolled through an ECC (NIST P-256) EK certified by the owner's CA",
+          "[integration][tpm]") {
+  Swtpm tpm;
+  INFO(tpm.error());
+  REQUIRE(tpm.Start());
+  skr::test::TempDir ca;
+  // The EK of template L-2, derived in the swtpm; swtpm_setup certifies only RSA and P-384 EKs, so
+  // an owner CA (made here with the openssl CLI) certifies this one, as an enterprise CA would.
+  std::string ek_pem;
+  {
+    auto dev = TpmDevice::Open(tpm.tcti(), TpmAkType::kEccP256, skr::client::TpmEkType::kEccP256);
+    REQUIRE(dev);
+    auto pub = skr::attestation::tpm::ParsePublic((*dev)->EkPublic().value());
+    REQUIRE(pub);
+    CHECK(pub->type == TPM2_ALG_ECC);
+    auto key = skr::attestation::tpm::AkFromTpmtPublic(*pub);
+    REQUIRE(key);
+    skr::BioPtr bio(BIO_new(BIO_s_mem()));
+    REQUIRE(PEM_write_bio_PUBKEY(bio.get(), key->get()) == 1);
+    char* text = nullptr;
+    const long len = BIO_get_mem_data(bio.get(), &text);
+    ek_pem.assign(text, static_cast<std::size_t>(len));
+  }
+  skr::test::WriteFile(ca.file("ek.pub.pem"), ek_pem, 0644);
+  auto sh = [&](const std::string& cmd) {
+    auto r = RunCommand({"/bin/sh", "-c", "cd '" + ca.path().string() + "' && " + cmd});
+    INFO(cmd << "\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+  };
+  sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt "
+     "-subj /CN=owner-ek-ca -days 30 -addext basicConstraints=critical,CA:TRUE "
+     "-addext keyUsage=critical,keyCertSign 2>/dev/null");
+  sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout csr.key -subj /CN=ek "
+     "-out ek.csr 2>/dev/null");
+  sh("openssl x509 -req -in ek.csr -CA ca.crt -CAkey ca.key -CAcreateserial -force_pubkey ek.pub.pem "
+     "-days 30 -out ek.crt 2>/dev/null");
+
+  skr::test::SkrdOptions opts;
+  opts.extra_toml = "\n[attestation.tpm]\nek_roots = \"" + ca.file("ca.crt") + "\"\n";
+  Skrd skrd(opts);
+  REQUIRE(skrd.Start());
+  const Json policy = {{"anyOf",
+                        {{{"authority", "skr:local"},
+                          {"allOf",
+                           {{{"claim", "tee"}, {"equals", "tpm"}}, {{"claim", "tpm.ak.name"}, {"equals", "vm-ecc"}}}}}}}};
+  const std::string material = skr::Base64Encode(skr::RandomBytes(32));
+  auto admin = skrd.SetUpTenant("acme", "p", policy, "disk", material).admin_token;
+  auto env = tpm.env();
+  env["SKR_ADDR"] = skrd.url();
+  env["SKR_CACERT"] = skrd.file("tls/ca.crt");
+  env["SKR_TOKEN"] = admin;
+  auto en = RunCommand({Bin("client/skrctl"), "--format", "json", "tpm", "enroll", "--tenant", "acme", "--name",
+                        "vm-ecc", "--ek-type", "ecc", "--ek-cert", ca.file("ek.crt")},
+                       "", env, 60);
+  INFO(en.out << en.err);
+  REQUIRE(en.exit_code == 0);
+  const Json enrolled = skr::ParseJson(en.out).value();
+  CHECK(enrolled["state"] == "active");
+
+  const std::string out = skrd.file("k.bin");
+  auto f = RunCommand({Bin("client/skr-agent"), "fetch", "--url", skrd.url(), "--tenant", "acme", "--key", "disk",
+                       "--evidence", "tpm", "--ak-id", enrolled["id"].get<std::string>(), "--cacert",
+                       skrd.file("tls/ca.crt"), "--retries", "0", "--out", out},
+                      "", tpm.env(), 60);
+  INFO(f.err);
+  CHECK(f.exit_code == 0);
+  CHECK(skr::Base64Encode(skr::AsBytes(ReadFileOrEmpty(out))) == material);
+
+  // The RSA EK of the same TPM does not match the ECC EK certificate: refused before any challenge.
+  auto rsa_ek = RunCommand({Bin("client/skrctl"), "--format", "json", "tpm", "enroll", "--tenant", "acme",
+                            "--name", "vm-wrong", "--ek-type", "rsa", "--ek-cert", ca.file("ek.crt")},
+                           "", env, 60);
+  CHECK(rsa_ek.exit_code != 0);
 }
