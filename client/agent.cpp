@@ -103,7 +103,8 @@ Result<FetchResult> FetchKey(const FetchOptions& options, ApiClient& api) {
     return Error(ErrorCode::kInvalidArgument, "tenant and key are required");
   }
   // 1. Challenge (DESIGN.md section 2, step 1).
-  SKR_TRY(Json challenge, api.ChallengeFor(options.tenant, options.key));
+  SKR_TRY(Json challenge,
+          api.ChallengeFor(options.tenant, options.evidence->WantsChallengeHints() ? options.key : ""));
   const std::string nonce = challenge.at("nonce").get<std::string>();
   options.evidence->OnChallenge(challenge);
 

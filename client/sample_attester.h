@@ -19,6 +19,9 @@ namespace skr::client {
 class EvidenceProvider {
  public:
   virtual ~EvidenceProvider() = default;
+  // Whether the challenge should name the key, so skrd adds hints (`tpm_pcrs`) that cost it a
+  // keystore lookup; only attesters that use them ask. Default: no.
+  virtual bool WantsChallengeHints() const { return false; }
   // The whole /v1/challenge response, before Collect (hints such as `tpm_pcrs`). Default: ignored.
   virtual void OnChallenge(const Json& challenge) { (void)challenge; }
   // Returns the `evidence` member of a release request, e.g. {"type":"sample","jws":"..."}.

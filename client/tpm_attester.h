@@ -107,6 +107,7 @@ struct TpmAttesterOptions {
 class TpmAttester final : public EvidenceProvider {
  public:
   explicit TpmAttester(TpmAttesterOptions options) : options_(std::move(options)) {}
+  bool WantsChallengeHints() const override { return options_.pcrs.empty(); }
   void OnChallenge(const Json& challenge) override;
   Result<Json> Collect(std::span<const std::uint8_t, 48> digest) override;
 

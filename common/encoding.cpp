@@ -88,6 +88,14 @@ std::string Base64Encode(std::span<const std::uint8_t> data) { return Encode(dat
 Result<std::vector<std::uint8_t>> Base64Decode(std::string_view text) {
   return Decode(text, kStd, true);
 }
+Result<std::vector<std::uint8_t>> Base64DecodeAtMost(std::string_view text, std::size_t max_bytes) {
+  const auto too_large = [] { return Error(ErrorCode::kInvalidArgument, "base64: too large", "too_large"); };
+  if (text.size() > (max_bytes + 2) / 3 * 4) return too_large();
+  SKR_TRY(std::vector<std::uint8_t> out, Base64Decode(text));
+  if (out.size() > max_bytes) return too_large();
+  return out;
+}
+
 std::string Base64UrlEncode(std::span<const std::uint8_t> data) {
   return Encode(data, kUrl, false);
 }

@@ -15,6 +15,10 @@ namespace skr {
 std::string Base64Encode(std::span<const std::uint8_t> data);
 // Strict: rejects whitespace, bad characters, bad padding. Errors: kInvalidArgument.
 Result<std::vector<std::uint8_t>> Base64Decode(std::string_view text);
+// Base64Decode for untrusted input with a bound: text longer than the encoding of `max_bytes`
+// is refused before it is decoded, and so is a result longer than `max_bytes`.
+// Errors: kInvalidArgument, reason "too_large" for the bound, Base64Decode's otherwise.
+Result<std::vector<std::uint8_t>> Base64DecodeAtMost(std::string_view text, std::size_t max_bytes);
 std::string Base64UrlEncode(std::span<const std::uint8_t> data);
 // Accepts unpadded input only (RFC 7515 section 2). Errors: kInvalidArgument.
 Result<std::vector<std::uint8_t>> Base64UrlDecode(std::string_view text);

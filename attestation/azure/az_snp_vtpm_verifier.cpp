@@ -23,11 +23,8 @@ Result<std::vector<std::uint8_t>> EvidenceBytes(const Json& value, std::size_t m
                                                 std::string_view what) {
   const std::string name(what);
   if (value.is_string()) {
-    const auto& s = value.get_ref<const std::string&>();
-    if (s.size() > (max_bytes + 2) / 3 * 4) return Malformed("'" + name + "' is too large");
-    auto b = Base64Decode(s);
-    if (!b) return Malformed("'" + name + "' is not base64");
-    if (b->size() > max_bytes) return Malformed("'" + name + "' is too large");
+    auto b = Base64DecodeAtMost(value.get_ref<const std::string&>(), max_bytes);
+    if (!b) return Malformed("'" + name + (b.error().reason() == "too_large" ? "' is too large" : "' is not base64"));
     return std::move(b).value();
   }
   if (value.is_array()) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "attestation/tpm/quote.h"
+
 namespace skr::attestation::tpm {
 namespace {
 
@@ -18,14 +20,8 @@ Error Unsupported(const std::string& msg) {
   return Error(ErrorCode::kInvalidArgument, "tpm: " + msg, "tpm_ek_unsupported");
 }
 
-const EVP_MD* MdOf(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA256: return EVP_sha256();
-    case TPM2_ALG_SHA384: return EVP_sha384();
-    case TPM2_ALG_SHA512: return EVP_sha512();
-    default: return nullptr;
-  }
-}
+// Credential protection hashes: the EK's nameAlg, never SHA-1.
+const EVP_MD* MdOf(TPM2_ALG_ID alg) { return alg == TPM2_ALG_SHA1 ? nullptr : HashMd(alg); }
 
 void PutU32(std::vector<std::uint8_t>& out, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));

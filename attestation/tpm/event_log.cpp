@@ -30,21 +30,11 @@ Result<void> NeedVoid(Result<void> r, const char* what) {
   return r;
 }
 
-const EVP_MD* MdOf(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return EVP_sha1();
-    case TPM2_ALG_SHA256: return EVP_sha256();
-    case TPM2_ALG_SHA384: return EVP_sha384();
-    case TPM2_ALG_SHA512: return EVP_sha512();
-    default: return nullptr;
-  }
-}
-
 std::vector<std::uint8_t> Hash(TPM2_ALG_ID alg, std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
   std::uint8_t out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), MdOf(alg), nullptr) != 1 ||
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), HashMd(alg), nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
       EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) {
     return {};
@@ -114,7 +104,7 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
   int secure_boot_events = 0;
   std::optional<bool> secure_boot;
   for (const auto& [alg, size] : sizes) {
-    if (MdOf(alg) != nullptr && DigestSize(alg) != size) return Malformed("Spec ID digest size is wrong");
+    if (HashMd(alg) != nullptr && DigestSize(alg) != size) return Malformed("Spec ID digest size is wrong");
   }
 
   // ---- TCG_PCR_EVENT2 records (PFP 10.2.2) ----
@@ -146,7 +136,7 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
       continue;  // never extended
     }
     for (const auto& [alg, d] : digests) {
-      if (MdOf(alg) == nullptr) continue;
+      if (HashMd(alg) == nullptr) continue;
       auto& bank = pcrs[alg];
       auto it = bank.find(pcr);
       if (it == bank.end()) {
@@ -169,7 +159,7 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
       if (sb) {
         bool digest_ok = true;
         for (const auto& [alg, d] : digests) {
-          if (MdOf(alg) == nullptr) continue;
+          if (HashMd(alg) == nullptr) continue;
           const auto h = Hash(alg, data, {});
           digest_ok = digest_ok && h.size() == d.size() && std::equal(h.begin(), h.end(), d.begin());
         }

@@ -23,16 +23,6 @@ Error BadSignature(std::string msg) {
   return Error(ErrorCode::kVerificationFailed, "tpm: " + msg, "tpm_signature_invalid");
 }
 
-const EVP_MD* Md(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return EVP_sha1();
-    case TPM2_ALG_SHA256: return EVP_sha256();
-    case TPM2_ALG_SHA384: return EVP_sha384();
-    case TPM2_ALG_SHA512: return EVP_sha512();
-    default: return nullptr;
-  }
-}
-
 // Runs a libtss2-mu unmarshaller and requires the whole input to be consumed.
 template <typename T, typename Fn>
 Result<T> Unmarshal(std::span<const std::uint8_t> in, Fn fn, const char* what, const char* reason) {
@@ -58,6 +48,16 @@ std::size_t DigestSize(TPM2_ALG_ID alg) {
     case TPM2_ALG_SHA512: return 64;
     case TPM2_ALG_SM3_256: return 32;
     default: return 0;
+  }
+}
+
+const EVP_MD* HashMd(TPM2_ALG_ID alg) {
+  switch (alg) {
+    case TPM2_ALG_SHA1: return EVP_sha1();
+    case TPM2_ALG_SHA256: return EVP_sha256();
+    case TPM2_ALG_SHA384: return EVP_sha384();
+    case TPM2_ALG_SHA512: return EVP_sha512();
+    default: return nullptr;
   }
 }
 
@@ -158,8 +158,8 @@ Result<void> VerifyQuoteSignature(std::span<const std::uint8_t> attest_bytes,
   if (ak == nullptr) return BadSignature("no attestation key");
   const TPM2_ALG_ID hash = SignatureHash(sig);
   // SHA-1 signatures are not accepted (collisions); SHA-1 PCR banks are still readable.
-  if (hash == TPM2_ALG_SHA1 || Md(hash) == nullptr) return BadSignature("unsupported signature scheme or hash");
-  const EVP_MD* md = Md(hash);
+  if (hash == TPM2_ALG_SHA1 || HashMd(hash) == nullptr) return BadSignature("unsupported signature scheme or hash");
+  const EVP_MD* md = HashMd(hash);
   const bool is_rsa = EVP_PKEY_is_a(ak, "RSA") == 1;
   const bool is_ec = EVP_PKEY_is_a(ak, "EC") == 1;
 
@@ -296,7 +296,7 @@ Result<EvpPkeyPtr> AkFromTpmtPublic(const TPMT_PUBLIC& pub) {
 }
 
 Result<void> VerifyPcrDigest(const Quote& quote, const PcrValues& pcrs, TPM2_ALG_ID digest_alg) {
-  const EVP_MD* md = Md(digest_alg);
+  const EVP_MD* md = HashMd(digest_alg);
   if (md == nullptr) {
     return Error(ErrorCode::kVerificationFailed, "tpm: unsupported pcrDigest hash", "tpm_pcr_mismatch");
   }

@@ -98,6 +98,8 @@ Result<void> AddAkClaims(Claims& claims, EVP_PKEY* ak);
 std::string BankName(TPM2_ALG_ID alg);
 // The inverse of BankName; TPM2_ALG_ERROR when unknown.
 TPM2_ALG_ID BankAlg(std::string_view bank);
+// The OpenSSL digest of a TPM hash algorithm (SHA-1, SHA-256/384/512); null when unsupported.
+const EVP_MD* HashMd(TPM2_ALG_ID alg);
 // Digest size of a PCR bank / hash algorithm (TCG Algorithm Registry); 0 when unsupported.
 std::size_t DigestSize(TPM2_ALG_ID alg);
 

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/tpm/tpm_verifier.h"
 
-#include "attestation/tpm/event_log.h"
-
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -10,6 +8,8 @@
 
 #include <charconv>
 #include <optional>
+
+#include "attestation/tpm/event_log.h"
 
 #include "common/byte_reader.h"
 #include "common/encoding.h"
@@ -32,10 +32,11 @@ Result<std::vector<std::uint8_t>> Base64Member(const Json& evidence, const char*
   auto it = evidence.find(name);
   if (it == evidence.end()) return Malformed(std::string("'") + name + "' is required");
   if (!it->is_string()) return Malformed(std::string("'") + name + "' must be a base64 string");
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > (max_bytes + 2) / 3 * 4) return Malformed(std::string("'") + name + "' is too large", reason);
-  auto bytes = Base64Decode(s);
-  if (!bytes) return Malformed(std::string("'") + name + "' is not base64", reason);
+  auto bytes = Base64DecodeAtMost(it->get_ref<const std::string&>(), max_bytes);
+  if (!bytes) {
+    return Malformed(std::string("'") + name + (bytes.error().reason() == "too_large" ? "' is too large" : "' is not base64"),
+                     reason);
+  }
   if (bytes->empty()) return Malformed(std::string("'") + name + "' is empty", reason);
   return std::move(bytes).value();
 }
@@ -163,13 +164,9 @@ Result<std::vector<std::uint8_t>> MarshalPublic(const TPMT_PUBLIC& pub) {
 }
 
 Result<std::vector<std::uint8_t>> ObjectName(const TPMT_PUBLIC& pub) {
-  const EVP_MD* md = nullptr;
-  switch (pub.nameAlg) {
-    case TPM2_ALG_SHA256: md = EVP_sha256(); break;
-    case TPM2_ALG_SHA384: md = EVP_sha384(); break;
-    case TPM2_ALG_SHA512: md = EVP_sha512(); break;
-    default:
-      return Error(ErrorCode::kMalformedEvidence, "tpm: unsupported nameAlg", "tpm_public_malformed");
+  const EVP_MD* md = pub.nameAlg == TPM2_ALG_SHA1 ? nullptr : HashMd(pub.nameAlg);
+  if (md == nullptr) {
+    return Error(ErrorCode::kMalformedEvidence, "tpm: unsupported nameAlg", "tpm_public_malformed");
   }
   SKR_TRY(std::vector<std::uint8_t> bytes, MarshalPublic(pub));
   std::uint8_t digest[EVP_MAX_MD_SIZE];

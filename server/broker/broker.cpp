@@ -837,11 +837,11 @@ Json TpmAkToJson(const keystore::KeyStore::TpmAk& ak) {
 Result<std::vector<std::uint8_t>> Base64Field(const Json& req, const char* name, std::size_t max_bytes) {
   auto it = req.find(name);
   if (it == req.end() || !it->is_string()) return BadRequest(std::string("'") + name + "' must be a base64 string");
-  if (it->get_ref<const std::string&>().size() > (max_bytes + 2) / 3 * 4) {
-    return BadRequest(std::string("'") + name + "' is too large");
+  auto bytes = Base64DecodeAtMost(it->get_ref<const std::string&>(), max_bytes);
+  if (!bytes) {
+    return BadRequest(std::string("'") + name + (bytes.error().reason() == "too_large" ? "' is too large" : "' is not base64"));
   }
-  auto bytes = Base64Decode(it->get_ref<const std::string&>());
-  if (!bytes || bytes->empty()) return BadRequest(std::string("'") + name + "' is not base64");
+  if (bytes->empty()) return BadRequest(std::string("'") + name + "' is not base64");
   return std::move(bytes).value();
 }
 

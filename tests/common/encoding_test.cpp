@@ -99,3 +99,18 @@ TEST_CASE("PrintableAscii: client text becomes bounded printable ASCII", "[commo
   CHECK(skr::PrintableAscii(std::string("a\x01\xc3\xa9z"), 32) == "a???z");
   CHECK(skr::PrintableAscii(std::string(40, 'x'), 32) == std::string(32, 'x') + "...");
 }
+
+TEST_CASE("Base64DecodeAtMost: bounded decoding of untrusted base64", "[common][encoding][unit]") {
+  const std::vector<std::uint8_t> four = {1, 2, 3, 4};
+  const std::string text = skr::Base64Encode(four);  // 8 characters
+  CHECK(skr::Base64DecodeAtMost(text, 4).value() == four);
+  CHECK(skr::Base64DecodeAtMost(text, 6).value() == four);
+  // Over the bound: refused, by length before decoding or by the decoded size.
+  CHECK(skr::test::ReasonOf(skr::Base64DecodeAtMost(text, 3)) == "too_large");
+  CHECK(skr::test::ReasonOf(skr::Base64DecodeAtMost(std::string(4000, 'A'), 100)) == "too_large");
+  // Not base64: Base64Decode's error, not "too_large".
+  auto bad = skr::Base64DecodeAtMost("@@@@", 10);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code() == skr::ErrorCode::kInvalidArgument);
+  CHECK(bad.error().reason() != "too_large");
+}
