@@ -109,14 +109,21 @@ std::int64_t DaysFromCivil(std::int64_t y, std::int64_t m, std::int64_t d) {
 }
 
 // Seconds since the epoch of an ASN1_TIME (UTCTime or GeneralizedTime, RFC 5280 4.1.2.5).
-Result<std::int64_t> ToUnixTime(const ASN1_TIME* t, const char* which) {
+std::optional<std::int64_t> AsnTimeToUnix(const ASN1_TIME* t) {
   std::tm tm{};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-    return CertMalformed(std::string("certificate ") + which + " does not decode");
+    ERR_clear_error();
+    return std::nullopt;
   }
   const std::int64_t days =
       DaysFromCivil(std::int64_t{tm.tm_year} + 1900, std::int64_t{tm.tm_mon} + 1, tm.tm_mday);
   return days * 86400 + std::int64_t{tm.tm_hour} * 3600 + std::int64_t{tm.tm_min} * 60 + tm.tm_sec;
+}
+
+Result<std::int64_t> ToUnixTime(const ASN1_TIME* t, const char* which) {
+  auto v = AsnTimeToUnix(t);
+  if (!v) return CertMalformed(std::string("certificate ") + which + " does not decode");
+  return *v;
 }
 
 }  // namespace
@@ -261,6 +268,70 @@ Result<X509CrlPtr> ParseCrlPem(std::string_view pem) {
     if (!*more) return CrlMalformed("no X509 CRL block in PEM text");
     if (std::string_view(block.name) == "X509 CRL") return ParseCrlDer(block.bytes());
   }
+}
+
+Result<std::vector<X509CrlPtr>> ParseCrls(std::string_view text) {
+  std::vector<X509CrlPtr> out;
+  if (text.find("-----BEGIN") == std::string_view::npos) {
+    SKR_TRY(X509CrlPtr crl, ParseCrlDer(AsBytes(text)));
+    out.push_back(std::move(crl));
+    return out;
+  }
+  auto reader = PemReader::Create(text);
+  if (!reader) return CrlMalformed("PEM text too large");
+  while (true) {
+    PemBlock block;
+    auto more = reader->Next(block);
+    if (!more) return CrlMalformed("PEM block does not decode");
+    if (!*more) break;
+    if (std::string_view(block.name) != "X509 CRL") {
+      return CrlMalformed("PEM text holds a block that is not an X509 CRL");
+    }
+    SKR_TRY(X509CrlPtr crl, ParseCrlDer(block.bytes()));
+    out.push_back(std::move(crl));
+  }
+  if (out.empty()) return CrlMalformed("no X509 CRL block in PEM text");
+  return out;
+}
+
+Result<CrlTimes> GetCrlTimes(X509_CRL* crl) {
+  if (crl == nullptr) return Error(ErrorCode::kInvalidArgument, "null CRL");
+  CrlTimes out;
+  auto this_update = AsnTimeToUnix(X509_CRL_get0_lastUpdate(crl));
+  if (!this_update) return CrlMalformed("CRL thisUpdate does not decode");
+  out.this_update = *this_update;
+  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl); next != nullptr) {
+    auto next_update = AsnTimeToUnix(next);
+    if (!next_update) return CrlMalformed("CRL nextUpdate does not decode");
+    out.next_update = *next_update;
+  }
+  return out;
+}
+
+std::string CrlIssuerName(X509_CRL* crl) {
+  if (crl == nullptr) return {};
+  const X509_NAME* name = X509_CRL_get_issuer(crl);
+  if (name == nullptr) return {};
+  const int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (idx >= 0) {
+    const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    unsigned char* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, cn);
+    if (len >= 0) {
+      std::string out(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(len));  // NOLINT
+      OPENSSL_free(utf8);
+      return out;
+    }
+    ERR_clear_error();
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
+    ERR_clear_error();
+    return {};
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
 }
 
 Result<void> CheckNotRevoked(X509* cert, X509_CRL* crl, X509* crl_issuer) {

@@ -19,7 +19,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -76,6 +78,23 @@ Result<void> CheckValidity(X509* cert, std::int64_t unix_time);
 Result<X509CrlPtr> ParseCrlDer(std::span<const std::uint8_t> der);
 // The first "X509 CRL" block of PEM text.
 Result<X509CrlPtr> ParseCrlPem(std::string_view pem);
+// A CRL file: every block of PEM text (each must be an "X509 CRL" block that parses; at least
+// one), or, when the text holds no "-----BEGIN", one DER CRL. Errors: kMalformedEvidence
+// "crl_malformed".
+Result<std::vector<X509CrlPtr>> ParseCrls(std::string_view pem_or_der);
+
+// thisUpdate and nextUpdate of a CRL (RFC 5280 sections 5.1.2.4 and 5.1.2.5) in Unix seconds.
+// nextUpdate is optional in the ASN.1 (RFC 5280 requires conforming issuers to include it).
+struct CrlTimes {
+  std::int64_t this_update = 0;
+  std::optional<std::int64_t> next_update;
+};
+// Errors: kMalformedEvidence "crl_malformed" when a time field does not decode.
+Result<CrlTimes> GetCrlTimes(X509_CRL* crl);
+
+// The commonName of the CRL's issuer (for logs and metrics), or the whole name in RFC 2253 form
+// when it has no commonName; "" on failure.
+std::string CrlIssuerName(X509_CRL* crl);
 
 // Verifies that `crl_issuer` issued and signed `crl` (names and signature), then looks the
 // certificate's serial number up in it. A CRL only speaks for certificates of its own issuer

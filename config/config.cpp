@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <variant>
@@ -27,7 +28,9 @@ constexpr std::size_t kMaxConfigBytes = 1u << 20;
 
 // Where a key's value goes. Every key of the file has exactly one entry in kKeys; the TOML name
 // is the dotted path and the environment name is SKR_ + upper(path with '.' -> '_').
-using Target = std::variant<std::string*, bool*, int*, std::size_t*>;
+using StringList = std::vector<std::string>;
+using Target = std::variant<std::string*, bool*, int*, std::size_t*, StringList*,
+                            std::optional<StringList>*>;
 struct KeySpec {
   std::string_view name;
   Target (*target)(Config&);
@@ -59,6 +62,12 @@ const KeySpec kKeys[] = {
     {"attestation.snp.extra_roots_product",
      [](Config& c) -> Target { return &c.attestation.snp.extra_roots_product; }},
     {"attestation.snp.crl_file", [](Config& c) -> Target { return &c.attestation.snp.crl_file; }},
+    {"attestation.snp.crl_max_staleness_seconds",
+     [](Config& c) -> Target { return &c.attestation.snp.crl_max_staleness_seconds; }},
+    {"attestation.azure.trusted_id_key_digests",
+     [](Config& c) -> Target { return &c.attestation.azure.trusted_id_key_digests; }},
+    {"attestation.azure.trusted_measurements",
+     [](Config& c) -> Target { return &c.attestation.azure.trusted_measurements; }},
     {"attestation.tpm.enabled", [](Config& c) -> Target { return &c.attestation.tpm.enabled; }},
     {"attestation.tpm.ak_roots", [](Config& c) -> Target { return &c.attestation.tpm.ak_roots; }},
     {"attestation.tpm.ek_roots", [](Config& c) -> Target { return &c.attestation.tpm.ek_roots; }},
@@ -74,7 +83,7 @@ const KeySpec kKeys[] = {
 // Tables that may appear in the file (each holds keys of kKeys or further sections).
 constexpr std::string_view kSections[] = {
     "server",  "storage", "master_key", "attestation", "attestation.sample", "attestation.snp",
-    "attestation.tpm", "release", "audit"};
+    "attestation.tpm", "attestation.azure", "release", "audit"};
 
 Error ConfigError(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message), "invalid_config");
@@ -156,6 +165,21 @@ Result<void> SetFromToml(const KeySpec& spec, const toml::node& node, Config& cf
           if (v == nullptr) return mismatch("a string");
           *field = v->get();
           return Ok();
+        } else if constexpr (std::is_same_v<T, StringList> ||
+                             std::is_same_v<T, std::optional<StringList>>) {
+          const auto* arr = node.as_array();
+          if (arr == nullptr) return mismatch("an array of strings");
+          StringList out;
+          for (const toml::node& item : *arr) {
+            const auto* v = item.as_string();
+            if (v == nullptr) {
+              return KeyError(key, std::string("expected an array of strings, found ") +
+                                       TomlTypeName(item) + " in it");
+            }
+            out.push_back(v->get());
+          }
+          *field = std::move(out);
+          return Ok();
         } else if constexpr (std::is_same_v<T, bool>) {
           const auto* v = node.as_boolean();
           if (v == nullptr) return mismatch("a boolean");
@@ -170,6 +194,26 @@ Result<void> SetFromToml(const KeySpec& spec, const toml::node& node, Config& cf
       spec.target(cfg));
 }
 
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) s.remove_suffix(1);
+  return s;
+}
+
+// "a, b,c" -> {"a", "b", "c"}; "" (or only spaces) -> {}. Empty items stay, so that "a,,b" is
+// caught by the entry validation rather than silently dropped.
+StringList SplitList(std::string_view value) {
+  StringList out;
+  if (TrimSpace(value).empty()) return out;
+  while (true) {
+    const std::size_t comma = value.find(',');
+    out.emplace_back(TrimSpace(value.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 Result<void> SetFromEnv(const KeySpec& spec, const std::string& var, const std::string& value,
                         Config& cfg) {
   const std::string_view key = spec.name;
@@ -179,6 +223,10 @@ Result<void> SetFromEnv(const KeySpec& spec, const std::string& var, const std::
         using T = std::remove_pointer_t<decltype(field)>;
         if constexpr (std::is_same_v<T, std::string>) {
           *field = value;
+          return Ok();
+        } else if constexpr (std::is_same_v<T, StringList> ||
+                             std::is_same_v<T, std::optional<StringList>>) {
+          *field = SplitList(value);
           return Ok();
         } else if constexpr (std::is_same_v<T, bool>) {
           std::string lower = value;
@@ -293,6 +341,21 @@ Result<void> Require(std::string_view key, const std::string& value) {
   return Ok();
 }
 
+// Every entry 96 lowercase hex characters (a 48-byte SHA-384 digest or SNP MEASUREMENT).
+Result<void> HexDigestList(std::string_view key, const StringList& list, const std::string& from) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string& e = list[i];
+    const bool hex = std::all_of(e.begin(), e.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+    if (e.size() != 96 || !hex) {
+      return KeyError(key, "entry " + std::to_string(i + 1) + " ('" + e.substr(0, 100) +
+                               "') must be 96 lowercase hex characters (48 bytes)" + from);
+    }
+  }
+  return Ok();
+}
+
 template <typename T>
 Result<void> InRange(std::string_view key, T value, T lo, T hi) {
   if (value < lo || value > hi) {
@@ -302,7 +365,14 @@ Result<void> InRange(std::string_view key, T value, T lo, T hi) {
   return Ok();
 }
 
-Result<void> Validate(Config& c, const fs::path& dir) {
+// ` (from environment variable X)` when `key` was overridden by the environment, else "".
+std::string SourceOf(std::string_view key, const std::map<std::string, std::string>& env) {
+  const std::string var = EnvName(key);
+  return env.count(var) != 0 ? " (from environment variable " + var + ")" : std::string();
+}
+
+Result<void> Validate(Config& c, const fs::path& dir,
+                      const std::map<std::string, std::string>& env) {
   SKR_TRY_VOID(ParseListen(c.server));
   SKR_TRY_VOID(Require("server.tls_cert", c.server.tls_cert));
   SKR_TRY_VOID(Require("server.tls_key", c.server.tls_key));
@@ -331,6 +401,15 @@ Result<void> Validate(Config& c, const fs::path& dir) {
                       "must be Milan, Genoa or Turin when extra_roots is set");
     }
   }
+  SKR_TRY_VOID(InRange("attestation.snp.crl_max_staleness_seconds",
+                       c.attestation.snp.crl_max_staleness_seconds, 0,
+                       std::numeric_limits<int>::max()));
+  if (const auto& ids = c.attestation.azure.trusted_id_key_digests; ids) {
+    constexpr std::string_view kIds = "attestation.azure.trusted_id_key_digests";
+    SKR_TRY_VOID(HexDigestList(kIds, *ids, SourceOf(kIds, env)));
+  }
+  constexpr std::string_view kMeas = "attestation.azure.trusted_measurements";
+  SKR_TRY_VOID(HexDigestList(kMeas, c.attestation.azure.trusted_measurements, SourceOf(kMeas, env)));
   SKR_TRY_VOID(InRange("attestation.tpm.enrollment_ttl_seconds", c.attestation.tpm.enrollment_ttl_seconds,
                        10, 86400));
   SKR_TRY_VOID(InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
@@ -401,7 +480,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& config
       SKR_TRY_VOID(SetFromEnv(spec, var, it->second, cfg));
     }
   }
-  SKR_TRY_VOID(Validate(cfg, dir));
+  SKR_TRY_VOID(Validate(cfg, dir, env));
   cfg.config_dir = dir.string();
   return cfg;
 }

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -49,8 +51,23 @@ struct SnpConfig {
   // extra_roots_product ("Milan" | "Genoa" | "Turin").
   std::string extra_roots;
   std::string extra_roots_product;
-  // AMD CRLs (PEM bundle or one DER CRL), matched to products by their issuer signature.
+  // AMD CRLs (PEM bundle or one DER CRL), matched to the trusted ARK/ASK/ASVK that signed each.
+  // Re-read on SIGHUP.
   std::string crl_file;
+  // How long past its nextUpdate a CRL may still be used. 0: no limit (a stale CRL is only a
+  // warning and a metric); otherwise verification that needs a CRL stale by more than this is
+  // refused (503, reason snp_crl_stale).
+  int crl_max_staleness_seconds = 0;
+};
+
+// [attestation.azure]: the Azure paravisor launch identities skrd trusts (az-snp-vtpm).
+// Entries are 96 lowercase hex characters (48 bytes). config/ does not know the built-in
+// identities (layering: config uses only common), so "not set" is kept distinct from "empty":
+// skrd substitutes the built-in list when trusted_id_key_digests is unset; an explicitly empty
+// list stays empty.
+struct AzureConfig {
+  std::optional<std::vector<std::string>> trusted_id_key_digests;  // nullopt: built-in defaults
+  std::vector<std::string> trusted_measurements;
 };
 
 struct TpmConfig {
@@ -71,6 +88,7 @@ struct AttestationConfig {
   SampleAttesterConfig sample;
   SnpConfig snp;
   TpmConfig tpm;
+  AzureConfig azure;
 };
 
 struct ReleaseConfig {
@@ -93,7 +111,8 @@ struct Config {
 };
 
 // Parses TOML text; `env` holds SKR_* overrides (e.g. SKR_SERVER_LISTEN,
-// SKR_ATTESTATION_SAMPLE_ENABLED) which win over the file. Unknown keys, wrong types and
+// SKR_ATTESTATION_SAMPLE_ENABLED) which win over the file. List-valued keys take a
+// comma-separated list in the environment (an empty value is an empty list). Unknown keys, wrong types and
 // invalid values are kInvalidArgument errors whose message names the key ("server.listen: ...").
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& config_dir,
                            const std::map<std::string, std::string>& env);

@@ -11,39 +11,9 @@
 #include <optional>
 #include <utility>
 
+#include "policy/ast.h"
+
 namespace skr::policy {
-
-enum class Op {
-  kEquals,
-  kNotEquals,
-  kLess,
-  kLessOrEquals,
-  kGreater,
-  kGreaterOrEquals,
-  kExists,
-  kIn,
-};
-
-// The AST. Declared in the header (as an opaque type) so Policy can hold it.
-class Node {
- public:
-  enum class Kind { kAllOf, kAnyOf, kLeaf };
-
-  Kind kind = Kind::kLeaf;
-  std::string path;  // JSON path of the object ("" for the document)
-
-  // kAllOf / kAnyOf
-  std::vector<Node> children;
-
-  // kLeaf
-  std::string claim;
-  Op op = Op::kEquals;
-  Json value;
-
-  // Top-level elements (rules) only.
-  std::string authority;      // as written, or kLocalAuthority when absent
-  std::string authority_key;  // normalized for comparison
-};
 
 namespace {
 
@@ -500,10 +470,35 @@ std::string ShortValue(const Json& v, std::size_t max) {
   return CutUtf8(full, max - 2) + "..";
 }
 
+// A set of explicit-allow masks (each a combination of Gate bits) a node can hold with: bit m
+// set means "holds through leaves allowing exactly the gates of m". Empty set: does not hold.
+using MaskSet = std::uint16_t;
+static_assert(kAllGates < 16, "a MaskSet has one bit per gate combination");
+
+MaskSet CombineAll(MaskSet a, MaskSet b) {
+  MaskSet out = 0;
+  for (unsigned x = 0; x <= kAllGates; ++x) {
+    if ((a & (1U << x)) == 0) continue;
+    for (unsigned y = 0; y <= kAllGates; ++y) {
+      if ((b & (1U << y)) != 0) out = static_cast<MaskSet>(out | (1U << (x | y)));
+    }
+  }
+  return out;
+}
+
+// Some way to hold allows every gate of `required`.
+bool Covers(MaskSet set, std::uint8_t required) {
+  for (unsigned m = 0; m <= kAllGates; ++m) {
+    if ((set & (1U << m)) != 0 && (m & required) == required) return true;
+  }
+  return false;
+}
+
 struct RuleOutcome {
   const Node* rule = nullptr;
   bool authority_matches = false;
   bool conditions = false;
+  MaskSet masks = 0;      // how the conditions can hold (explicit allows)
   std::size_t blame = 0;  // trace index of the failing leaf to report
 };
 
@@ -517,7 +512,8 @@ class Evaluator {
 
   // Evaluates every descendant (no short circuit). When false, *blame is the trace index of
   // the leaf that explains it: the first false child of an allOf, the first child of an anyOf.
-  bool Evaluate(const Node& n, const std::string& authority, std::size_t* blame) {
+  // *masks receives the explicit-allow masks the node can hold with (empty iff false).
+  bool Evaluate(const Node& n, const std::string& authority, std::size_t* blame, MaskSet* masks) {
     if (n.kind == Node::Kind::kLeaf) {
       auto it = claims_.find(n.claim);
       const Json* claim = it == claims_.end() ? nullptr : &it->second;
@@ -526,14 +522,18 @@ class Evaluator {
       trace_.push_back(TraceEntry{n.path, authority, n.claim, std::string(OpToString(n.op)),
                                   n.value, claim == nullptr ? Json() : *claim, result});
       missing_.push_back(claim == nullptr);
+      *masks = result ? static_cast<MaskSet>(1U << GatesAllowedBy(n)) : MaskSet{0};
       return result;
     }
     const bool all = n.kind == Node::Kind::kAllOf;
     bool result = all;
     bool have_blame = false;
+    *masks = all ? MaskSet{1} : MaskSet{0};
     for (const auto& child : n.children) {
       std::size_t child_blame = 0;
-      const bool r = Evaluate(child, authority, &child_blame);
+      MaskSet child_masks = 0;
+      const bool r = Evaluate(child, authority, &child_blame, &child_masks);
+      *masks = all ? CombineAll(*masks, child_masks) : static_cast<MaskSet>(*masks | child_masks);
       if (all) {
         result = result && r;
         if (!r && !have_blame) {
@@ -602,6 +602,21 @@ Result<Policy> Policy::Parse(const Json& document) {
   return p;
 }
 
+std::vector<std::string> Policy::UnconstrainedTeePaths() const {
+  if (root_ == nullptr) return {};
+  return policy::UnconstrainedTeePaths(*root_);
+}
+
+Result<void> Policy::ValidateForStore() const {
+  const auto paths = UnconstrainedTeePaths();
+  if (paths.empty()) return Ok();
+  return Error(ErrorCode::kInvalidArgument,
+               (paths.front().empty() ? std::string("policy") : paths.front()) +
+                   ": can grant without saying which TEE it trusts; add {\"claim\": \"tee\", "
+                   "\"equals\": \"<evidence type>\"} (or \"in\": [...]) to every skr:local path",
+               "policy_tee_unconstrained");
+}
+
 Result<Policy> Policy::ParseText(std::string_view text) {
   // JSON depth allowance: each policy nesting level costs an object and an array, plus the leaf;
   // 64 leaves room so kMaxDepth is reported by Parse with a precise path.
@@ -623,21 +638,43 @@ Decision Policy::Evaluate(const Claims& claims, std::string_view authority) cons
     RuleOutcome o;
     o.rule = &rule;
     o.authority_matches = ev.CheckAuthority(rule);
-    o.conditions = ev.Evaluate(rule, rule.authority, &o.blame);
+    o.conditions = ev.Evaluate(rule, rule.authority, &o.blame, &o.masks);
     outcomes.push_back(o);
   }
   const bool all = root_->kind == Node::Kind::kAllOf;
   bool allowed = all;
+  MaskSet masks = all ? MaskSet{1} : MaskSet{0};
   for (const auto& o : outcomes) {
     const bool r = o.authority_matches && o.conditions;
     allowed = all ? (allowed && r) : (allowed || r);
+    const MaskSet m = o.authority_matches ? o.masks : MaskSet{0};
+    masks = all ? CombineAll(masks, m) : static_cast<MaskSet>(masks | m);
   }
-  d.allowed = allowed;
-  if (allowed) return d;
+  if (allowed) {
+    // Debug or migration reported: grant only through a path that allows it explicitly.
+    const RaisedGates raised = GatesRaisedBy(claims);
+    if (Covers(masks, raised.mask)) {
+      d.allowed = true;
+      return d;
+    }
+    const bool debug_blocks = (raised.mask & kGateDebug) != 0 && !Covers(masks, kGateDebug);
+    const std::string& claim = debug_blocks || (raised.mask & kGateMigrate) == 0
+                                   ? raised.debug_claim
+                                   : raised.migrate_claim;
+    d.trace.push_back(TraceEntry{"", auth, claim, "explicitAllow", true, true, false});
+    d.failing_claim = claim;
+    d.reason = CutUtf8(PlainText(claim, kMaxClaimInReason) +
+                           " is true and no condition on the granting path allows it explicitly "
+                           "(add {\"claim\": \"" + PlainText(claim, kMaxClaimInReason) +
+                           "\", \"equals\": true})",
+                       kMaxReasonLength);
+    return d;
+  }
 
   for (const auto& o : outcomes) {
     if (o.authority_matches && !o.conditions) {
       d.reason = LeafReason(d.trace[o.blame], ev.missing(o.blame));
+      d.failing_claim = d.trace[o.blame].claim;
       return d;
     }
   }

@@ -91,8 +91,13 @@ struct TraceEntry {
 struct Decision {
   bool allowed = false;
   // When denied: names the first failing condition: claim path, operator and expected value,
-  // e.g. "snp.policy.debug equals false (got true)". Never contains key material.
+  // e.g. "snp.policy.debug equals false (got true)". Never contains key material. It holds
+  // expected and observed values: for the audit record and the admin dry run only.
   std::string reason;
+  // When denied: the name of the claim whose condition failed (or that needs an explicit
+  // allow), empty when no rule applied to the authority. The only part of a denial an
+  // unauthenticated caller may see (no values: they would let it walk the policy).
+  std::string failing_claim;
   std::vector<TraceEntry> trace;
   Json TraceJson() const;  // [{"path","authority","claim","op","expected","actual","result"}]
 };
@@ -116,7 +121,22 @@ class Policy {
   // else the token issuer). A rule whose authority differs from `authority` does not apply
   // (false). Missing claim or type mismatch makes a leaf false. A default-constructed Policy
   // (never parsed) denies everything with reason "empty policy".
+  // Explicit allows (DESIGN.md section 4): when the claims report debug (snp.policy.debug,
+  // tdx.td_attributes.debug, sample.debug or debug true) or a migration agent
+  // (snp.policy.migrate_ma, tdx.td_attributes.migratable true), the policy grants only through a
+  // path whose holding leaves include {"claim": <one of those names>, "equals": true} (or an
+  // "in" list holding true) for that fact; otherwise it denies, with a trace entry of op
+  // "explicitAllow" naming the claim, and failing_claim = that claim.
   Decision Evaluate(const Claims& claims, std::string_view authority) const;
+
+  // The JSON paths of skr:local branches that can grant without constraining "tee" (equals a
+  // string, or in a list of strings). Rules of another authority (a token issuer) are judged by
+  // that issuer's own claims and never listed. Empty for a default-constructed Policy.
+  std::vector<std::string> UnconstrainedTeePaths() const;
+  // What storing a policy requires beyond Parse: UnconstrainedTeePaths() is empty. Error:
+  // kInvalidArgument, reason "policy_tee_unconstrained", message naming the first path.
+  // Policies stored before this rule keep evaluating; GET and check-config flag them.
+  Result<void> ValidateForStore() const;
 
   const Json& document() const { return document_; }
 

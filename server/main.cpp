@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "attestation/tpm/tpm_verifier.h"
 #include "common/x509.h"
 #include "server/broker/snp_collateral.h"
+#include "server/broker/policy_lint.h"
 #include "server/broker/tpm_aks.h"
 #include "audit/audit.h"
 #include "common/ossl.h"
@@ -57,7 +59,7 @@ std::unique_ptr<skr::keystore::MasterKeyProvider> MakeProvider(const skr::config
 }
 
 // The AMD trust store: the pinned roots plus, when configured, extra AMD-shaped roots (test or
-// pre-production PKIs), and the CRLs matched to products by their ARK signature.
+// pre-production PKIs). CRLs are loaded by LoadCrlSet.
 skr::Result<skr::attestation::snp::SnpVerifierOptions> LoadSnpOptions(
     const skr::config::Config& cfg) {
   namespace snp = skr::attestation::snp;
@@ -82,40 +84,95 @@ skr::Result<skr::attestation::snp::SnpVerifierOptions> LoadSnpOptions(
                         "attestation.snp.extra_roots: " + r.error().message());
     }
   }
-  if (!c.crl_file.empty()) {
-    SKR_TRY(std::string text, skr::ReadFile(c.crl_file, 4 << 20));
-    std::vector<skr::X509CrlPtr> crls;
-    if (text.find("-----BEGIN X509 CRL-----") != std::string::npos) {
-      std::size_t pos = 0;
-      while ((pos = text.find("-----BEGIN X509 CRL-----", pos)) != std::string::npos) {
-        auto crl = skr::ParseCrlPem(std::string_view(text).substr(pos));
-        if (!crl) return skr::Error(skr::ErrorCode::kInvalidArgument, "attestation.snp.crl_file: " + crl.error().message());
-        crls.push_back(std::move(crl).value());
-        pos += 24;
-      }
-    } else {
-      auto crl = skr::ParseCrlDer(skr::AsBytes(text));
-      if (!crl) return skr::Error(skr::ErrorCode::kInvalidArgument, "attestation.snp.crl_file: " + crl.error().message());
-      crls.push_back(std::move(crl).value());
+  return opts;
+}
+
+// [attestation.snp] crl_file read and matched to the certificates of `trust` that signed each CRL
+// (null when no file is configured). Errors (kInvalidArgument, message prefixed with the key):
+// unreadable file, a CRL that does not parse, is signed by no trusted ARK/ASK/ASVK, has no
+// nextUpdate or a thisUpdate after `now`.
+skr::Result<std::shared_ptr<const skr::attestation::snp::CrlSet>> LoadCrlSet(
+    const skr::config::Config& cfg, const skr::attestation::snp::AmdTrustStore& trust,
+    std::int64_t now) {
+  namespace snp = skr::attestation::snp;
+  const auto& c = cfg.attestation.snp;
+  if (c.crl_file.empty()) return std::shared_ptr<const snp::CrlSet>();
+  auto fail = [&](const skr::Error& e) {
+    return skr::Error(skr::ErrorCode::kInvalidArgument,
+                      "attestation.snp.crl_file " + c.crl_file + ": " + e.message(), e.reason());
+  };
+  auto text = skr::ReadFile(c.crl_file, 4 << 20);
+  if (!text) return fail(text.error());
+  auto crls = skr::ParseCrls(*text);
+  if (!crls) return fail(crls.error());
+  auto set = snp::CrlSet::Create(std::move(crls).value(), trust, now,
+                                 c.crl_max_staleness_seconds);
+  if (!set) return fail(set.error());
+  return std::make_shared<const snp::CrlSet>(std::move(set).value());
+}
+
+// One warning line per CRL past its nextUpdate (skrd keeps using it unless it is stale by more
+// than crl_max_staleness_seconds, then verification that needs it is refused).
+void WarnStaleCrls(const skr::config::Config& cfg, const skr::attestation::snp::CrlSet& set,
+                   std::int64_t now) {
+  namespace snp = skr::attestation::snp;
+  const int max_staleness = cfg.attestation.snp.crl_max_staleness_seconds;
+  for (const snp::AmdCrl& crl : set.crls()) {
+    const std::int64_t stale = snp::CrlSet::Stale(crl, now);
+    if (stale == 0) continue;
+    const bool refused = max_staleness > 0 && stale > max_staleness;
+    LogLine("warn",
+            refused ? "AMD CRL is stale beyond attestation.snp.crl_max_staleness_seconds: "
+                      "sev-snp evidence that needs it is refused until the CRL is refreshed"
+                    : "AMD CRL is stale (past its nextUpdate); it is still used",
+            {{"file", cfg.attestation.snp.crl_file},
+             {"issuer", crl.issuer},
+             {"product", std::string(snp::ProductName(crl.product))},
+             {"next_update", skr::FormatRfc3339(crl.next_update)},
+             {"stale_seconds", stale},
+             {"crl_max_staleness_seconds", max_staleness}});
+  }
+}
+
+// Prometheus label value escaping (text format 0.0.4): backslash, double quote, newline.
+std::string LabelValue(const std::string& v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out.push_back('\\');
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
     }
-    for (auto& crl : crls) {
-      bool matched = false;
-      for (const auto& roots : opts.trust.all()) {
-        EVP_PKEY* ark_key = X509_get0_pubkey(roots.ark.get());
-        if (ark_key != nullptr && X509_CRL_verify(crl.get(), ark_key) == 1) {
-          opts.crls[roots.product] = std::move(crl);
-          matched = true;
-          break;
-        }
-      }
-      ERR_clear_error();
-      if (!matched) {
-        return skr::Error(skr::ErrorCode::kInvalidArgument,
-                          "attestation.snp.crl_file: a CRL is not signed by any trusted ARK");
-      }
+    out.push_back(ch);
+  }
+  return out;
+}
+
+// The CRL gauges of /metrics for the set in force at `now`.
+std::string CrlMetricsText(const skr::attestation::snp::CrlSet* set, std::int64_t now,
+                           std::uint64_t reloads_ok, std::uint64_t reloads_failed) {
+  namespace snp = skr::attestation::snp;
+  std::string stale, stale_s, next;
+  if (set != nullptr) {
+    for (const snp::AmdCrl& crl : set->crls()) {
+      const std::string labels = "{product=\"" + std::string(snp::ProductName(crl.product)) +
+                                 "\",issuer=\"" + LabelValue(crl.issuer) + "\"} ";
+      const std::int64_t s = snp::CrlSet::Stale(crl, now);
+      stale += "skr_crl_stale" + labels + (s > 0 ? "1" : "0") + "\n";
+      stale_s += "skr_crl_stale_seconds" + labels + std::to_string(s) + "\n";
+      next += "skr_crl_next_update_seconds" + labels + std::to_string(crl.next_update) + "\n";
     }
   }
-  return opts;
+  return "# HELP skr_crl_stale 1 when a loaded AMD CRL is past its nextUpdate.\n"
+         "# TYPE skr_crl_stale gauge\n" + stale +
+         "# HELP skr_crl_stale_seconds Seconds a loaded AMD CRL is past its nextUpdate.\n"
+         "# TYPE skr_crl_stale_seconds gauge\n" + stale_s +
+         "# HELP skr_crl_next_update_seconds nextUpdate of a loaded AMD CRL (Unix time).\n"
+         "# TYPE skr_crl_next_update_seconds gauge\n" + next +
+         "# HELP skr_crl_reloads_total CRL reloads on SIGHUP, by result.\n"
+         "# TYPE skr_crl_reloads_total counter\n"
+         "skr_crl_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok) + "\n"
+         "skr_crl_reloads_total{result=\"failed\"} " + std::to_string(reloads_failed) + "\n";
 }
 
 // A PEM bundle or one DER certificate file (trust anchors named in the config).
@@ -141,12 +198,29 @@ skr::Result<std::vector<skr::X509Ptr>> LoadEkRoots(const skr::config::Config& cf
   return LoadCertFile("attestation.tpm.ek_roots", cfg.attestation.tpm.ek_roots);
 }
 
+// What BuildRegistry set up that skrd still needs afterwards.
+struct BuiltVerifiers {
+  const skr::attestation::snp::AmdTrustStore* snp_trust = nullptr;  // null: sev-snp disabled
+  skr::attestation::snp::SnpVerifier* snp = nullptr;  // owned by the registry; CRL reloads
+};
+
+// The Azure paravisor identities: the configured lists, or the built-in ID-key digests when
+// trusted_id_key_digests is not set (config/ cannot name them; an explicit [] stays empty).
+skr::attestation::azure::AzureOptions AzureOptionsFrom(const skr::config::Config& cfg) {
+  const auto& az = cfg.attestation.azure;
+  return skr::attestation::azure::AzureOptions{
+      az.trusted_id_key_digests ? *az.trusted_id_key_digests
+                                : skr::attestation::azure::DefaultTrustedIdKeyDigests(),
+      az.trusted_measurements};
+}
+
 // Registers the enabled verifiers. `collateral` backs the SEV-SNP VCEK/VLEK cache and
-// `enrolled_aks` the enrolled TPM AKs (both may be null for check-config). Returns the AMD trust store in use (null when sev-snp is disabled).
-skr::Result<const skr::attestation::snp::AmdTrustStore*> BuildRegistry(
-    const skr::config::Config& cfg, skr::attestation::Registry& registry, const skr::Clock& clock,
-    const skr::attestation::snp::SnpCollateral* collateral,
-    const skr::attestation::tpm::AkDirectory* enrolled_aks) {
+// `enrolled_aks` the enrolled TPM AKs (both may be null for check-config).
+skr::Result<BuiltVerifiers> BuildRegistry(const skr::config::Config& cfg,
+                                          skr::attestation::Registry& registry,
+                                          const skr::Clock& clock,
+                                          const skr::attestation::snp::SnpCollateral* collateral,
+                                          const skr::attestation::tpm::AkDirectory* enrolled_aks) {
   if (cfg.attestation.tpm.enabled) {
     skr::attestation::tpm::TpmVerifierOptions topt;
     topt.clock = &clock;
@@ -165,20 +239,67 @@ skr::Result<const skr::attestation::snp::AmdTrustStore*> BuildRegistry(
     }
     registry.Register(std::move(v).value());
   }
-  const skr::attestation::snp::AmdTrustStore* trust = nullptr;
+  BuiltVerifiers out;
   if (cfg.attestation.snp.enabled) {
     SKR_TRY(skr::attestation::snp::SnpVerifierOptions opts, LoadSnpOptions(cfg));
+    const std::int64_t now = clock.NowUnix();
+    SKR_TRY(opts.crls, LoadCrlSet(cfg, opts.trust, now));
+    if (opts.crls) WarnStaleCrls(cfg, *opts.crls, now);
     opts.collateral = collateral;
     auto v = std::make_unique<skr::attestation::snp::SnpVerifier>(std::move(opts), clock);
-    trust = &v->trust();
+    out.snp_trust = &v->trust();
+    out.snp = v.get();
     // Azure CVM vTPM evidence: the SNP report inside the HCL report goes through the same SNP
-    // verifier (owned by the registry, so the reference stays valid).
-    auto az = std::make_unique<skr::attestation::azure::AzSnpVtpmVerifier>(*v);
+    // verifier (owned by the registry, so the reference stays valid; CRL reloads apply to both).
+    auto az = std::make_unique<skr::attestation::azure::AzSnpVtpmVerifier>(*v, AzureOptionsFrom(cfg));
     registry.Register(std::move(v));
     registry.Register(std::move(az));
   }
-  return trust;
+  return out;
 }
+
+// SIGHUP: re-reads [attestation.snp] crl_file. A file that fails to load leaves the CRLs in force
+// untouched. Runs on an I/O thread; the swap itself is SnpVerifier::ReplaceCrls.
+class CrlReloader {
+ public:
+  CrlReloader(const skr::config::Config& cfg, skr::attestation::snp::SnpVerifier* snp,
+              const skr::Clock& clock)
+      : cfg_(cfg), snp_(snp), clock_(clock) {}
+
+  void Reload() {
+    const std::string& file = cfg_.attestation.snp.crl_file;
+    if (snp_ == nullptr || file.empty()) {
+      LogLine("info", "SIGHUP: no attestation.snp.crl_file to reload");
+      return;
+    }
+    const std::int64_t now = clock_.NowUnix();
+    auto set = LoadCrlSet(cfg_, snp_->trust(), now);
+    if (!set) {
+      failed_.fetch_add(1);
+      LogLine("error", "CRL reload failed; the previous CRLs stay in force",
+              {{"file", file}, {"error", set.error().message()}, {"reason", set.error().reason()}});
+      return;
+    }
+    const std::size_t n = (*set)->crls().size();
+    WarnStaleCrls(cfg_, **set, now);
+    snp_->ReplaceCrls(std::move(set).value());
+    ok_.fetch_add(1);
+    LogLine("info", "CRLs reloaded", {{"file", file}, {"crls", n}});
+  }
+
+  std::string MetricsText() const {
+    if (snp_ == nullptr) return {};
+    const auto set = snp_->crls();
+    return CrlMetricsText(set.get(), clock_.NowUnix(), ok_.load(), failed_.load());
+  }
+
+ private:
+  const skr::config::Config& cfg_;
+  skr::attestation::snp::SnpVerifier* snp_;
+  const skr::Clock& clock_;
+  std::atomic<std::uint64_t> ok_{0};
+  std::atomic<std::uint64_t> failed_{0};
+};
 
 int RunInit(const skr::config::Config& cfg) {
   skr::SystemClock clock;
@@ -236,11 +357,27 @@ int RunCheckConfig(const skr::config::Config& cfg) {
   if (auto r = LoadEkRoots(cfg); !r) return Fail(kExitConfig, r.error().message());
   Json types = Json::array();
   for (const auto& t : registry.Types()) types.push_back(t);
-  std::cout << skr::DumpJson(Json{{"config", "ok"},
-                                  {"listen", cfg.server.listen},
-                                  {"storage", cfg.storage.path},
-                                  {"evidence_types", types}})
-            << std::endl;
+  Json out = {{"config", "ok"},
+              {"listen", cfg.server.listen},
+              {"storage", cfg.storage.path},
+              {"evidence_types", types}};
+  // Policies stored before the "tee" rule (DESIGN.md section 4) keep evaluating; list them so
+  // the operator can have them re-stored.
+  if (std::filesystem::exists(cfg.storage.path)) {
+    auto ks = skr::keystore::KeyStore::Open(cfg.storage.path, clock);
+    if (!ks) return Fail(kExitFailure, ks.error().message());
+    auto flagged = skr::server::PoliciesWithoutTee(**ks);
+    if (!flagged) return Fail(kExitFailure, flagged.error().message());
+    for (const auto& p : *flagged) {
+      LogLine("warn", "policy " + p.at("tenant").get<std::string>() + "/" +
+                          p.at("policy").get<std::string>() + " v" +
+                          std::to_string(p.at("version").get<int>()) +
+                          " can grant without constraining 'tee': store a new version that names "
+                          "the TEE");
+    }
+    out["policies_without_tee"] = std::move(flagged).value();
+  }
+  std::cout << skr::DumpJson(out) << std::endl;
   return kExitOk;
 }
 
@@ -270,13 +407,13 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   skr::attestation::Registry registry;
   skr::server::KeystoreSnpCollateral snp_cache(**ks);
   skr::server::KeystoreAkDirectory enrolled_aks(**ks);
-  auto trust = BuildRegistry(cfg, registry, clock, &snp_cache, &enrolled_aks);
-  if (!trust) return Fail(kExitConfig, trust.error().message());
+  auto built = BuildRegistry(cfg, registry, clock, &snp_cache, &enrolled_aks);
+  if (!built) return Fail(kExitConfig, built.error().message());
   auto ek_roots = LoadEkRoots(cfg);
   if (!ek_roots) return Fail(kExitConfig, ek_roots.error().message());
 
   skr::server::BrokerOptions bopt;
-  bopt.snp_trust = *trust;
+  bopt.snp_trust = built->snp_trust;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
   bopt.max_outstanding_nonces = cfg.release.max_outstanding_nonces;
@@ -285,6 +422,8 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   bopt.tpm_enrollment_ttl_seconds = cfg.attestation.tpm.enrollment_ttl_seconds;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
   skr::server::http::Router router(broker);
+  CrlReloader crl_reloader(cfg, built->snp, clock);
+  router.AddMetricsSource([&crl_reloader] { return crl_reloader.MetricsText(); });
 
   skr::server::http::ServerOptions sopt;
   sopt.host = cfg.server.host;
@@ -300,6 +439,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   sopt.threads = cfg.server.threads > 0 ? cfg.server.threads : std::max(4, 2 * hw);
   auto srv = skr::server::http::HttpsServer::Create(sopt, router);
   if (!srv) return Fail(kExitFailure, srv.error().message());
+  (*srv)->SetReloadHandler([&crl_reloader] { crl_reloader.Reload(); });
 
   skr::keystore::KeyStore* kp = ks->get();
   const int ttl = cfg.release.nonce_ttl_seconds;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/azure/az_snp_vtpm_verifier.h"
 
+#include <algorithm>
+
 #include "attestation/azure/hcl_report.h"
 #include "attestation/tpm/quote.h"
 #include "common/encoding.h"
@@ -17,7 +19,55 @@ constexpr std::size_t kMaxVcekPem = snp::kMaxSnpEvidenceCertBytes;
 constexpr std::size_t kSnpReportDataOffset = 0x50;  // ATTESTATION_REPORT.REPORT_DATA (64 bytes)
 constexpr std::size_t kPcrValueSize = 32;           // Trustee sends the SHA-256 bank
 
+bool Listed(const std::vector<std::string>& list, const Claims& claims, const char* name) {
+  auto it = claims.find(name);
+  if (it == claims.end() || !it->second.is_string()) return false;
+  const auto& value = it->second.get_ref<const std::string&>();
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// Nothing in an HCL report ties it to Azure: the runtime data (HCLAkPub, vm-configuration) is
+// whatever the VMPL0 software wrote. What the AMD firmware vouches for is the launch identity:
+// MEASUREMENT (the launch digest) and ID_KEY_DIGEST (the key that signed the ID block, whose
+// signature and launch digest the firmware checked at SNP_LAUNCH_FINISH; SEV-SNP Firmware ABI,
+// section 8.18 and ATTESTATION_REPORT 0xE0). Returns which list matched.
+Result<std::string> CheckParavisor(const Claims& snp_claims, const AzureOptions& options) {
+  if (options.trusted_id_key_digests.empty() && options.trusted_measurements.empty()) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "az-snp-vtpm evidence refused: no trusted Azure paravisor is configured "
+                 "([attestation.azure] trusted_id_key_digests / trusted_measurements are empty)",
+                 "azure_paravisor_untrusted");
+  }
+  // An all-zero ID_KEY_DIGEST means "launched without an ID block": never an identity.
+  auto id = snp_claims.find("snp.id_key_digest");
+  const bool has_id_key = id != snp_claims.end() && id->second.is_string() &&
+                          id->second.get_ref<const std::string&>() != std::string(96, '0');
+  if (has_id_key && Listed(options.trusted_id_key_digests, snp_claims, "snp.id_key_digest")) {
+    return std::string("id_key_digest");
+  }
+  if (Listed(options.trusted_measurements, snp_claims, "snp.measurement")) {
+    return std::string("measurement");
+  }
+  return Error(ErrorCode::kVerificationFailed,
+               "az-snp-vtpm evidence refused: the SNP report's launch identity is not a trusted "
+               "Azure paravisor (add it to [attestation.azure] trusted_id_key_digests or "
+               "trusted_measurements when Azure updates its paravisor)",
+               "azure_paravisor_untrusted");
+}
+
 }  // namespace
+
+const std::vector<std::string>& DefaultTrustedIdKeyDigests() {
+  // ID_KEY_DIGEST (SEV-SNP Firmware ABI, ATTESTATION_REPORT 0xE0..0x10F) of the real Azure
+  // confidential VM reports in ../shared/testdata/azure: the Milan bundle (hcl_version 1) and the
+  // Genoa bundle (hcl_version 2). Their measurements differ per paravisor build; the ID key that
+  // signed the launch ID block is Microsoft's, so it identifies the paravisor across builds.
+  static const std::vector<std::string> kDigests = {
+      "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3",
+      "942fd93ebde6ea7a96efadeafc60f1c6b3d10e703b1dafd7555b92f7f3d32d0e006767648cba5b102af3d65756af4177",
+  };
+  return kDigests;
+}
 
 Result<std::vector<std::uint8_t>> EvidenceBytes(const Json& value, std::size_t max_bytes,
                                                 std::string_view what) {
@@ -98,6 +148,8 @@ Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
     snp_ev["cert_chain"] = vcek->get<std::string>();
   }
   SKR_TRY(VerifiedEvidence snp_out, snp_.Verify(snp_ev));
+  // ---- Validate: the launch identity is a trusted Azure paravisor (issue 9, item 1) ----
+  SKR_TRY(std::string trusted_by, CheckParavisor(snp_out.claims, options_));
 
   // ---- The runtime data (holding the AK) is what the hardware report vouches for ----
   const auto& hw = hcl.hw_report();
@@ -139,6 +191,7 @@ Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
   tpm::AddQuoteClaims(out.claims, q, pcrs);
   SKR_TRY_VOID(tpm::AddAkClaims(out.claims, ak.get()));
   hcl.AddClaims(out.claims);
+  out.claims["azure.paravisor.trusted_by"] = trusted_by;
   out.claims["azure.hw_report_data"] = HexEncode(report_data);
   out.claims["tee"] = "az-snp-vtpm";
   out.claims["report_data"] = HexEncode(q.extra_data);

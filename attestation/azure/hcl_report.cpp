@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "attestation/tpm/ak_checks.h"
 #include "attestation/tpm/quote.h"
 #include "common/byte_reader.h"
 #include "common/encoding.h"
@@ -108,6 +109,12 @@ Result<EvpPkeyPtr> HclReport::AttestationKey() const {
     auto nb = Base64UrlDecode(*n);
     auto eb = Base64UrlDecode(*e);
     if (!nb || !eb) return Malformed("HCLAkPub n/e are not base64url", "azure_ak_malformed");
+    // Issue 9, item 7: the key every az-*-vtpm quote rests on must be RSA >= 2048 with a sane
+    // exponent; checked before building the key so that any small modulus reads as weak.
+    if (auto strong = tpm::CheckRsaAkParameters(*nb, *eb, "azure_ak_weak"); !strong) {
+      return Error(ErrorCode::kVerificationFailed,
+                   "azure HCL report: HCLAkPub: " + strong.error().message(), "azure_ak_weak");
+    }
     auto key = tpm::RsaPublicKey(*nb, *eb);
     if (!key) return Malformed("HCLAkPub: " + key.error().message(), "azure_ak_malformed");
     return std::move(key).value();

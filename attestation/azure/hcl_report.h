@@ -48,8 +48,10 @@ class HclReport {
   const std::vector<std::uint8_t>& runtime_data() const { return runtime_data_; }  // exact bytes
   const Json& runtime() const { return runtime_; }  // the parsed runtime JSON (an object)
 
-  // The HCL attestation key: runtime "keys" entry with kid "HCLAkPub" (an RSA JWK).
-  // Errors: kMalformedEvidence reason azure_ak_missing / azure_ak_malformed.
+  // The HCL attestation key: runtime "keys" entry with kid "HCLAkPub" (an RSA JWK) of 2048..4096
+  // bits with an odd exponent above 2^16 (tpm::CheckRsaAkParameters).
+  // Errors: kMalformedEvidence reason azure_ak_missing / azure_ak_malformed; kVerificationFailed
+  // reason azure_ak_weak (smaller or larger key, bad exponent).
   Result<EvpPkeyPtr> AttestationKey() const;
 
   // azure.hcl_version, azure.report_type ("snp"|"tdx"), azure.vm_configuration.<snake_case of

@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string_view>
 #include <utility>
 
 #include "common/byte_reader.h"
+#include "common/clock.h"
 #include "common/x509.h"
 
 namespace skr::attestation::snp {
@@ -271,9 +273,15 @@ Result<VcekExtensions> ParseVcekExtensionsDer(std::span<const std::uint8_t> cert
   return ParseVcekExtensions(cert.get());
 }
 
-Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
-                                              const AmdTrustStore& trust, std::int64_t now,
-                                              const std::map<Product, X509CrlPtr>* crls) {
+namespace {
+
+// Step 3 of VerifyEndorsement, given the product entry whose chain verified.
+using RevocationCheck =
+    std::function<Result<void>(const AmdProductRoots& roots, X509* intermediate)>;
+
+Result<VerifiedEndorsement> VerifyEndorsementWith(X509* leaf, Signer expected,
+                                                  const AmdTrustStore& trust, std::int64_t now,
+                                                  const RevocationCheck& revocation) {
   if (leaf == nullptr) return Error(ErrorCode::kInvalidArgument, "no VCEK/VLEK certificate");
   const auto leaf_sha = CertificateSha256(leaf);
 
@@ -309,13 +317,8 @@ Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
   SKR_TRY_VOID(CheckValidity(intermediate, now));
   SKR_TRY_VOID(CheckValidity(ark, now));
 
-  // 3. Revocation, when a CRL was provisioned for this product.
-  if (crls != nullptr) {
-    auto it = crls->find(roots->product);
-    if (it != crls->end() && it->second) {
-      SKR_TRY_VOID(CheckCrl(it->second.get(), leaf, intermediate, ark));
-    }
-  }
+  // 3. Revocation, when CRLs were provisioned.
+  if (revocation) SKR_TRY_VOID(revocation(*roots, intermediate));
 
   // 4. AMD extensions, consistent with the kind of key.
   SKR_TRY(VcekExtensions ext, ParseVcekExtensions(leaf));
@@ -347,6 +350,138 @@ Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
   out.ext = std::move(ext);
   out.key = std::move(key);
   return out;
+}
+
+// A CRL that `issuer` signed: names match (RFC 5280 section 6.3.3 (b)) and the signature
+// verifies with its key (section 6.3.3 (f)).
+bool CrlSignedBy(X509_CRL* crl, X509* issuer) {
+  if (issuer == nullptr) return false;
+  if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) return false;
+  EVP_PKEY* key = X509_get0_pubkey(issuer);  // owned by `issuer`
+  const bool ok = key != nullptr && X509_CRL_verify(crl, key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+}  // namespace
+
+Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
+                                              const AmdTrustStore& trust, std::int64_t now,
+                                              const std::map<Product, X509CrlPtr>* crls) {
+  RevocationCheck check;
+  if (crls != nullptr) {
+    check = [crls, leaf](const AmdProductRoots& roots, X509* intermediate) -> Result<void> {
+      auto it = crls->find(roots.product);
+      if (it == crls->end() || !it->second) return Ok();
+      return CheckCrl(it->second.get(), leaf, intermediate, roots.ark.get());
+    };
+  }
+  return VerifyEndorsementWith(leaf, expected, trust, now, check);
+}
+
+Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
+                                              const AmdTrustStore& trust, std::int64_t now,
+                                              const CrlSet& crls) {
+  RevocationCheck check;
+  if (!crls.crls().empty()) {
+    check = [&crls, leaf, now](const AmdProductRoots& roots, X509* intermediate) -> Result<void> {
+      const auto ark_sha = CertificateSha256(roots.ark.get());
+      const auto intermediate_sha = CertificateSha256(intermediate);
+      for (const AmdCrl& c : crls.crls()) {
+        // CheckNotRevoked verifies the CRL's issuer name and signature again, so a set built
+        // against another trust store cannot vouch for this chain.
+        if (c.issuer_sha256 == ark_sha) {
+          SKR_TRY_VOID(CheckNotRevoked(intermediate, c.crl.get(), roots.ark.get()));
+        } else if (c.issuer_sha256 == intermediate_sha) {
+          SKR_TRY_VOID(CheckNotRevoked(leaf, c.crl.get(), intermediate));
+        } else {
+          continue;
+        }
+        // Not listed: the answer is only as good as the CRL's freshness.
+        SKR_TRY_VOID(crls.CheckUsable(c, now));
+      }
+      return Ok();
+    };
+  }
+  return VerifyEndorsementWith(leaf, expected, trust, now, check);
+}
+
+Result<CrlSet> CrlSet::Create(std::vector<X509CrlPtr> crls, const AmdTrustStore& trust,
+                              std::int64_t now, std::int64_t max_staleness_seconds) {
+  auto config_error = [](const std::string& issuer, const std::string& what, const char* reason) {
+    return Error(ErrorCode::kInvalidArgument, "CRL issued by '" + issuer + "': " + what, reason);
+  };
+  CrlSet set;
+  set.max_staleness_seconds_ = max_staleness_seconds < 0 ? 0 : max_staleness_seconds;
+  for (X509CrlPtr& crl : crls) {
+    if (!crl) return Error(ErrorCode::kInvalidArgument, "null CRL");
+    AmdCrl entry;
+    entry.issuer = CrlIssuerName(crl.get());
+    X509* signer = nullptr;
+    for (const AmdProductRoots& r : trust.all()) {
+      for (X509* cand : {r.ark.get(), r.ask.get(), r.asvk.get()}) {
+        if (CrlSignedBy(crl.get(), cand)) {
+          signer = cand;
+          entry.product = r.product;
+          break;
+        }
+      }
+      if (signer != nullptr) break;
+    }
+    if (signer == nullptr) {
+      return config_error(entry.issuer, "not signed by a trusted AMD ARK, ASK or ASVK",
+                          "crl_untrusted");
+    }
+    entry.issuer_sha256 = CertificateSha256(signer);
+    for (const AmdCrl& other : set.crls_) {
+      if (other.issuer_sha256 == entry.issuer_sha256) {
+        return config_error(entry.issuer, "two CRLs from the same issuer", "crl_duplicate");
+      }
+    }
+    auto times = GetCrlTimes(crl.get());
+    if (!times) return config_error(entry.issuer, times.error().message(), "crl_malformed");
+    // RFC 5280 section 5.1.2.5: conforming issuers include nextUpdate; without it skrd cannot
+    // tell a current CRL from an abandoned one.
+    if (!times->next_update) return config_error(entry.issuer, "has no nextUpdate", "crl_malformed");
+    if (*times->next_update < times->this_update) {
+      return config_error(entry.issuer, "nextUpdate is before thisUpdate", "crl_malformed");
+    }
+    if (times->this_update > now) {
+      return config_error(entry.issuer,
+                          "thisUpdate " + FormatRfc3339(times->this_update) +
+                              " is in the future (now " + FormatRfc3339(now) + ")",
+                          "snp_crl_not_yet_valid");
+    }
+    entry.this_update = times->this_update;
+    entry.next_update = *times->next_update;
+    entry.crl = std::move(crl);
+    set.crls_.push_back(std::move(entry));
+  }
+  return set;
+}
+
+std::int64_t CrlSet::Stale(const AmdCrl& crl, std::int64_t now) {
+  return now > crl.next_update ? now - crl.next_update : 0;
+}
+
+Result<void> CrlSet::CheckUsable(const AmdCrl& crl, std::int64_t now) const {
+  if (now < crl.this_update) {
+    return Error(ErrorCode::kUnavailable,
+                 std::string("the ") + ProductName(crl.product) + " CRL issued by '" + crl.issuer +
+                     "' is not valid before " + FormatRfc3339(crl.this_update),
+                 "snp_crl_not_yet_valid");
+  }
+  const std::int64_t stale = Stale(crl, now);
+  if (max_staleness_seconds_ > 0 && stale > max_staleness_seconds_) {
+    return Error(ErrorCode::kUnavailable,
+                 std::string("the ") + ProductName(crl.product) + " CRL issued by '" + crl.issuer +
+                     "' is stale: its nextUpdate " + FormatRfc3339(crl.next_update) + " is " +
+                     std::to_string(stale) + " s ago, more than the " +
+                     std::to_string(max_staleness_seconds_) +
+                     " s allowed (attestation.snp.crl_max_staleness_seconds)",
+                 "snp_crl_stale");
+  }
+  return Ok();
 }
 
 }  // namespace skr::attestation::snp

@@ -12,6 +12,7 @@
 
 #include <openssl/x509.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -92,5 +93,62 @@ struct VerifiedEndorsement {
 Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
                                               const AmdTrustStore& trust, std::int64_t now,
                                               const std::map<Product, X509CrlPtr>* crls = nullptr);
+
+// One AMD CRL, matched when loaded to the trusted certificate that signed it: a product's ARK
+// (AMD KDS GET /vcek/v1/{product}/crl: lists revoked ASKs/ASVKs) or its ASK/ASVK (would list
+// revoked VCEKs/VLEKs).
+struct AmdCrl {
+  X509CrlPtr crl;
+  Product product = Product::kUnknown;     // product of the trust-store entry it belongs to
+  std::array<std::uint8_t, 32> issuer_sha256{};  // SHA-256 of the signing ARK/ASK/ASVK (DER)
+  std::string issuer;                      // issuer commonName, for logs and metrics
+  std::int64_t this_update = 0;            // Unix seconds
+  std::int64_t next_update = 0;            // Unix seconds
+};
+
+// The CRLs in force and the freshness rule applied to them. Immutable once created, so one set
+// can be shared by concurrent verifications (SnpVerifier swaps whole sets on reload).
+class CrlSet {
+ public:
+  // Matches each CRL to the trust-store certificate (ARK, ASK or ASVK of any entry) whose subject
+  // is the CRL issuer and whose key verifies the CRL signature. Refuses (kInvalidArgument, the
+  // message names the CRL's issuer), since a CRL set is configuration:
+  //   "crl_untrusted"          signed by no trusted ARK/ASK/ASVK;
+  //   "crl_duplicate"          two CRLs from the same issuer (which one is meant is unclear);
+  //   "crl_malformed"          no nextUpdate (freshness cannot be judged) or times that do not
+  //                            decode, or nextUpdate before thisUpdate;
+  //   "snp_crl_not_yet_valid"  thisUpdate after `now` (a CRL from the future: clock or issuer
+  //                            error).
+  // A CRL already past its nextUpdate is accepted here (see Stale(), CheckUsable()).
+  // `max_staleness_seconds` (>= 0; 0 = no limit) is the refusal threshold of CheckUsable.
+  static Result<CrlSet> Create(std::vector<X509CrlPtr> crls, const AmdTrustStore& trust,
+                               std::int64_t now, std::int64_t max_staleness_seconds);
+
+  const std::vector<AmdCrl>& crls() const { return crls_; }
+  std::int64_t max_staleness_seconds() const { return max_staleness_seconds_; }
+
+  // Seconds `crl` is past its nextUpdate at `now` (0 when fresh).
+  static std::int64_t Stale(const AmdCrl& crl, std::int64_t now);
+  // Whether `crl` may be relied on at `now`. Errors, kUnavailable (skrd's revocation data is not
+  // usable: nothing about the evidence is wrong, an operator must refresh the CRL; 503, and the
+  // audit record's decision is "error", not "denied"):
+  //   "snp_crl_not_yet_valid"  now < thisUpdate;
+  //   "snp_crl_stale"          max_staleness_seconds > 0 and now > nextUpdate + max_staleness.
+  Result<void> CheckUsable(const AmdCrl& crl, std::int64_t now) const;
+
+ private:
+  CrlSet() = default;
+  std::vector<AmdCrl> crls_;
+  std::int64_t max_staleness_seconds_ = 0;
+};
+
+// As above, with revocation from `crls` (step 3): every CRL of the set issued by the chain's ARK
+// (the ASK/ASVK must not be listed) or by its ASK/ASVK (the leaf must not be listed) is applied
+// and must pass CrlSet::CheckUsable. A listed certificate is "cert_revoked" even when the CRL is
+// stale (a revocation is never undone). Errors: those above, plus kUnavailable
+// "snp_crl_stale" / "snp_crl_not_yet_valid".
+Result<VerifiedEndorsement> VerifyEndorsement(X509* leaf, Signer expected,
+                                              const AmdTrustStore& trust, std::int64_t now,
+                                              const CrlSet& crls);
 
 }  // namespace skr::attestation::snp

@@ -106,6 +106,17 @@ std::vector<std::string> CollateralKeysForReport(Signer signer,
   return keys;
 }
 
+std::shared_ptr<const CrlSet> SnpVerifier::crls() const {
+  MutexLock lock(crl_mu_);
+  return crls_;
+}
+
+void SnpVerifier::ReplaceCrls(std::shared_ptr<const CrlSet> crls) {
+  MutexLock lock(crl_mu_);
+  crls_.swap(crls);
+  // The old set (now in `crls`) is released after the lock, outside the critical section.
+}
+
 Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   // ---- Parse ----
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
@@ -142,10 +153,12 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   // signature; then Validate the report against that certificate. The first error of the
   // first offered certificate is reported when none succeeds.
   const std::int64_t now = clock_.NowUnix();
-  const auto* crls = options_.crls.empty() ? nullptr : &options_.crls;
+  // One snapshot of the CRL set for this whole verification (a SIGHUP reload may swap it).
+  const std::shared_ptr<const CrlSet> crls = this->crls();
   std::optional<Error> first_error;
   for (auto& leaf : leaves) {
-    auto endorsement = VerifyEndorsement(leaf.get(), signer, options_.trust, now, crls);
+    auto endorsement = crls ? VerifyEndorsement(leaf.get(), signer, options_.trust, now, *crls)
+                            : VerifyEndorsement(leaf.get(), signer, options_.trust, now);
     Result<void> ok = endorsement ? VerifyReportSignature(report, endorsement->key.get())
                                   : Result<void>(endorsement.error());
     if (ok) ok = ValidateAgainstEndorsement(report, *endorsement);

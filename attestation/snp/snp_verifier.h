@@ -19,6 +19,7 @@
 #include "attestation/snp/cert_chain.h"
 #include "attestation/verifier.h"
 #include "common/clock.h"
+#include "common/thread_annotations.h"
 
 namespace skr::attestation::snp {
 
@@ -43,24 +44,36 @@ std::vector<std::string> CollateralKeysForReport(Signer signer, std::span<const 
 
 struct SnpVerifierOptions {
   AmdTrustStore trust = AmdTrustStore::Pinned();
-  std::map<Product, X509CrlPtr> crls;        // checked when present
+  // CRLs built against `trust` (CrlSet::Create); null or empty: no revocation checking.
+  std::shared_ptr<const CrlSet> crls;
   const SnpCollateral* collateral = nullptr;  // not owned; may be null
 };
 
 inline constexpr std::size_t kMaxSnpEvidenceCertBytes = 96 * 1024;
 
+// Thread-safety: Verify, trust(), crls() and ReplaceCrls may be called concurrently.
 class SnpVerifier final : public Verifier {
  public:
-  // `clock` must outlive the verifier.
+  // `clock` must outlive the verifier. CRL freshness is judged against it at each Verify.
   SnpVerifier(SnpVerifierOptions options, const Clock& clock)
-      : options_(std::move(options)), clock_(clock) {}
+      : options_(std::move(options)), clock_(clock), crls_(std::move(options_.crls)) {}
   std::string_view type() const override { return "sev-snp"; }
+  // Errors: see cert_chain.h (VerifyEndorsement with a CrlSet), report.h, verify.h; a CRL that
+  // is stale beyond CrlSet::max_staleness_seconds is kUnavailable "snp_crl_stale".
   Result<VerifiedEvidence> Verify(const Json& evidence) const override;
   const AmdTrustStore& trust() const { return options_.trust; }
 
+  // The CRL set in force (may be null).
+  std::shared_ptr<const CrlSet> crls() const SKR_EXCLUDES(crl_mu_);
+  // Makes `crls` (built against trust()) the set for Verify calls that start afterwards; calls
+  // already running finish with the set they started with (they hold a reference to it).
+  void ReplaceCrls(std::shared_ptr<const CrlSet> crls) SKR_EXCLUDES(crl_mu_);
+
  private:
-  SnpVerifierOptions options_;
+  SnpVerifierOptions options_;  // options_.crls is moved into crls_ and stays null
   const Clock& clock_;
+  mutable Mutex crl_mu_;
+  std::shared_ptr<const CrlSet> crls_ SKR_GUARDED_BY(crl_mu_);
 };
 
 }  // namespace skr::attestation::snp

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/tpm/event_log.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
 
+#include "attestation/tpm/secure_boot.h"
 #include "common/byte_reader.h"
 #include "common/encoding.h"
 #include "common/ossl.h"
@@ -28,42 +27,6 @@ Result<T> Need(Result<T> r, const char* what) {
 Result<void> NeedVoid(Result<void> r, const char* what) {
   if (!r) return Malformed(std::string("truncated ") + what);
   return r;
-}
-
-std::vector<std::uint8_t> Hash(TPM2_ALG_ID alg, std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
-  std::uint8_t out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), HashMd(alg), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) {
-    return {};
-  }
-  return {out, out + len};
-}
-
-// EFI_GLOBAL_VARIABLE {8BE4DF61-93CA-11D2-AA0D-00E098032B8C} in its in-memory (mixed endian) form.
-constexpr std::uint8_t kEfiGlobalVariable[16] = {0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
-                                                 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c};
-
-// UEFI_VARIABLE_DATA (PC Client PFP 10.4.1): VariableName GUID, UnicodeNameLength u64 (chars),
-// VariableDataLength u64, UnicodeName (UTF-16LE), VariableData. Returns the value of the
-// "SecureBoot" global variable, or nullopt when the event is another variable.
-Result<std::optional<bool>> SecureBootValue(std::span<const std::uint8_t> data) {
-  ByteReader r(data);
-  SKR_TRY(auto guid, Need(r.Take(16), "UEFI_VARIABLE_DATA"));
-  SKR_TRY(std::uint64_t name_len, Need(r.U64Le(), "UEFI_VARIABLE_DATA"));
-  SKR_TRY(std::uint64_t data_len, Need(r.U64Le(), "UEFI_VARIABLE_DATA"));
-  if (name_len > 1024 || data_len > r.remaining()) return Malformed("UEFI_VARIABLE_DATA sizes out of range");
-  SKR_TRY(auto name, Need(r.Take(static_cast<std::size_t>(name_len) * 2), "UEFI_VARIABLE_DATA name"));
-  SKR_TRY(auto value, Need(r.Take(static_cast<std::size_t>(data_len)), "UEFI_VARIABLE_DATA value"));
-  static constexpr char kName[] = "SecureBoot";
-  if (std::memcmp(guid.data(), kEfiGlobalVariable, 16) != 0 || name_len != sizeof(kName) - 1) return std::nullopt;
-  for (std::size_t i = 0; i + 1 < sizeof(kName); ++i) {
-    if (name[2 * i] != static_cast<std::uint8_t>(kName[i]) || name[2 * i + 1] != 0) return std::nullopt;
-  }
-  if (value.size() != 1) return Malformed("SecureBoot variable must hold one byte");
-  return std::optional<bool>(value[0] == 1);
 }
 
 }  // namespace
@@ -92,7 +55,8 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
     SKR_TRY(std::uint16_t alg, Need(s.U16Le(), "Spec ID digest sizes"));
     SKR_TRY(std::uint16_t size, Need(s.U16Le(), "Spec ID digest sizes"));
     // Algorithms this replay does not know are skipped by size below; none may repeat.
-    if (!sizes.emplace(alg, size).second) return Malformed("Spec ID event lists an algorithm twice");
+    if (!sizes.emplace(alg, size).second)
+      return Malformed("Spec ID event lists an algorithm twice");
   }
 
   EventLogReplay out;
@@ -100,11 +64,10 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
   std::map<TPM2_ALG_ID, std::map<unsigned, std::vector<std::uint8_t>>> pcrs;
   std::set<unsigned> touched;
   std::uint8_t startup_locality = 0;
-  bool pcr7_separated = false;
-  int secure_boot_events = 0;
-  std::optional<bool> secure_boot;
+  std::vector<Pcr7Event> pcr7;  // views into `log`, read by ReadSecureBoot once the loop is done
   for (const auto& [alg, size] : sizes) {
-    if (HashMd(alg) != nullptr && DigestSize(alg) != size) return Malformed("Spec ID digest size is wrong");
+    if (HashMd(alg) != nullptr && DigestSize(alg) != size)
+      return Malformed("Spec ID digest size is wrong");
   }
 
   // ---- TCG_PCR_EVENT2 records (PFP 10.2.2) ----
@@ -119,7 +82,8 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
     for (std::uint32_t i = 0; i < count; ++i) {
       SKR_TRY(std::uint16_t alg, Need(r.U16Le(), "event digest"));
       auto size = sizes.find(alg);
-      if (size == sizes.end()) return Malformed("event digest of an algorithm the Spec ID event does not list");
+      if (size == sizes.end())
+        return Malformed("event digest of an algorithm the Spec ID event does not list");
       SKR_TRY(auto d, Need(r.Take(size->second), "event digest"));
       // Each listed algorithm exactly once: a bank cannot be skipped by naming another twice.
       if (!digests.emplace(alg, d).second) return Malformed("event names a digest algorithm twice");
@@ -130,11 +94,13 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
     if (type == kEvNoAction) {
       // PFP 10.4.5.3: "StartupLocality\0" + locality: PCR 0 starts at 0...0 || locality.
       static constexpr char kStartup[] = "StartupLocality";
-      if (pcr == 0 && data.size() == sizeof(kStartup) + 1 && std::memcmp(data.data(), kStartup, sizeof(kStartup)) == 0) {
+      if (pcr == 0 && data.size() == sizeof(kStartup) + 1 &&
+          std::memcmp(data.data(), kStartup, sizeof(kStartup)) == 0) {
         startup_locality = data[sizeof(kStartup)];
       }
       continue;  // never extended
     }
+    Pcr7Event measured{type, data, {}};
     for (const auto& [alg, d] : digests) {
       if (HashMd(alg) == nullptr) continue;
       auto& bank = pcrs[alg];
@@ -144,33 +110,18 @@ Result<EventLogReplay> ReplayEventLog(std::span<const std::uint8_t> log) {
         if (pcr == 0) init.back() = startup_locality;
         it = bank.emplace(pcr, std::move(init)).first;
       }
-      it->second = Hash(alg, it->second, d);
-      if (it->second.empty()) return Error(ErrorCode::kInternal, "tpm event log: digest failed");
+      SKR_TRY(it->second, BankHash(alg, it->second, d));
+      measured.digests.emplace_back(alg, d);
     }
     touched.insert(pcr);
-
-    if (type == kEvSeparator && pcr == 7) pcr7_separated = true;
-    // Facts read from event data count only when the data hashes to its logged digest in every
-    // bank (so the bank that matches the quoted PCR 7 vouches for exactly this data), and only for
-    // the firmware's own measurement: the one SecureBoot event before PCR 7's EV_SEPARATOR (PFP
-    // 10.4.4). A second one, or one after the separator, leaves the state unknown.
-    if (type == kEvEfiVariableDriverConfig && pcr == 7) {
-      SKR_TRY(std::optional<bool> sb, SecureBootValue(data));
-      if (sb) {
-        bool digest_ok = true;
-        for (const auto& [alg, d] : digests) {
-          if (HashMd(alg) == nullptr) continue;
-          const auto h = Hash(alg, data, {});
-          digest_ok = digest_ok && h.size() == d.size() && std::equal(h.begin(), h.end(), d.begin());
-        }
-        ++secure_boot_events;
-        if (digest_ok && !pcr7_separated && secure_boot_events == 1) secure_boot = *sb;
-      }
-    }
+    if (pcr == 7) pcr7.push_back(std::move(measured));
   }
-  if (secure_boot_events == 1) out.secure_boot = secure_boot;
   for (auto& [alg, bank] : pcrs) out.replayed[BankName(alg)] = std::move(bank);
-  if (out.replayed.empty()) return Malformed("no bank this verifier can replay (SHA-256/384/512, SHA-1)");
+  if (out.replayed.empty())
+    return Malformed("no bank this verifier can replay (SHA-256/384/512, SHA-1)");
+  // Only the digests are proven by the replay; what PCR 7's labels say is read under the rules of
+  // secure_boot.h, which refuse a log whose labels contradict its digests.
+  SKR_TRY(out.secure_boot, ReadSecureBoot(pcr7));
   return out;
 }
 
@@ -193,7 +144,8 @@ Result<void> CheckEventLog(const EventLogReplay& replay, const PcrValues& quoted
   }
   claims["tpm.event_log.events"] = replay.events;
   claims["tpm.event_log.pcrs"] = Json(std::vector<unsigned>(checked.begin(), checked.end()));
-  if (checked.count(7) != 0 && replay.secure_boot) claims["tpm.secure_boot.enabled"] = *replay.secure_boot;
+  if (checked.count(7) != 0 && replay.secure_boot)
+    claims["tpm.secure_boot.enabled"] = *replay.secure_boot;
   return {};
 }
 

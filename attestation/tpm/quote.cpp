@@ -128,6 +128,9 @@ Result<TPMT_PUBLIC> ParsePublic(std::span<const std::uint8_t> bytes) {
 Result<TPMT_PUBLIC> ParsePublic2B(std::span<const std::uint8_t> bytes) {
   SKR_TRY(TPM2B_PUBLIC p, Unmarshal<TPM2B_PUBLIC>(bytes, Tss2_MU_TPM2B_PUBLIC_Unmarshal,
                                                   "TPM2B_PUBLIC", "tpm_public_malformed"));
+  // Part 2, 12.2.5: "size=" marks a TPM2B_PUBLIC of size zero as not valid (libtss2-mu accepts it
+  // and leaves publicArea zeroed, an object of type TPM_ALG_ERROR).
+  if (p.size == 0) return Malformed("TPM2B_PUBLIC is empty", "tpm_public_malformed");
   return p.publicArea;
 }
 

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <optional>
 
+#include "attestation/tpm/ak_checks.h"
 #include "attestation/tpm/event_log.h"
 
 #include "common/byte_reader.h"
@@ -150,6 +151,22 @@ Result<void> CheckAkAttributes(const TPMT_PUBLIC& pub) {
                  "fixedParent, sensitiveDataOrigin, restricted, sign; not decrypt)",
                  "tpm_ak_attributes");
   }
+  // Key strength at the TPMT_PUBLIC level (issue 9, item 7): RSA 2048..4096 bits with the default
+  // or a sane exponent (Part 2, 12.2.3.5), ECC on NIST P-256 / P-384 (12.2.3.6).
+  if (pub.type == TPM2_ALG_RSA) {
+    const TPMS_RSA_PARMS& rsa = pub.parameters.rsaDetail;
+    const UINT32 e = rsa.exponent;
+    if (rsa.keyBits < kMinAkRsaBits || rsa.keyBits > kMaxAkRsaBits ||
+        (e != 0 && ((e & 1u) == 0 || e <= 0x10000u))) {
+      return Error(ErrorCode::kVerificationFailed,
+                   "tpm: the AK is an RSA key below 2048 bits or with a weak exponent",
+                   "tpm_ak_weak");
+    }
+  } else if (pub.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 &&
+             pub.parameters.eccDetail.curveID != TPM2_ECC_NIST_P384) {
+    return Error(ErrorCode::kVerificationFailed, "tpm: the AK is not on NIST P-256 or P-384",
+                 "tpm_ak_weak");
+  }
   return {};
 }
 
@@ -277,8 +294,12 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     }
     SKR_TRY(std::size_t anchor, VerifyChainToAnchors(certs[0].get(), intermediates, anchors,
                                                      options_.clock->NowUnix()));
+    // Issue 9, item 7: the leaf is an AK certificate (end entity, digitalSignature) for a key of
+    // acceptable strength, whether or not the client also sends the TPMT_PUBLIC.
+    SKR_TRY_VOID(CheckAkCertificateProfile(certs[0].get()));
     EVP_PKEY* cert_key = X509_get0_pubkey(certs[0].get());
     if (cert_key == nullptr) return Malformed("AK certificate key does not decode", "cert_malformed");
+    SKR_TRY_VOID(CheckAkKeyStrength(cert_key, "tpm_ak_weak"));
     if (ak_public) {
       SKR_TRY_VOID(CheckAkAttributes(*ak_public));
       SKR_TRY(EvpPkeyPtr from_public, AkFromTpmtPublic(*ak_public));
@@ -326,6 +347,12 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
   VerifiedEvidence out;
   out.type = "tpm";
   SKR_TRY(Quote q, VerifyQuoteWithAk(in, ak.get(), out.claims));
+  if (trust.trust == "certificate" && !ak_public) {
+    // No TPMT_PUBLIC to read restricted / sign from: derive them from the quote's qualifiedSigner
+    // and the certified key (ak_checks.h says what this does and does not prove).
+    SKR_TRY(TPMT_SIGNATURE sig, ParseSignature(in.signature));
+    SKR_TRY_VOID(CheckCertifiedAkTemplate(q, sig, ak.get()));
+  }
   // Optional measured-boot log: replayed against the quoted (now verified) PCR values.
   if (evidence.contains("event_log")) {
     SKR_TRY(std::vector<std::uint8_t> log, Base64Member(evidence, "event_log", kMaxEventLogBytes,
@@ -346,8 +373,8 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     out.claims["tpm.ak.name"] = trust.enrolled.name;
   }
   out.claims["tee"] = "tpm";
-  // A TPM quote has no debug mode of its own; the claim is normalized to false (DESIGN.md 3).
-  out.claims["debug"] = false;
+  // No `debug` claim: a TPM has no debug mode, so a policy `debug equals false` must not hold for
+  // `tpm` evidence by accident (DESIGN.md section 3; issue 9, item 4).
   out.claims["report_data"] = HexEncode(q.extra_data);
   out.binding_form = BindingForm::kExact48;
   out.bound_data = q.extra_data;

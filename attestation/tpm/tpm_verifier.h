@@ -13,7 +13,8 @@
 // Evidence members: `quote` (base64 TPMS_ATTEST), `signature` (base64 TPMT_SIGNATURE), `pcrs`
 // ({"sha256": {"0": "<hex>", ...}, ...}), and either `ak_cert` (PEM: the AK certificate first,
 // then any intermediates; or base64 DER) with optional `ak_public` (base64 TPMT_PUBLIC, checked
-// against the certificate and for AK attributes), or `ak_id` (an enrolment id) with optional
+// against the certificate and for AK attributes; when absent, the attributes are derived from the
+// quote's qualifiedSigner: ak_checks.h), or `ak_id` (an enrolment id) with optional
 // `ak_public` (must equal the enrolled one); optional `event_log` (base64 of a TCG crypto-agile
 // measured-boot log, replayed against the quoted PCRs: event_log.h).
 #pragma once
@@ -62,7 +63,9 @@ inline constexpr unsigned kMaxPcrIndex = 23;
 // (TPMA_OBJECT restricted | sign, not decrypt) generated in and bound to its TPM (fixedTPM,
 // fixedParent, sensitiveDataOrigin). A restricted signing key only signs TPM-generated
 // attestation structures (TCG TPM 2.0 Library Part 1, section 25.2.1; Part 3, 18.1), which is what
-// makes its quotes evidence. Errors: kVerificationFailed reason tpm_ak_attributes.
+// makes its quotes evidence. Also the key strength: RSA keyBits 2048..4096 with exponent 0 (65537)
+// or an odd one above 2^16, ECC on NIST P-256 / P-384. Errors: kVerificationFailed reason
+// tpm_ak_attributes, or tpm_ak_weak for the key strength.
 Result<void> CheckAkAttributes(const TPMT_PUBLIC& pub);
 
 // The TPM name of an object: nameAlg (big endian u16) || H_nameAlg(marshalled TPMT_PUBLIC)
@@ -98,8 +101,10 @@ class TpmVerifier final : public Verifier {
   // Errors: kMalformedEvidence (members missing, unknown, oversized, not decoding: reasons
   // malformed_evidence, tpm_attest_malformed, tpm_signature_malformed, tpm_public_malformed,
   // tpm_pcrs_malformed), kVerificationFailed (tpm_signature_invalid, tpm_pcr_mismatch,
-  // tpm_pcr_missing, tpm_ak_attributes, tpm_ak_mismatch, tpm_ak_not_enrolled,
+  // tpm_pcr_missing, tpm_ak_attributes, tpm_ak_attributes_unproven, tpm_ak_weak,
+  // tpm_ak_cert_ca, tpm_ak_cert_usage, tpm_ak_mismatch, tpm_ak_not_enrolled,
   // cert_chain_untrusted, cert_expired, ...), kUnavailable (enrolment store).
+  // Claims: tpm.*, tee = "tpm", report_data; no `debug` (a TPM has no debug mode).
   Result<VerifiedEvidence> Verify(const Json& evidence) const override;
 
  private:

@@ -36,6 +36,33 @@ Error BadRequest(std::string msg, std::string reason = "malformed_request") {
   return Error(ErrorCode::kInvalidArgument, std::move(msg), std::move(reason));
 }
 
+// A policy document an admin wants stored (or dry-run as a draft): it parses and it passes the
+// safe-default rules of DESIGN.md section 4 (every skr:local path says which TEE it trusts).
+Result<policy::Policy> ParsePolicyForStore(const Json& doc) {
+  auto parsed = policy::Policy::Parse(doc);
+  if (!parsed) {
+    return Error(ErrorCode::kInvalidArgument, "invalid policy: " + parsed.error().message(),
+                 "invalid_policy");
+  }
+  if (auto ok = parsed->ValidateForStore(); !ok) {
+    return Error(ErrorCode::kInvalidArgument, "invalid policy: " + ok.error().message(),
+                 ok.error().reason());
+  }
+  return std::move(parsed).value();
+}
+
+// Flags a policy stored before the "tee" rule: it keeps evaluating, but GET and the dry run
+// say which paths grant without naming a TEE.
+void AddPolicyWarnings(Json& out, const std::string& document) {
+  auto p = policy::Policy::ParseText(document);
+  if (!p) return;
+  const auto paths = p->UnconstrainedTeePaths();
+  if (paths.empty()) return;
+  out["tee_unconstrained"] = paths;
+  out["warnings"] = Json::array(
+      {"paths that can grant without constraining 'tee': store a new version that names the TEE"});
+}
+
 Result<void> CheckName(std::string_view what, std::string_view name) {
   if (!keystore::IsValidName(name)) {
     return BadRequest(std::string(what) + " name must match [a-z0-9][a-z0-9._-]{0,62}",
@@ -314,11 +341,7 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   if (!policy) return Error(ErrorCode::kInternal, "stored policy does not parse", "policy_invalid");
   policy::Decision decision = policy->Evaluate(ev.claims, ev.authority);
   rec.trace = decision.TraceJson();
-  if (!decision.allowed) {
-    return Error(ErrorCode::kPolicyDenied, "policy " + pol.name + " v" + std::to_string(pol.version) +
-                                               " denied: " + decision.reason,
-                 "policy_denied");
-  }
+  if (!decision.allowed) return PolicyDenial(rec, pol, decision);
 
   // Decrypt the key version and wrap it to the attested ephemeral key.
   auto material_r = keys_.GetKeyMaterial(tenant, key, version);
@@ -339,6 +362,21 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
               {"jwe", jwe}};
 }
 
+Error Broker::PolicyDenial(audit::Record& rec, const keystore::PolicyRecord& pol,
+                           const policy::Decision& decision) {
+  const std::string name = "policy " + pol.name + " v" + std::to_string(pol.version);
+  // The audit record (and the admin dry run) get the expected and observed values; the
+  // unauthenticated caller gets the failing claim's name only, so it cannot walk the policy
+  // one leaf per nonce and read golden measurements, PCRs or VM ids (issue 9, item 5).
+  rec.reason = Clip("policy_denied: " + name + " denied: " + decision.reason, 512);
+  const std::string detail =
+      decision.failing_claim.empty()
+          ? name + " denied: no rule applies to this evidence"
+          : name + " denied: the condition on claim '" + Clip(decision.failing_claim, 128) +
+                "' does not hold";
+  return Error(ErrorCode::kPolicyDenied, detail, "policy_denied");
+}
+
 Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
                              std::optional<int> version, std::string_view body,
                              const std::string& request_id) {
@@ -357,7 +395,10 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
     const bool is_error = c == ErrorCode::kInternal || c == ErrorCode::kUnavailable ||
                           c == ErrorCode::kSealed;
     rec.decision = is_error ? "error" : "denied";
-    rec.reason = Clip(result.error().reason() + ": " + result.error().message(), 512);
+    // A policy denial set the full reason (with values) itself; its Error holds only the name.
+    if (rec.reason.empty()) {
+      rec.reason = Clip(result.error().reason() + ": " + result.error().message(), 512);
+    }
     (is_error ? stats_.errors : stats_.denied).fetch_add(1, std::memory_order_relaxed);
     // A denial is a denial whether or not its audit record lands; the failure is logged by
     // the audit layer. Nothing is released on this path.
@@ -563,11 +604,8 @@ Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::str
   SKR_TRY_VOID(CheckName("policy", name));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
   SKR_TRY(Json doc, ParseJson(body, 64 * 1024));
-  auto parsed = policy::Policy::Parse(doc);
-  if (!parsed) {
-    return Error(ErrorCode::kInvalidArgument, "invalid policy: " + parsed.error().message(),
-                 "invalid_policy");
-  }
+  SKR_TRY(policy::Policy parsed, ParsePolicyForStore(doc));
+  (void)parsed;
   SKR_TRY_VOID(AuditIntent(a, rid, "policy.put", std::string(tenant), std::string(name)));
   auto rec = keys_.PutPolicy(tenant, name, DumpJson(doc));
   SKR_TRY_VOID(AuditAdmin(a, "policy.put", std::string(tenant), std::string(name),
@@ -583,10 +621,12 @@ Result<Json> Broker::GetPolicy(const Actor& a, std::string_view tenant, std::str
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
   SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name, version));
   auto doc = ParseJson(rec.document);
-  return Json{{"name", rec.name},
+  Json out = {{"name", rec.name},
               {"version", rec.version},
               {"created_at", FormatRfc3339(rec.created_at)},
               {"policy", doc ? *doc : Json(nullptr)}};
+  AddPolicyWarnings(out, rec.document);
+  return out;
 }
 
 Result<Json> Broker::ListPolicies(const Actor& a, std::string_view tenant, const Page& page) {
@@ -609,9 +649,20 @@ Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
   SKR_TRY_VOID(CheckName("policy", name));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
-  SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name));
-  auto policy = policy::Policy::ParseText(rec.document);
-  if (!policy) return Error(ErrorCode::kInternal, "stored policy does not parse");
+  // The stored newest version, or an unsaved draft ("document"), which must be storable.
+  keystore::PolicyRecord rec;
+  std::optional<policy::Policy> policy;
+  if (auto draft = req.find("document"); draft != req.end()) {
+    SKR_TRY(policy::Policy p, ParsePolicyForStore(*draft));
+    policy = std::move(p);
+    rec.name = std::string(name);
+    rec.document = DumpJson(*draft);
+  } else {
+    SKR_TRY(rec, keys_.GetPolicy(tenant, name));
+    auto p = policy::Policy::ParseText(rec.document);
+    if (!p) return Error(ErrorCode::kInternal, "stored policy does not parse");
+    policy = std::move(p).value();
+  }
   Claims claims;
   std::string authority = "skr:local";
   if (auto ev = req.find("evidence"); ev != req.end()) {
@@ -628,11 +679,15 @@ Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
     return BadRequest("give 'evidence' or 'claims'");
   }
   policy::Decision d = policy->Evaluate(claims, authority);
-  return Json{{"decision", d.allowed ? "allow" : "deny"},
+  Json out = {{"decision", d.allowed ? "allow" : "deny"},
               {"reason", d.reason},
+              {"failing_claim", d.failing_claim},
               {"policy", {{"name", rec.name}, {"version", rec.version}}},
               {"trace", d.TraceJson()},
               {"claims", ClaimsToJson(claims)}};
+  if (req.contains("document")) out["policy"]["version"] = nullptr;  // a draft has none
+  AddPolicyWarnings(out, rec.document);
+  return out;
 }
 
 Result<Json> Broker::CreateKey(const Actor& a, std::string_view tenant, std::string_view body,

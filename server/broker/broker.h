@@ -22,6 +22,7 @@
 #include "common/ossl.h"
 #include "common/result.h"
 #include "keystore/keystore.h"
+#include "policy/policy.h"
 
 namespace skr::server {
 
@@ -132,6 +133,10 @@ class Broker {
  private:
   Result<Json> DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
                          std::optional<int> version, std::string_view body);
+  // The 403 for a policy denial: its detail names the failing claim only; `rec.reason` gets the
+  // full reason with values (audit only).
+  static Error PolicyDenial(audit::Record& rec, const keystore::PolicyRecord& pol,
+                            const policy::Decision& decision);
   Result<void> AuditIntent(const Actor& a, const std::string& rid, std::string action,
                            std::string tenant, std::string key);
   Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,

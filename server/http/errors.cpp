@@ -52,12 +52,14 @@ Response ProblemResponse(const Error& error, const std::string& request_id) {
   Response r;
   r.status = HttpStatusFor(error.code());
   r.content_type = "application/problem+json";
-  // Internal errors carry no detail to clients: the message may name internals.
   // Internal and storage errors carry no detail to clients: the message may name internals
   // (SQLite errors, paths).
   std::string detail = error.message();
   if (error.code() == ErrorCode::kInternal) detail = "internal error";
-  if (error.code() == ErrorCode::kUnavailable && error.reason() != "audit_unavailable") {
+  // Stale AMD revocation data is also 503, with a message that names only product, issuer
+  // and times: it tells the operator what to refresh.
+  if (error.code() == ErrorCode::kUnavailable && error.reason() != "audit_unavailable" &&
+      error.reason() != "snp_crl_stale" && error.reason() != "snp_crl_not_yet_valid") {
     detail = "storage unavailable; retry later";
   }
   Json body = {{"type", "urn:skr:problem:" + error.reason()},

@@ -111,8 +111,11 @@ class Session : public std::enable_shared_from_this<Session> {
       req.body = std::move(msg.body());
       keep_alive = msg.keep_alive();
     }
+    WipeConsumedInput();
     const auto start = std::chrono::steady_clock::now();
     Response resp = shared_.router->Handle(req);
+    // The request (body, Authorization) is freed when `req` goes out of scope; freed C++ heap
+    // blocks are wiped by wipe_on_free.cpp.
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -129,6 +132,17 @@ class Session : public std::enable_shared_from_this<Session> {
              {"request_id", rid},
              {"us", us}});
     Write(std::move(resp), keep_alive);
+  }
+
+  // The parser consumed the message from buffer_, but a flat_buffer keeps consumed bytes in its
+  // storage for the connection's lifetime. prepare() of all free space moves any unread
+  // (pipelined) bytes to the front and returns the rest of the storage, consumed bytes included:
+  // wipe it without committing.
+  void WipeConsumedInput() {
+    const std::size_t free_space = buffer_.capacity() - buffer_.size();
+    if (free_space == 0) return;
+    auto region = buffer_.prepare(free_space);
+    OPENSSL_cleanse(region.data(), region.size());
   }
 
   void WriteRaw(unsigned status, const char* detail) {
@@ -161,7 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
     if (ec) return;
-    res_.reset();
+    res_.reset();  // freed, so wiped (a response may carry a new bearer token or a JWE)
     if (!keep_alive) return DoClose();
     DoRead();
   }
@@ -194,6 +208,8 @@ struct HttpsServer::Impl {
   std::optional<net::steady_timer> timer;
   std::optional<net::steady_timer> accept_backoff;
   std::optional<net::signal_set> signals;
+  std::optional<net::signal_set> hup;  // SetReloadHandler
+  std::function<void()> on_hup;
 
   void DoAccept() {
     acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
@@ -218,6 +234,14 @@ struct HttpsServer::Impl {
         }
       }
       DoAccept();
+    });
+  }
+
+  void ArmHup() {
+    hup->async_wait([this](beast::error_code ec, int) {
+      if (ec) return;  // cancelled by Stop()
+      if (on_hup) on_hup();
+      ArmHup();
     });
   }
 
@@ -248,6 +272,9 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& op
                          ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                      ec);
   SSL_CTX* raw = im.ctx.native_handle();
+  // Request bodies carry imported key material and bearer tokens: OpenSSL decrypts records in
+  // place in its read buffer, so have it cleanse the plaintext once it is handed to us.
+  SSL_CTX_set_options(raw, SSL_OP_CLEANSE_PLAINTEXT);
   if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1) {
     return Error(ErrorCode::kInternal, "cannot set minimum TLS version");
   }
@@ -290,6 +317,16 @@ void HttpsServer::SetPeriodicTask(int seconds, std::function<void()> task) {
   impl_->timer.emplace(impl_->ioc);
 }
 
+void HttpsServer::SetReloadHandler(std::function<void()> handler) {
+  impl_->on_hup = std::move(handler);
+  // Registering with the signal_set installs the handler now, so a SIGHUP that arrives before
+  // Run() waits in the set instead of killing the process.
+  if (!impl_->hup) {
+    impl_->hup.emplace(impl_->ioc, SIGHUP);
+    impl_->ArmHup();
+  }
+}
+
 void HttpsServer::Run(bool handle_signals) {
   Impl& im = *impl_;
   if (handle_signals) {
@@ -313,6 +350,7 @@ void HttpsServer::Stop() {
     if (impl_->timer) impl_->timer->cancel();
     if (impl_->accept_backoff) impl_->accept_backoff->cancel();
     if (impl_->signals) impl_->signals->cancel(ec);
+    if (impl_->hup) impl_->hup->cancel(ec);
     impl_->ioc.stop();
   });
 }

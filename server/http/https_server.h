@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,10 @@ class HttpsServer {
   void Stop();
   // Invoked periodically (every `seconds`) on an I/O thread, e.g. to purge expired nonces.
   void SetPeriodicTask(int seconds, std::function<void()> task);
+  // Invoked on an I/O thread each time the process receives SIGHUP (e.g. to reload CRLs). The
+  // signal is caught from this call on (its default action would end the process); call before
+  // Run.
+  void SetReloadHandler(std::function<void()> handler);
 
  private:
   HttpsServer();

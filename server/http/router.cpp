@@ -379,6 +379,7 @@ std::string Router::MetricsText() const {
   out += "skr_challenges_total " + std::to_string(st.challenges.load()) + "\n";
   out += "# HELP skr_sealed 1 when skrd is sealed.\n# TYPE skr_sealed gauge\n";
   out += std::string("skr_sealed ") + (broker_.sealed() ? "1" : "0") + "\n";
+  for (const auto& source : metrics_sources_) out += source();
   return out;
 }
 

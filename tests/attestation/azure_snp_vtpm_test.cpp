@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Azure HCL report parser and the az-snp-vtpm verifier on the real Azure CVM bundles of
 // ../shared/testdata/azure (PROVENANCE.md), verified at a pinned time.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "attestation/azure/az_snp_vtpm_verifier.h"
@@ -63,10 +64,39 @@ Bytes ReportBytes(const Json& ev) {
 struct Fixture {
   skr::FakeClock clock{k2025_06_01};
   snp::SnpVerifier snp_verifier{{}, clock};
-  azure::AzSnpVtpmVerifier verifier{snp_verifier};
+  azure::AzSnpVtpmVerifier verifier{snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}}};
 };
 
 }  // namespace
+
+TEST_CASE("AzSnpVtpm: a real Azure bundle is refused when its paravisor is not trusted",
+          "[attestation][azure][testdata]") {
+  SKR_REQUIRE_TESTDATA(dir);
+  Fixture f;
+  SECTION("an empty allow-list refuses it, naming the setting") {
+    azure::AzSnpVtpmVerifier none{f.snp_verifier, azure::AzureOptions{}};
+    auto v = none.Verify(GenoaEvidence(dir));
+    REQUIRE_FALSE(v.has_value());
+    CHECK(v.error().reason() == "azure_paravisor_untrusted");
+    CHECK(v.error().message().find("[attestation.azure]") != std::string::npos);
+  }
+  SECTION("the Milan paravisor's identity does not admit the Genoa one") {
+    azure::AzSnpVtpmVerifier milan_only{
+        f.snp_verifier, azure::AzureOptions{{azure::DefaultTrustedIdKeyDigests().front()}, {}}};
+    CHECK(milan_only.Verify(MilanEvidence(dir)).has_value());
+    CHECK(skr::test::ReasonOf(milan_only.Verify(GenoaEvidence(dir))) == "azure_paravisor_untrusted");
+  }
+  SECTION("a launch measurement can be trusted instead") {
+    azure::AzSnpVtpmVerifier by_measurement{
+        f.snp_verifier,
+        azure::AzureOptions{{},
+                            {"f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3"
+                             "706faf814c9e61065768a6ff917c89ae"}}};
+    auto v = by_measurement.Verify(GenoaEvidence(dir));
+    REQUIRE(v.has_value());
+    CHECK(v->claims.at("azure.paravisor.trusted_by") == "measurement");
+  }
+}
 
 TEST_CASE("AzSnpVtpm: both real Azure SNP bundles verify with the documented claims",
           "[attestation][azure][testdata]") {
@@ -98,6 +128,12 @@ TEST_CASE("AzSnpVtpm: both real Azure SNP bundles verify with the documented cla
     if (!v) INFO(v.error().reason() << ": " << v.error().message());
     REQUIRE(v.has_value());
     const auto& cl = v->claims;
+    // Trusted as Azure's paravisor by the shipped default ID key digests (issue 9, item 1).
+    CHECK(cl.at("azure.paravisor.trusted_by") == "id_key_digest");
+    CHECK(std::find(azure::DefaultTrustedIdKeyDigests().begin(),
+                    azure::DefaultTrustedIdKeyDigests().end(),
+                    cl.at("snp.id_key_digest").get<std::string>()) !=
+          azure::DefaultTrustedIdKeyDigests().end());
     CHECK(v->type == "az-snp-vtpm");
     CHECK(cl.at("tee") == "az-snp-vtpm");
     CHECK(cl.at("debug") == false);
@@ -139,7 +175,8 @@ TEST_CASE("AzSnpVtpm: the registry dispatches az-snp-vtpm", "[attestation][azure
   skr::FakeClock clock(k2025_06_01);
   auto snp_verifier = std::make_unique<snp::SnpVerifier>(snp::SnpVerifierOptions{}, clock);
   skr::attestation::Registry reg;
-  reg.Register(std::make_unique<azure::AzSnpVtpmVerifier>(*snp_verifier));
+  reg.Register(std::make_unique<azure::AzSnpVtpmVerifier>(
+      *snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}}));
   auto v = reg.Verify(GenoaEvidence(dir));
   REQUIRE(v.has_value());
   CHECK(v->claims.at("tee") == "az-snp-vtpm");

@@ -95,11 +95,21 @@ snp::SnpVerifierOptions OptionsWithTestRoots() {
 
 // A synthetic az-snp-vtpm VM: runtime JSON with the AK, HCL report around a test-PKI SNP report
 // with REPORT_DATA = SHA-256(runtime JSON) || 32 zero bytes.
+// The launch identity of the synthetic "paravisor" (test values; a real Azure one is in
+// azure::DefaultTrustedIdKeyDigests()).
+constexpr std::uint8_t kSyntheticMeasurementByte = 0x5A;
+constexpr std::uint8_t kSyntheticIdKeyDigestByte = 0x1D;
+std::string SyntheticMeasurementHex() { return skr::HexEncode(Bytes(48, kSyntheticMeasurementByte)); }
+std::string SyntheticIdKeyDigestHex() { return skr::HexEncode(Bytes(48, kSyntheticIdKeyDigestByte)); }
+
 struct SyntheticVm {
   std::string runtime_json = skr::test::AzureRuntimeJson(RsaAk());
   Bytes hcl;
-  SyntheticVm() {
+  explicit SyntheticVm(std::uint8_t measurement_byte = kSyntheticMeasurementByte,
+                       std::uint8_t id_key_digest_byte = kSyntheticIdKeyDigestByte) {
     skr::test::TestSnpReport rep;
+    rep.measurement.fill(measurement_byte);
+    rep.id_key_digest.fill(id_key_digest_byte);
     rep.chip_id = Chip();
     const auto h = skr::Sha256(runtime_json);
     std::copy(h.begin(), h.end(), rep.report_data.begin());
@@ -334,7 +344,8 @@ TEST_CASE(
     "[tpm_test_evidence][unit]") {
   skr::SystemClock clock;  // the test PKI's certificates are valid from a day ago
   snp::SnpVerifier snp_verifier(OptionsWithTestRoots(), clock);
-  azure::AzSnpVtpmVerifier verifier(snp_verifier);
+  // The synthetic VM's launch measurement stands in for a trusted paravisor build.
+  azure::AzSnpVtpmVerifier verifier(snp_verifier, azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
   const SyntheticVm vm;
 
   // extraData = the binding digest of a nonce and tee-pubkey (DESIGN.md section 2).
@@ -407,7 +418,55 @@ TEST_CASE(
   }
   SECTION("without the test root the SNP report does not verify") {
     snp::SnpVerifier pinned_only({}, clock);
-    azure::AzSnpVtpmVerifier strict(pinned_only);
+    azure::AzSnpVtpmVerifier strict(pinned_only, azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
     CHECK(CodeOf(strict.Verify(ev)) == ErrorCode::kVerificationFailed);
+  }
+}
+
+// Issue 9, item 1: any SEV-SNP guest at VMPL0 (own EPYC host, another cloud) can write an HCL
+// report with its own HCLAkPub and vm-configuration, get an AMD-signed report over it and sign
+// a TPMS_ATTEST with its own key. Only the launch identity of the report can tell Azure's
+// paravisor from such a guest. Here the attacker's host is the AMD-shaped test PKI (trusted as
+// an extra root, as a genuine AMD chip would be).
+TEST_CASE(
+    "AzSnpVtpmVerifier: a forged az-snp-vtpm bundle from a non-Azure SEV-SNP guest is refused",
+    "[tpm_test_evidence][azure][attack]") {
+  skr::SystemClock clock;
+  snp::SnpVerifier snp_verifier(OptionsWithTestRoots(), clock);
+  const Bytes extra(48, 0x42);
+
+  SECTION("the shipped defaults refuse a guest whose ID key is not Microsoft's") {
+    // The attacker signs its own ID block (any ID key digest) or launches without one (zero).
+    const std::uint8_t id_key = GENERATE(std::uint8_t{0x00}, std::uint8_t{0x66});
+    const SyntheticVm forged(0x77, id_key);
+    azure::AzSnpVtpmVerifier verifier(
+        snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}});
+    auto r = verifier.Verify(forged.Evidence(extra));
+    CHECK(CodeOf(r) == ErrorCode::kVerificationFailed);
+    CHECK(ReasonOf(r) == "azure_paravisor_untrusted");
+  }
+  SECTION("a measurement allow-list refuses another launch measurement") {
+    const SyntheticVm forged(0x77, 0x00);
+    azure::AzSnpVtpmVerifier verifier(snp_verifier,
+                                      azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
+    CHECK(ReasonOf(verifier.Verify(forged.Evidence(extra))) == "azure_paravisor_untrusted");
+  }
+  SECTION("an empty allow-list refuses everything and names the setting") {
+    const SyntheticVm vm;
+    azure::AzSnpVtpmVerifier verifier(snp_verifier, azure::AzureOptions{});
+    auto r = verifier.Verify(vm.Evidence(extra));
+    CHECK(ReasonOf(r) == "azure_paravisor_untrusted");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message().find("attestation.azure") != std::string::npos);
+  }
+  SECTION("a trusted ID key digest is accepted whatever the measurement") {
+    const SyntheticVm vm(0x01, kSyntheticIdKeyDigestByte);
+    azure::AzSnpVtpmVerifier verifier(snp_verifier,
+                                      azure::AzureOptions{{SyntheticIdKeyDigestHex()}, {}});
+    auto r = verifier.Verify(vm.Evidence(extra));
+    if (!r) INFO(r.error().reason() << ": " << r.error().message());
+    REQUIRE(r.has_value());
+    CHECK(r->claims.at("azure.paravisor.trusted_by") == "id_key_digest");
+    CHECK(r->claims.at("snp.id_key_digest") == SyntheticIdKeyDigestHex());
   }
 }

@@ -449,3 +449,119 @@ TEST_CASE("ParseConfig: the [attestation.tpm] section", "[config]") {
   auto unknown = skr::config::ParseConfig(base + "[attestation.tpm]\nak_root = \"x\"\n", "/etc/skr", {});
   CHECK(!unknown.has_value());
 }
+
+namespace skr::config {
+namespace {
+
+const std::string kBase =
+    "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
+    "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
+// Two 48-byte values as lowercase hex (96 characters each).
+const std::string kDigestA(96, 'a');
+const std::string kDigestB = std::string(94, '0') + "9f";
+
+}  // namespace
+
+TEST_CASE("ParseConfig: attestation.snp.crl_max_staleness_seconds", "[config]") {
+  auto def = ParseConfig(kBase, "/etc/skr", {});
+  REQUIRE(def.has_value());
+  CHECK(def->attestation.snp.crl_max_staleness_seconds == 0);  // 0: warn only
+  auto set = ParseConfig(kBase + "[attestation.snp]\ncrl_max_staleness_seconds = 86400\n",
+                         "/etc/skr", {});
+  REQUIRE(set.has_value());
+  CHECK(set->attestation.snp.crl_max_staleness_seconds == 86400);
+  auto env = ParseConfig(kBase, "/etc/skr",
+                         {{"SKR_ATTESTATION_SNP_CRL_MAX_STALENESS_SECONDS", "3600"}});
+  REQUIRE(env.has_value());
+  CHECK(env->attestation.snp.crl_max_staleness_seconds == 3600);
+  auto negative =
+      ParseConfig(kBase + "[attestation.snp]\ncrl_max_staleness_seconds = -1\n", "/etc/skr", {});
+  CHECK_THAT(MessageOf(negative), Catch::StartsWith("attestation.snp.crl_max_staleness_seconds:"));
+}
+
+TEST_CASE("ParseConfig: [attestation.azure] lists are unset by default", "[config]") {
+  auto def = ParseConfig(kBase, "/etc/skr", {});
+  REQUIRE(def.has_value());
+  // Unset: skrd substitutes the built-in paravisor identities (config does not know them).
+  CHECK_FALSE(def->attestation.azure.trusted_id_key_digests.has_value());
+  CHECK(def->attestation.azure.trusted_measurements.empty());
+}
+
+TEST_CASE("ParseConfig: [attestation.azure] lists from the file and the environment",
+          "[config]") {
+  SECTION("file") {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA +
+                               "\", \"" + kDigestB + "\"]\ntrusted_measurements = [\"" + kDigestB +
+                               "\"]\n",
+                           "/etc/skr", {});
+    REQUIRE(cfg.has_value());
+    REQUIRE(cfg->attestation.azure.trusted_id_key_digests.has_value());
+    CHECK(*cfg->attestation.azure.trusted_id_key_digests ==
+          std::vector<std::string>{kDigestA, kDigestB});
+    CHECK(cfg->attestation.azure.trusted_measurements == std::vector<std::string>{kDigestB});
+  }
+  SECTION("an explicitly empty list stays empty (not the defaults)") {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = []\n",
+                           "/etc/skr", {});
+    REQUIRE(cfg.has_value());
+    REQUIRE(cfg->attestation.azure.trusted_id_key_digests.has_value());
+    CHECK(cfg->attestation.azure.trusted_id_key_digests->empty());
+  }
+  SECTION("environment: a comma-separated list wins over the file") {
+    auto cfg = ParseConfig(
+        kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA + "\"]\n", "/etc/skr",
+        {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", kDigestB + ", " + kDigestA},
+         {"SKR_ATTESTATION_AZURE_TRUSTED_MEASUREMENTS", kDigestA}});
+    REQUIRE(cfg.has_value());
+    CHECK(*cfg->attestation.azure.trusted_id_key_digests ==
+          std::vector<std::string>{kDigestB, kDigestA});
+    CHECK(cfg->attestation.azure.trusted_measurements == std::vector<std::string>{kDigestA});
+  }
+  SECTION("environment: an empty value is an empty list") {
+    auto cfg = ParseConfig(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", ""}});
+    REQUIRE(cfg.has_value());
+    REQUIRE(cfg->attestation.azure.trusted_id_key_digests.has_value());
+    CHECK(cfg->attestation.azure.trusted_id_key_digests->empty());
+  }
+}
+
+TEST_CASE("ParseConfig: [attestation.azure] refuses entries that are not 96 lowercase hex",
+          "[config]") {
+  const std::string bad = GENERATE(std::string(96, 'A'),           // uppercase
+                                   std::string(95, 'a'),           // too short
+                                   std::string(98, 'a'),           // too long
+                                   std::string(95, 'a') + "g",     // not hex
+                                   std::string(""));               // empty entry
+  SECTION("file, trusted_id_key_digests") {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA +
+                               "\", \"" + bad + "\"]\n",
+                           "/etc/skr", {});
+    CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
+    CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_id_key_digests:"));
+  }
+  SECTION("file, trusted_measurements") {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_measurements = [\"" + bad + "\"]\n",
+                           "/etc/skr", {});
+    CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_measurements:"));
+  }
+  SECTION("environment") {
+    auto cfg = ParseConfig(kBase, "/etc/skr",
+                           {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", kDigestA + "," + bad}});
+    const std::string msg = MessageOf(cfg);
+    CHECK_THAT(msg, Catch::StartsWith("attestation.azure.trusted_id_key_digests:"));
+    CHECK_THAT(msg, Catch::Contains("SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS"));
+  }
+}
+
+TEST_CASE("ParseConfig: [attestation.azure] lists must be arrays of strings", "[config]") {
+  for (const std::string& value : {"\"" + kDigestA + "\"", std::string("[1, 2]"),
+                                  "[\"" + kDigestA + "\", 3]"}) {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = " + value + "\n",
+                           "/etc/skr", {});
+    INFO(value);
+    CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_id_key_digests:"));
+    CHECK_THAT(MessageOf(cfg), Catch::Contains("array of strings"));
+  }
+}
+
+}  // namespace skr::config

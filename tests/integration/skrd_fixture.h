@@ -57,6 +57,7 @@ class Skrd {
   std::string dir() const { return dir_.path().string(); }
   std::string file(const std::string& rel) const { return dir_.file(rel); }
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return service_.pid(); }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   std::string Log() const;
   std::string config_path() const { return dir_.file("skrd.toml"); }

@@ -93,12 +93,20 @@ struct World {
   }
 };
 
-void ExpectDenied(const skr::test::HttpResult& r, const std::string& needle) {
+// A 403 names the failing claim only (issue 9, item 5); the audit record keeps the condition.
+void ExpectDenied(World& w, const skr::test::HttpResult& r, const std::string& claim,
+                  const std::string& condition) {
   INFO(r.body);
   CHECK(r.status == 403);
   CHECK(r.problem_type() == "urn:skr:problem:policy_denied");
-  CHECK(r.detail().find(needle) != std::string::npos);
+  CHECK(r.detail().find("'" + claim + "'") != std::string::npos);
+  CHECK(r.detail().find(condition) == std::string::npos);
+  CHECK(r.body.find("(got") == std::string::npos);
   CHECK(!r.json.contains("jwe"));
+  auto audit = w.skrd->Get("/v1/audit/entries?limit=1000", w.skrd->operator_token());
+  REQUIRE(!audit.json["entries"].empty());
+  CHECK(audit.json["entries"].back()["reason"].get<std::string>().find(condition) !=
+        std::string::npos);
 }
 
 }  // namespace
@@ -122,16 +130,16 @@ TEST_CASE("SNP release: the policy denies as written and names the condition",
           "[integration][snp]") {
   World w;
   SECTION("debug policy bit") {
-    ExpectDenied(w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.policy |= 1u << 19; })),
-                 "snp.policy.debug equals false");
+    ExpectDenied(w, w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.policy |= 1u << 19; })),
+                 "snp.policy.debug", "snp.policy.debug equals false");
   }
   SECTION("unknown measurement") {
-    ExpectDenied(w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.measurement = Measurement(0x77); })),
-                 "snp.measurement in");
+    ExpectDenied(w, w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.measurement = Measurement(0x77); })),
+                 "snp.measurement", "snp.measurement in");
   }
   SECTION("VMPL 1") {
-    ExpectDenied(w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.vmpl = 1; })),
-                 "snp.vmpl equals 0");
+    ExpectDenied(w, w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.vmpl = 1; })),
+                 "snp.vmpl", "snp.vmpl equals 0");
   }
   SECTION("microcode below the minimum") {
     // A report at an older TCB with the VCEK AMD would issue for that TCB.
@@ -139,10 +147,49 @@ TEST_CASE("SNP release: the policy denies as written and names the condition",
     old.microcode = 100;
     auto a = w.Make(w.Nonce(), [&](TestSnpReport& r) { r.tcb = old; });
     a.body["evidence"]["vcek"] = Pki().VcekPemFor(old);
-    ExpectDenied(w.Release(a), "snp.reported_tcb.microcode greaterOrEquals 115");
+    ExpectDenied(w, w.Release(a), "snp.reported_tcb.microcode",
+                 "snp.reported_tcb.microcode greaterOrEquals 115");
   }
   auto granted = w.skrd->Get("/v1/audit/entries?decision=granted", w.skrd->operator_token());
   CHECK(granted.json["entries"].empty());
+}
+
+// Issue 9, item 4: the launch measurement does not cover the guest policy, so the host can
+// relaunch the tenant's image with DEBUG=1 (or a migration agent) and the same measurement.
+TEST_CASE("SNP release: a debug relaunch of the pinned image is denied unless allowed explicitly",
+          "[integration][snp][attack]") {
+  World w;
+  // A policy that pins the TEE and the measurement but forgets debug and migration.
+  const Json forgot = {
+      {"anyOf",
+       {{{"authority", "skr:local"},
+         {"allOf",
+          {{{"claim", "tee"}, {"equals", "sev-snp"}},
+           {{"claim", "snp.measurement"}, {"equals", skr::HexEncode(Measurement(0x10))}}}}}}}};
+  REQUIRE(w.skrd->Request("PUT", "/v1/tenants/acme/policies/cvm", forgot.dump(), w.admin).status ==
+          201);
+  SECTION("DEBUG=1") {
+    ExpectDenied(w, w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.policy |= 1u << 19; })),
+                 "snp.policy.debug", "explicitly");
+  }
+  SECTION("MIGRATE_MA=1") {
+    ExpectDenied(w, w.Release(w.Make(w.Nonce(), [](TestSnpReport& r) { r.policy |= 1u << 18; })),
+                 "snp.policy.migrate_ma", "explicitly");
+  }
+  SECTION("the same launch without debug releases") {
+    auto r = w.Release(w.Make(w.Nonce(), nullptr));
+    INFO(r.body);
+    CHECK(r.status == 200);
+  }
+  SECTION("a version that allows debug explicitly releases to the debug launch") {
+    Json allows = forgot;
+    allows["anyOf"][0]["allOf"].push_back({{"claim", "snp.policy.debug"}, {"equals", true}});
+    REQUIRE(w.skrd->Request("PUT", "/v1/tenants/acme/policies/cvm", allows.dump(), w.admin)
+                .status == 201);
+    auto r = w.Release(w.Make(w.Nonce(), [](TestSnpReport& rep) { rep.policy |= 1u << 19; }));
+    INFO(r.body);
+    CHECK(r.status == 200);
+  }
 }
 
 TEST_CASE("SNP release: forged, mis-bound or mismatched reports are refused",

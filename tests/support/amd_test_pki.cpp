@@ -87,6 +87,25 @@ void SignPss(X509* cert, EVP_PKEY* issuer_key) {
   Check(X509_sign_ctx(cert, ctx.get()) > 0, "X509_sign_ctx");
 }
 
+void SignCrlPss(X509_CRL* crl, EVP_PKEY* issuer_key) {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  Check(EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha384(), nullptr, issuer_key) == 1, "sign init");
+  Check(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1, "pss");
+  Check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) == 1, "salt");
+  Check(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) == 1, "mgf1");
+  Check(X509_CRL_sign_ctx(crl, ctx.get()) > 0, "X509_CRL_sign_ctx");
+}
+
+// thisUpdate (next = false) or nextUpdate (next = true).
+void SetCrlTime(X509_CRL* crl, bool next, std::int64_t t) {
+  ASN1_TIME* at = ASN1_TIME_set(nullptr, static_cast<time_t>(t));
+  Check(at != nullptr, "ASN1_TIME_set");
+  const int ok = next ? X509_CRL_set1_nextUpdate(crl, at) : X509_CRL_set1_lastUpdate(crl, at);
+  ASN1_TIME_free(at);
+  Check(ok == 1, "CRL time");
+}
+
 std::string Pem(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   Check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
@@ -134,6 +153,37 @@ std::string AmdTestPki::VcekPemFor(const AmdTestTcb& tcb) const {
   return Pem(LeafCert(vcek_key_.get(), tcb).get());
 }
 
+std::string AmdTestPki::CrlPem(CrlIssuer issuer, const std::vector<long>& revoked,
+                               std::int64_t this_update,
+                               std::optional<std::int64_t> next_update) const {
+  X509* signer = issuer == CrlIssuer::kArk ? ark_.get() : ask_.get();
+  EVP_PKEY* key = issuer == CrlIssuer::kArk ? ark_key_.get() : ask_key_.get();
+  X509CrlPtr crl(X509_CRL_new());
+  Check(crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1, "CRL version");
+  Check(X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(signer)) == 1, "CRL issuer");
+  SetCrlTime(crl.get(), /*next=*/false, this_update);
+  if (next_update) SetCrlTime(crl.get(), /*next=*/true, *next_update);
+  for (long serial : revoked) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    ASN1_INTEGER* sn = ASN1_INTEGER_new();
+    ASN1_TIME* when = ASN1_TIME_set(nullptr, static_cast<time_t>(this_update));
+    Check(r != nullptr && sn != nullptr && when != nullptr && ASN1_INTEGER_set(sn, serial) == 1 &&
+              X509_REVOKED_set_serialNumber(r, sn) == 1 &&
+              X509_REVOKED_set_revocationDate(r, when) == 1,
+          "revoked entry");
+    ASN1_INTEGER_free(sn);
+    ASN1_TIME_free(when);
+    Check(X509_CRL_add0_revoked(crl.get(), r) == 1, "X509_CRL_add0_revoked");
+  }
+  Check(X509_CRL_sort(crl.get()) == 1, "X509_CRL_sort");
+  SignCrlPss(crl.get(), key);
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  Check(PEM_write_bio_X509_CRL(bio.get(), crl.get()) == 1, "PEM_write_bio_X509_CRL");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
 std::string AmdTestPki::VcekKeyPem() const { return PrivateKeyToPem(vcek_key_.get()).value(); }
 
 void AmdTestPki::SignReport(std::vector<std::uint8_t>& report) const {
@@ -177,6 +227,7 @@ std::vector<std::uint8_t> TestSnpReport::Build() const {
   put(0x48, 0, 4);             // SIGNING_KEY = VCEK
   std::copy(report_data.begin(), report_data.end(), r.begin() + 0x50);
   std::copy(measurement.begin(), measurement.end(), r.begin() + 0x90);
+  std::copy(id_key_digest.begin(), id_key_digest.end(), r.begin() + 0xE0);
   put(0x180, tcb.Raw(), 8);    // REPORTED_TCB
   std::copy(chip_id.begin(), chip_id.end(), r.begin() + 0x1A0);
   put(0x1E0, tcb.Raw(), 8);    // COMMITTED_TCB

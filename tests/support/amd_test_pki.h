@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,18 @@ class AmdTestPki {
   // A VCEK issued by this ASK for another TCB (same chip).
   std::string VcekPemFor(const AmdTestTcb& tcb) const;
 
+  // Serial numbers of the certificates above.
+  static constexpr long kArkSerial = 1;
+  static constexpr long kAskSerial = 2;
+  static constexpr long kVcekSerial = 0;  // as AMD KDS issues VCEKs
+  // Which key signs a CRL: the ARK (as AMD KDS's /vcek/v1/{product}/crl, listing ASKs) or the ASK
+  // (listing VCEKs).
+  enum class CrlIssuer { kArk, kAsk };
+  // A v2 CRL (PEM) listing `revoked` serials, thisUpdate / nextUpdate in Unix seconds (no
+  // nextUpdate when nullopt), signed RSA-PSS SHA-384 like the certificates.
+  std::string CrlPem(CrlIssuer issuer, const std::vector<long>& revoked, std::int64_t this_update,
+                     std::optional<std::int64_t> next_update) const;
+
  private:
   X509Ptr LeafCert(EVP_PKEY* leaf_key, const AmdTestTcb& tcb) const;
   std::array<std::uint8_t, 64> chip_id_;
@@ -55,6 +68,7 @@ struct TestSnpReport {
   std::uint32_t vmpl = 0;
   std::array<std::uint8_t, 64> report_data{};
   std::array<std::uint8_t, 48> measurement{};
+  std::array<std::uint8_t, 48> id_key_digest{};  // 0xE0 ID_KEY_DIGEST (zero: no ID block)
   std::array<std::uint8_t, 64> chip_id{};
   AmdTestTcb tcb;
   std::vector<std::uint8_t> Build() const;

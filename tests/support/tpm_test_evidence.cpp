@@ -97,6 +97,14 @@ std::pair<TPM2_ECC_CURVE, std::size_t> Curve(EVP_PKEY* key) {
   throw std::runtime_error("tpm_test_evidence: unsupported curve " + g);
 }
 
+// Field size of any named curve SignQuote accepts (also non-TPM curves, for negative tests).
+std::size_t EcFieldSize(EVP_PKEY* key) {
+  const std::string g = GroupName(key);
+  if (g == "secp256k1") return 32;
+  if (g == "secp521r1" || g == "P-521") return 66;
+  return Curve(key).second;
+}
+
 Bytes LeftPad(const Bytes& b, std::size_t n) {
   Check(b.size() <= n, "value longer than its field");
   Bytes out(n - b.size(), 0);
@@ -307,7 +315,7 @@ std::vector<std::uint8_t> SignQuote(std::span<const std::uint8_t> attest, EVP_PK
     case TpmSigScheme::kEcdsaSha256:
     case TpmSigScheme::kEcdsaSha384: {
       Check(EVP_PKEY_is_a(ak, "EC") == 1, "ECDSA scheme needs an EC AK");
-      const std::size_t field = Curve(ak).second;
+      const std::size_t field = EcFieldSize(ak);
       const Bytes der = DigestSign(ak, md, 0, attest);
       const unsigned char* p = der.data();
       EcdsaSigPtr es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
@@ -364,6 +372,22 @@ std::vector<std::uint8_t> TpmName(std::span<const std::uint8_t> tpmt_public) {
   const auto d = Sha256(tpmt_public);
   name.insert(name.end(), d.begin(), d.end());
   return name;
+}
+
+std::vector<std::uint8_t> TpmQualifiedName(std::span<const std::uint8_t> name,
+                                           TPM2_HANDLE hierarchy) {
+  // Part 1, 16: QN = nameAlg || H_nameAlg(QN of the parent || Name); a hierarchy's QN is its
+  // handle.
+  Check(name.size() == 34 && name[0] == 0x00 && name[1] == 0x0B,
+        "TpmQualifiedName needs a SHA-256 Name");
+  Bytes msg = {static_cast<std::uint8_t>(hierarchy >> 24),
+               static_cast<std::uint8_t>(hierarchy >> 16),
+               static_cast<std::uint8_t>(hierarchy >> 8), static_cast<std::uint8_t>(hierarchy)};
+  msg.insert(msg.end(), name.begin(), name.end());
+  Bytes qn = {0x00, 0x0B};
+  const auto d = Sha256(msg);
+  qn.insert(qn.end(), d.begin(), d.end());
+  return qn;
 }
 
 std::vector<std::uint8_t> MakeAzureHclReport(std::span<const std::uint8_t> snp_report,

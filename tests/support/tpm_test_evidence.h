@@ -81,7 +81,8 @@ enum class TpmSigScheme {
 TPM2_ALG_ID SchemeHash(TpmSigScheme scheme);
 
 // A marshalled TPMT_SIGNATURE (Part 2, 11.3.4) over the exact `attest` bytes, signed by `ak`.
-// ECDSA R and S are left-padded to the curve size, as a TPM returns them.
+// ECDSA R and S are left-padded to the curve size, as a TPM returns them. ECDSA also signs with
+// keys no TPM holds (P-521, secp256k1), so tests can present them as AKs.
 std::vector<std::uint8_t> SignQuote(std::span<const std::uint8_t> attest, EVP_PKEY* ak,
                                     TpmSigScheme scheme);
 // The bare RSA signature inside a marshalled RSASSA/RSAPSS TPMT_SIGNATURE (the form Trustee's
@@ -104,6 +105,13 @@ std::vector<std::uint8_t> MarshalAkPublic2B(EVP_PKEY* ak, TPMA_OBJECT attributes
 // marshalled TPMT_PUBLIC; what a quote's qualifiedSigner holds for a key in the endorsement
 // hierarchy's descendants (here: the key's own Name).
 std::vector<std::uint8_t> TpmName(std::span<const std::uint8_t> tpmt_public);
+
+// The Qualified Name of a primary object in `hierarchy` (Part 1, 16 "Names"): nameAlg (SHA-256)
+// || SHA-256(handle, big-endian UINT32 || Name); what a real TPM's quote carries as
+// qualifiedSigner for a primary AK (e.g. TPM2_RH_ENDORSEMENT for GCE's and skr-agent's AKs).
+// `name` must be a SHA-256 Name (TpmName).
+std::vector<std::uint8_t> TpmQualifiedName(std::span<const std::uint8_t> name,
+                                           TPM2_HANDLE hierarchy);
 
 // Azure HCL report (attestation/azure/hcl_report.h): header "HCLA", version 2, request_type 2,
 // status 0; the 0x4A0-byte SNP report; runtime data header (version 1, report_type 2 = SNP,
