@@ -16,10 +16,14 @@
 // Replaces the global allocation functions ([new.delete], C++20 17.6.3): every replaceable form
 // of operator new allocates with malloc / aligned_alloc, and every operator delete cleanses
 // malloc_usable_size bytes (the whole block, including slack) and frees. Linked as an OBJECT
-// library so the definitions always win over libstdc++'s.
+// library so the definitions always win over libstdc++'s. Under AddressSanitizer (the test
+// build) this replacement also replaces ASan's own operator new/delete: use-after-free, overflow
+// and leak detection still work (they hook malloc/free), but new[]/delete and new/free mismatch
+// reports are lost. The memory-scan test needs the wiping in that build, so the trade is taken.
 #include <malloc.h>
 #include <openssl/crypto.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -38,6 +42,7 @@ void* Allocate(std::size_t n) {
 void* AllocateAligned(std::size_t n, std::align_val_t al) {
   const auto a = static_cast<std::size_t>(al);
   if (n == 0) n = 1;
+  if (n > SIZE_MAX - (a - 1)) throw std::bad_alloc();
   // aligned_alloc needs a size that is a multiple of the alignment.
   const std::size_t rounded = (n + a - 1) / a * a;
   for (;;) {

@@ -60,8 +60,8 @@ struct RaisedGates {
 };
 RaisedGates GatesRaisedBy(const Claims& claims);
 
-// The gates a leaf allows when it holds: {"claim": <a gate's claim>, "equals": true} or an "in"
-// list holding true.
+// The gates a leaf allows when it holds: {"claim": <a gate's claim>, "equals": true} (never an
+// "in" list: "in [false, true]" allows debug by accident).
 std::uint8_t GatesAllowedBy(const Node& leaf);
 
 // JSON paths of the skr:local branches under `root` (the document's group) that can grant

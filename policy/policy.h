@@ -124,8 +124,8 @@ class Policy {
   // Explicit allows (DESIGN.md section 4): when the claims report debug (snp.policy.debug,
   // tdx.td_attributes.debug, sample.debug or debug true) or a migration agent
   // (snp.policy.migrate_ma, tdx.td_attributes.migratable true), the policy grants only through a
-  // path whose holding leaves include {"claim": <one of those names>, "equals": true} (or an
-  // "in" list holding true) for that fact; otherwise it denies, with a trace entry of op
+  // path whose holding leaves include {"claim": <one of those names>, "equals": true} for that
+  // fact ("in" lists never count); otherwise it denies, with a trace entry of op
   // "explicitAllow" naming the claim, and failing_claim = that claim.
   Decision Evaluate(const Claims& claims, std::string_view authority) const;
 

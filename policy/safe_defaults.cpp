@@ -87,13 +87,9 @@ RaisedGates GatesRaisedBy(const Claims& claims) {
 
 std::uint8_t GatesAllowedBy(const Node& leaf) {
   if (leaf.kind != Node::Kind::kLeaf) return 0;
-  bool says_true = false;
-  if (leaf.op == Op::kEquals) {
-    says_true = leaf.value.is_boolean() && leaf.value.get<bool>();
-  } else if (leaf.op == Op::kIn) {
-    for (const auto& v : leaf.value) says_true = says_true || (v.is_boolean() && v.get<bool>());
-  }
-  if (!says_true) return 0;
+  // Only `equals true` is an explicit allow: `in [false, true]` reads as "either", which is
+  // how a policy allows debug by accident.
+  if (leaf.op != Op::kEquals || !leaf.value.is_boolean() || !leaf.value.get<bool>()) return 0;
   for (const auto& g : kGateClaims) {
     if (g.claim == leaf.claim) return g.gate;
   }

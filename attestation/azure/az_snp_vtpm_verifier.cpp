@@ -38,6 +38,29 @@ Result<std::string> CheckParavisor(const Claims& snp_claims, const AzureOptions&
                  "([attestation.azure] trusted_id_key_digests / trusted_measurements are empty)",
                  "azure_paravisor_untrusted");
   }
+  // The launch identity describes the whole launch, not the privilege level that asked for the
+  // report: only the paravisor itself runs at VMPL0, so a report from VMPL1-3 of a genuine launch
+  // (the guest under the paravisor) vouches for nothing the paravisor says.
+  auto vmpl = snp_claims.find("snp.vmpl");
+  if (vmpl == snp_claims.end() || !vmpl->second.is_number_integer() ||
+      vmpl->second.get<std::int64_t>() != 0) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "az-snp-vtpm evidence refused: the SNP report was not requested at VMPL0 (the "
+                 "paravisor's level)",
+                 "azure_paravisor_untrusted");
+  }
+  // A debuggable or migratable paravisor launch (possible when it is trusted by measurement, i.e.
+  // without an ID block that fixes the guest policy) lets the host read and rewrite the
+  // paravisor's memory, so it vouches for nothing either.
+  for (const char* bit : {"snp.policy.debug", "snp.policy.migrate_ma"}) {
+    auto it = snp_claims.find(bit);
+    if (it != snp_claims.end() && it->second.is_boolean() && it->second.get<bool>()) {
+      return Error(ErrorCode::kVerificationFailed,
+                   std::string("az-snp-vtpm evidence refused: the paravisor was launched with ") +
+                       bit + " set",
+                   "azure_paravisor_untrusted");
+    }
+  }
   // An all-zero ID_KEY_DIGEST means "launched without an ID block": never an identity.
   auto id = snp_claims.find("snp.id_key_digest");
   const bool has_id_key = id != snp_claims.end() && id->second.is_string() &&

@@ -106,8 +106,11 @@ struct SyntheticVm {
   std::string runtime_json = skr::test::AzureRuntimeJson(RsaAk());
   Bytes hcl;
   explicit SyntheticVm(std::uint8_t measurement_byte = kSyntheticMeasurementByte,
-                       std::uint8_t id_key_digest_byte = kSyntheticIdKeyDigestByte) {
+                       std::uint8_t id_key_digest_byte = kSyntheticIdKeyDigestByte,
+                       std::uint32_t vmpl = 0, std::uint64_t policy_bits = 0) {
     skr::test::TestSnpReport rep;
+    rep.vmpl = vmpl;
+    rep.policy |= policy_bits;
     rep.measurement.fill(measurement_byte);
     rep.id_key_digest.fill(id_key_digest_byte);
     rep.chip_id = Chip();
@@ -458,6 +461,22 @@ TEST_CASE(
     CHECK(ReasonOf(r) == "azure_paravisor_untrusted");
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().message().find("attestation.azure") != std::string::npos);
+  }
+  SECTION("a report from below VMPL0 of a trusted launch is refused") {
+    // The guest under a genuine paravisor asks for its own report with forged runtime data.
+    const std::uint32_t vmpl = GENERATE(1U, 2U, 3U);
+    const SyntheticVm lower(kSyntheticMeasurementByte, kSyntheticIdKeyDigestByte, vmpl);
+    azure::AzSnpVtpmVerifier verifier(snp_verifier,
+                                      azure::AzureOptions{{SyntheticIdKeyDigestHex()}, {}});
+    CHECK(ReasonOf(verifier.Verify(lower.Evidence(extra))) == "azure_paravisor_untrusted");
+  }
+  SECTION("a debuggable or migratable launch of a trusted measurement is refused") {
+    // Without an ID block the host picks the guest policy: DEBUG (bit 19) or MIGRATE_MA (18).
+    const std::uint64_t bit = GENERATE(std::uint64_t{1} << 19, std::uint64_t{1} << 18);
+    const SyntheticVm relaunched(kSyntheticMeasurementByte, 0x00, 0, bit);
+    azure::AzSnpVtpmVerifier verifier(snp_verifier,
+                                      azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
+    CHECK(ReasonOf(verifier.Verify(relaunched.Evidence(extra))) == "azure_paravisor_untrusted");
   }
   SECTION("a trusted ID key digest is accepted whatever the measurement") {
     const SyntheticVm vm(0x01, kSyntheticIdKeyDigestByte);

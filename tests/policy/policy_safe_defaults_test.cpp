@@ -133,6 +133,15 @@ TEST_CASE("Policy::Evaluate: debug evidence with the pinned measurement is denie
     // It allows debug, not migration.
     CHECK_FALSE(allows.Evaluate(SnpClaims(true, true), kLocalAuthority).allowed);
   }
+  SECTION("an in-list that holds true is not an explicit allow") {
+    const Policy either = MustParse(
+        {{"anyOf", {{{"authority", "skr:local"},
+                     {"allOf", {Leaf("tee", "equals", "sev-snp"),
+                                Leaf("snp.measurement", "equals", kMeasurement),
+                                Leaf("snp.policy.debug", "in", {false, true})}}}}}});
+    CHECK_FALSE(either.Evaluate(SnpClaims(true, false), kLocalAuthority).allowed);
+    CHECK(either.Evaluate(SnpClaims(false, false), kLocalAuthority).allowed);
+  }
   SECTION("an allowing leaf on another branch does not count") {
     const Policy other_branch = MustParse(
         {{"anyOf",
