@@ -8,6 +8,9 @@
 // URLs are tried in order in each round; transport failures, 429 and 5xx move on to the next
 // URL, then to the next round after an exponential backoff with jitter, until --retries rounds
 // or --deadline seconds are used up (exit 4). One JSON log line per attempt on stderr.
+// The Clevis pin fills these options from a LUKS header the host can write: before anything
+// else they are checked against fixed rules and the local agent config, /etc/skr/agent.toml or
+// $SKR_AGENT_CONFIG (client/agent_inputs.h, client/local_config.h); a refusal exits 2.
 #include <unistd.h>
 
 #include <chrono>
@@ -26,7 +29,9 @@
 #include <CLI/CLI.hpp>
 
 #include "client/agent.h"
+#include "client/agent_inputs.h"
 #include "client/api_client.h"
+#include "client/local_config.h"
 #include "client/sample_attester.h"
 #include "client/snp_attester.h"
 #include "client/tpm_attester.h"
@@ -34,6 +39,7 @@
 namespace {
 
 using skr::Json;
+using skr::Result;
 using namespace skr::client;
 
 void Log(std::string_view level, std::string_view msg, const Json& fields) {
@@ -106,7 +112,27 @@ int UsageError(const Args& a, const skr::Error& e) {
   return kExitUsage;
 }
 
-int Fetch(const Args& a) {
+// Checks what may have come from a LUKS header (see client/agent_inputs.h) against fixed rules and
+// the local agent config, and replaces those options by the values to use. Runs before anything
+// else: no attester, TCTI or file named by the options is touched when it refuses.
+Result<void> ApplyTrustedInputs(Args& a) {
+  SKR_TRY(std::optional<LocalAgentConfig> local, LoadLocalAgentConfig());
+  AgentInputs in{a.urls, a.cacert, a.pins, a.tenant, a.key, a.evidence, a.ak_id, a.tcti,
+                 a.event_log, a.sample_key, a.sample_claims};
+  SKR_TRY(AgentInputs ok, ValidateAgentInputs(std::move(in), local ? &*local : nullptr));
+  a.urls = std::move(ok.urls);
+  a.cacert = std::move(ok.cacert);
+  a.pins = std::move(ok.pins);
+  a.evidence = std::move(ok.evidence);
+  a.tcti = std::move(ok.tcti);
+  a.event_log = std::move(ok.event_log);
+  a.sample_key = std::move(ok.sample_key);
+  a.sample_claims = std::move(ok.sample_claims);
+  return skr::Ok();
+}
+
+int Fetch(Args& a) {
+  if (auto trusted = ApplyTrustedInputs(a); !trusted) return UsageError(a, trusted.error());
   auto key_type = ParseKeyType(a.key_type);
   if (!key_type) return UsageError(a, key_type.error());
   if (a.evidence != "sample" && a.evidence != "sev-snp" && a.evidence != "tpm") {
@@ -272,12 +298,15 @@ int main(int argc, char** argv) {
   fetch->add_option("--tenant", a.tenant, "tenant name")->required();
   fetch->add_option("--key", a.key, "key name")->required();
   fetch->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tpm")->required();
-  fetch->add_option("--tcti", a.tcti, "tpm: TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
+  fetch->add_option("--tcti", a.tcti,
+                    "tpm: TSS2 TCTI, only device:/dev/... (default: tcti in the local agent "
+                    "config, else $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
   fetch->add_option("--ak-id", a.ak_id, "tpm: the AK enrolment id from `skrctl tpm enroll`");
   fetch->add_option("--ak-type", a.ak_type, "tpm: AK algorithm used at enrolment: ecc (default) or rsa");
   fetch->add_option("--event-log", a.event_log,
-                    "tpm: measured-boot log to send (default /sys/kernel/security/tpm0/binary_bios_measurements "
-                    "when present; none = do not send)");
+                    "tpm: measured-boot log to send, only "
+                    "/sys/kernel/security/tpm0/binary_bios_measurements or none (default: "
+                    "event_log in the local agent config, else that file when present)");
   fetch->add_option("--pcrs", a.pcrs, "tpm: PCRs to quote, e.g. sha256:0-7 (default: what the key's policy reads)");
   fetch->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
   fetch->add_option("--tsm-dir", a.tsm_dir,

@@ -249,6 +249,48 @@ std::string ResolveTcti(const std::string& flag) {
   return "device:/dev/tpmrm0";
 }
 
+Result<void> ValidateDeviceTcti(std::string_view tcti) {
+  constexpr std::string_view kPrefix = "device:/dev/";
+  constexpr std::size_t kMaxTcti = 128;
+  const auto refuse = [](const std::string& why) {
+    return Error(ErrorCode::kPermissionDenied,
+                 "refusing TCTI: " + why + " (only device:/dev/...; other TCTIs only through "
+                 "TPM2TOOLS_TCTI or the local agent config)",
+                 "untrusted_tcti");
+  };
+  if (!tcti.starts_with(kPrefix) || tcti.size() == kPrefix.size()) {
+    return refuse("not the device TCTI with a path under /dev/");
+  }
+  if (tcti.size() > kMaxTcti) return refuse("longer than 128 characters");
+  const std::string_view dev_path = tcti.substr(kPrefix.size() - 1);  // "/..." after "/dev"
+  for (const char c : dev_path) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '/' || c == '-';
+    if (!ok) return refuse("character outside [A-Za-z0-9._/-] in the device path");
+  }
+  // No "." / ".." component (a way out of /dev) and no empty one.
+  std::size_t start = 1;
+  while (start <= dev_path.size()) {
+    std::size_t end = dev_path.find('/', start);
+    if (end == std::string_view::npos) end = dev_path.size();
+    const std::string_view part = dev_path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return refuse("bad component in the device path");
+    }
+    start = end + 1;
+  }
+  return Ok();
+}
+
+Result<void> ValidateEventLogOption(std::string_view path) {
+  if (path == "none" || path == TpmAttesterOptions::kDefaultEventLog) return Ok();
+  return Error(ErrorCode::kPermissionDenied,
+               std::string("refusing event log path: only ") +
+                   TpmAttesterOptions::kDefaultEventLog +
+                   " or none (another file only through the local agent config)",
+               "untrusted_event_log");
+}
+
 // ---- TpmDevice ----
 
 struct TpmDevice::Impl {

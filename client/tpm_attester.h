@@ -52,6 +52,18 @@ Result<std::vector<TpmPcrBank>> PcrSelectionFromJson(const Json& hint);
 // The TCTI configuration in use: `flag` if set, else $TPM2TOOLS_TCTI, else "device:/dev/tpmrm0".
 std::string ResolveTcti(const std::string& flag);
 
+// skr-agent's --tcti is filled by the Clevis pin from the LUKS header, which the host can write.
+// The TCTI loader would dlopen a library named by it and "cmd:" runs a shell command, so from
+// there only the kernel device TCTI is accepted: "device:" then an absolute path under /dev/ of
+// [A-Za-z0-9._/-] with no "." or ".." component, at most 128 characters. Other TCTIs (swtpm,
+// mssim) come from the local side: $TPM2TOOLS_TCTI or the local agent config (local_config.h).
+// Errors: kPermissionDenied reason "untrusted_tcti".
+Result<void> ValidateDeviceTcti(std::string_view tcti);
+// skr-agent's --event-log from the same untrusted source: only "none" or the securityfs log
+// (TpmAttesterOptions::kDefaultEventLog); any other file would be read and sent to the server.
+// Errors: kPermissionDenied reason "untrusted_event_log".
+Result<void> ValidateEventLogOption(std::string_view path);
+
 class TpmDevice {
  public:
   // Errors: kUnavailable reason "tpm_unavailable" when the TCTI or ESAPI cannot start.

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # dracut module: the Clevis "skr" pin in the initramfs. Installs clevis-decrypt-skr, skr-agent
 # (with its libraries: dracut's inst_multiple resolves them), jose, and the CA certificates under
-# /etc/skr that the pin's JWE headers name; the TPM drivers and the tpm2-tss TCTI modules that
+# /etc/skr that the pin's JWE headers name, the local agent config /etc/skr/agent.toml (what the
+# pin may take from a LUKS header); the TPM drivers and the tpm2-tss TCTI modules that
 # skr-agent's TCTI loader opens at run time (dlopen: not found by dependency resolution) for
 # `tpm` evidence; asks for the network (rd.neednet=1) so skr-agent can reach skrd before the root
 # disk is unlocked.
@@ -40,5 +41,10 @@ install() {
     for ca in "${SKR_CA_DIR:-/etc/skr}"/*.crt "${SKR_CA_DIR:-/etc/skr}"/*.pem; do
         [ -f "$ca" ] && inst_simple "$ca"
     done
+    # skr-agent reads it at /etc/skr/agent.toml; without it the pin uses a header's servers and
+    # CA as bound.
+    if [ -f "${SKR_CA_DIR:-/etc/skr}/agent.toml" ]; then
+        inst_simple "${SKR_CA_DIR:-/etc/skr}/agent.toml" /etc/skr/agent.toml
+    fi
     return 0
 }
