@@ -252,21 +252,28 @@ TEST_CASE("Release: malformed JSON and oversized bodies", "[integration][release
   CHECK(w.GrantedCount() == 0);
 }
 
-TEST_CASE("Release: the policy denies with the failing condition", "[integration][release][policy]") {
+TEST_CASE("Release: the policy denies naming the failing claim, values only in the audit",
+          "[integration][release][policy]") {
   World w;
   SECTION("debug on") {
     const std::string nonce = w.Nonce();
     auto a = MakeSampleAttestation(w.attester_pem, nonce, {{"svn", 3}, {"debug", true}});
     auto r = w.Release(nonce, a);
     ExpectProblem(r, 403, "policy_denied");
-    CHECK(r.detail().find("debug equals false") != std::string::npos);
+    CHECK(r.detail().find("'debug'") != std::string::npos);
+    CHECK(r.detail().find("equals false") == std::string::npos);
+    CHECK(w.LastAudit()["reason"].get<std::string>().find("debug equals false") !=
+          std::string::npos);
   }
   SECTION("svn too low") {
     const std::string nonce = w.Nonce();
     auto a = MakeSampleAttestation(w.attester_pem, nonce, {{"svn", 1}, {"debug", false}});
     auto r = w.Release(nonce, a);
     ExpectProblem(r, 403, "policy_denied");
-    CHECK(r.detail().find("sample.svn greaterOrEquals 2") != std::string::npos);
+    CHECK(r.detail().find("'sample.svn'") != std::string::npos);
+    CHECK(r.detail().find("greaterOrEquals 2") == std::string::npos);
+    CHECK(w.LastAudit()["reason"].get<std::string>().find("sample.svn greaterOrEquals 2") !=
+          std::string::npos);
   }
   Json last = w.LastAudit();
   CHECK(last["decision"] == "denied");
