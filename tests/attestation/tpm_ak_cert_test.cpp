@@ -43,31 +43,12 @@ namespace {
 
 // ---- Keys (generation is slow under the sanitizers: one of each per process) ----------------
 
-EVP_PKEY* Rsa2048() {
-  static const skr::EvpPkeyPtr k = skr::GenerateRsaKey(2048).value();
-  return k.get();
-}
-EVP_PKEY* Rsa1024() {
-  static const skr::EvpPkeyPtr k = skr::GenerateRsaKey(1024).value();
-  return k.get();
-}
-EVP_PKEY* P256() {
-  static const skr::EvpPkeyPtr k = skr::GenerateEcKey("P-256").value();
-  return k.get();
-}
-EVP_PKEY* P384() {
-  static const skr::EvpPkeyPtr k = skr::GenerateEcKey("P-384").value();
-  return k.get();
-}
-EVP_PKEY* P521() {
-  static const skr::EvpPkeyPtr k = skr::GenerateEcKey("P-521").value();
-  return k.get();
-}
-EVP_PKEY* Secp256k1() {
-  static const skr::EvpPkeyPtr k(EVP_EC_gen("secp256k1"));
-  REQUIRE(k != nullptr);
-  return k.get();
-}
+EVP_PKEY* Rsa2048() { return skr::test::CachedKey("rsa2048"); }
+EVP_PKEY* Rsa1024() { return skr::test::CachedKey("rsa1024"); }
+EVP_PKEY* P256() { return skr::test::CachedKey("P-256"); }
+EVP_PKEY* P384() { return skr::test::CachedKey("P-384"); }
+EVP_PKEY* P521() { return skr::test::CachedKey("P-521"); }
+EVP_PKEY* Secp256k1() { return skr::test::CachedKey("secp256k1"); }
 EVP_PKEY* Ed25519() {
   static const skr::EvpPkeyPtr k(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
   REQUIRE(k != nullptr);

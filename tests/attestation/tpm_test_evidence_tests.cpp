@@ -29,18 +29,9 @@ using Bytes = std::vector<std::uint8_t>;
 namespace {
 
 // Key generation is slow under the sanitizers: one key of each kind per process.
-EVP_PKEY* RsaAk() {
-  static const skr::EvpPkeyPtr k = skr::GenerateRsaKey(2048).value();
-  return k.get();
-}
-EVP_PKEY* P256Ak() {
-  static const skr::EvpPkeyPtr k = skr::GenerateEcKey("P-256").value();
-  return k.get();
-}
-EVP_PKEY* P384Ak() {
-  static const skr::EvpPkeyPtr k = skr::GenerateEcKey("P-384").value();
-  return k.get();
-}
+EVP_PKEY* RsaAk() { return skr::test::CachedKey("rsa2048"); }
+EVP_PKEY* P256Ak() { return skr::test::CachedKey("P-256"); }
+EVP_PKEY* P384Ak() { return skr::test::CachedKey("P-384"); }
 
 EVP_PKEY* AkFor(TpmSigScheme s) {
   switch (s) {

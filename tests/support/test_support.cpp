@@ -3,7 +3,14 @@
 
 #include <sys/stat.h>
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -65,6 +72,27 @@ void WriteFile(const std::filesystem::path& p, const std::string& data, unsigned
     out << data;
   }
   ::chmod(p.c_str(), mode);
+}
+
+EVP_PKEY* CachedKey(const std::string& kind) {
+  struct Free {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+  };
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<EVP_PKEY, Free>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[kind];
+  if (!slot) {
+    EVP_PKEY* k = nullptr;
+    if (kind.rfind("rsa", 0) == 0) {
+      k = EVP_RSA_gen(static_cast<unsigned>(std::stoul(kind.substr(3))));
+    } else {
+      k = EVP_EC_gen(kind.c_str());
+    }
+    if (k == nullptr) throw std::runtime_error("CachedKey: cannot make a key of kind " + kind);
+    slot.reset(k);
+  }
+  return slot.get();
 }
 
 }  // namespace skr::test

@@ -8,6 +8,8 @@
 
 #include "common/result.h"
 
+typedef struct evp_pkey_st EVP_PKEY;
+
 namespace skr::test {
 
 // The error code of a Result, or nullopt if it holds a value.
@@ -43,6 +45,11 @@ std::string SourceDir();
 std::string BinaryDir();
 std::string ReadFileOrFail(const std::filesystem::path& p);
 void WriteFile(const std::filesystem::path& p, const std::string& data, unsigned mode = 0600);
+
+// One key per kind for the whole process (key generation is slow under the sanitizers):
+// "rsa1024", "rsa2048", "rsa3072", "rsa4096", or an EC group name ("P-256", "P-384", "P-521",
+// "secp256k1"). Owned by the cache; aborts the test on an unknown kind.
+EVP_PKEY* CachedKey(const std::string& kind);
 
 }  // namespace skr::test
 
