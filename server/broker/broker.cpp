@@ -604,8 +604,7 @@ Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::str
   SKR_TRY_VOID(CheckName("policy", name));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
   SKR_TRY(Json doc, ParseJson(body, 64 * 1024));
-  SKR_TRY(policy::Policy parsed, ParsePolicyForStore(doc));
-  (void)parsed;
+  SKR_TRY_VOID(ParsePolicyForStore(doc));
   SKR_TRY_VOID(AuditIntent(a, rid, "policy.put", std::string(tenant), std::string(name)));
   auto rec = keys_.PutPolicy(tenant, name, DumpJson(doc));
   SKR_TRY_VOID(AuditAdmin(a, "policy.put", std::string(tenant), std::string(name),

@@ -73,7 +73,8 @@ std::vector<int> Scan(pid_t pid, const std::vector<Needle>& needles, std::uint64
   for (const Region& r : WritableRegions(pid)) {
     std::size_t carried = 0;
     for (std::uint64_t at = r.begin; at < r.end;) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, r.end - at));
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, r.end - at));
       const ssize_t got = ::pread(fd, buf.data() + carried, want, static_cast<off_t>(at));
       if (got <= 0) break;  // e.g. a guard page: skip the rest of the region
       *scanned += static_cast<std::uint64_t>(got);

@@ -39,9 +39,10 @@ Claims SnpClaims(bool debug, bool migrate_ma) {
 TEST_CASE("Policy::ValidateForStore: every skr:local path that can grant must constrain tee",
           "[policy][safe_defaults]") {
   SECTION("a measurement-only policy is refused, naming the path") {
-    const Policy p = MustParse(
-        {{"anyOf", {{{"authority", "skr:local"},
-                     {"allOf", {Leaf("snp.measurement", "equals", kMeasurement)}}}}}});
+    const Policy p =
+        MustParse({{"anyOf",
+                    {{{"authority", "skr:local"},
+                      {"allOf", {Leaf("snp.measurement", "equals", kMeasurement)}}}}}});
     auto r = p.ValidateForStore();
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code() == ErrorCode::kInvalidArgument);
@@ -81,18 +82,20 @@ TEST_CASE("Policy::ValidateForStore: every skr:local path that can grant must co
     CHECK(a.ValidateForStore().has_value());
     CHECK(a.UnconstrainedTeePaths().empty());
     // A top-level allOf: one rule constraining tee constrains the whole grant.
-    const Policy b = MustParse({{"allOf", {Leaf("tee", "equals", "sev-snp"),
-                                           Leaf("snp.measurement", "equals", kMeasurement)}}});
+    const Policy b = MustParse(
+        {{"allOf",
+          {Leaf("tee", "equals", "sev-snp"), Leaf("snp.measurement", "equals", kMeasurement)}}});
     CHECK(b.ValidateForStore().has_value());
   }
   SECTION("rules of another authority are judged by the issuer's claims and stay accepted") {
     // An Azure-published Key Vault release policy (MAA): no skr:local rule at all.
-    const Policy p = MustParse(
-        {{"version", "1.0.0"},
-         {"anyOf",
-          {{{"authority", kMaa},
-            {"allOf", {Leaf("x-ms-attestation-type", "equals", "sevsnpvm"),
-                       Leaf("x-ms-compliance-status", "equals", "azure-compliant-cvm")}}}}}});
+    const Policy p =
+        MustParse({{"version", "1.0.0"},
+                   {"anyOf",
+                    {{{"authority", kMaa},
+                      {"allOf",
+                       {Leaf("x-ms-attestation-type", "equals", "sevsnpvm"),
+                        Leaf("x-ms-compliance-status", "equals", "azure-compliant-cvm")}}}}}});
     CHECK(p.ValidateForStore().has_value());
   }
 }
@@ -101,10 +104,11 @@ TEST_CASE("Policy::Evaluate: debug evidence with the pinned measurement is denie
           "[policy][safe_defaults][attack]") {
   // The measurement does not cover the guest policy: the host relaunches the tenant's image
   // with DEBUG=1 and the same measurement. A policy that forgot debug must not release.
-  const Policy forgot = MustParse(
-      {{"anyOf", {{{"authority", "skr:local"},
-                   {"allOf", {Leaf("tee", "equals", "sev-snp"),
-                              Leaf("snp.measurement", "equals", kMeasurement)}}}}}});
+  const Policy forgot = MustParse({{"anyOf",
+                                    {{{"authority", "skr:local"},
+                                      {"allOf",
+                                       {Leaf("tee", "equals", "sev-snp"),
+                                        Leaf("snp.measurement", "equals", kMeasurement)}}}}}});
   SECTION("debug on: denied, naming snp.policy.debug") {
     const Decision d = forgot.Evaluate(SnpClaims(true, false), kLocalAuthority);
     CHECK_FALSE(d.allowed);
@@ -125,20 +129,22 @@ TEST_CASE("Policy::Evaluate: debug evidence with the pinned measurement is denie
   }
   SECTION("an explicit leaf on the granting path allows debug") {
     const Policy allows = MustParse(
-        {{"anyOf", {{{"authority", "skr:local"},
-                     {"allOf", {Leaf("tee", "equals", "sev-snp"),
-                                Leaf("snp.measurement", "equals", kMeasurement),
-                                Leaf("snp.policy.debug", "equals", true)}}}}}});
+        {{"anyOf",
+          {{{"authority", "skr:local"},
+            {"allOf",
+             {Leaf("tee", "equals", "sev-snp"), Leaf("snp.measurement", "equals", kMeasurement),
+              Leaf("snp.policy.debug", "equals", true)}}}}}});
     CHECK(allows.Evaluate(SnpClaims(true, false), kLocalAuthority).allowed);
     // It allows debug, not migration.
     CHECK_FALSE(allows.Evaluate(SnpClaims(true, true), kLocalAuthority).allowed);
   }
   SECTION("an in-list that holds true is not an explicit allow") {
     const Policy either = MustParse(
-        {{"anyOf", {{{"authority", "skr:local"},
-                     {"allOf", {Leaf("tee", "equals", "sev-snp"),
-                                Leaf("snp.measurement", "equals", kMeasurement),
-                                Leaf("snp.policy.debug", "in", {false, true})}}}}}});
+        {{"anyOf",
+          {{{"authority", "skr:local"},
+            {"allOf",
+             {Leaf("tee", "equals", "sev-snp"), Leaf("snp.measurement", "equals", kMeasurement),
+              Leaf("snp.policy.debug", "in", {false, true})}}}}}});
     CHECK_FALSE(either.Evaluate(SnpClaims(true, false), kLocalAuthority).allowed);
     CHECK(either.Evaluate(SnpClaims(false, false), kLocalAuthority).allowed);
   }
@@ -146,17 +152,18 @@ TEST_CASE("Policy::Evaluate: debug evidence with the pinned measurement is denie
     const Policy other_branch = MustParse(
         {{"anyOf",
           {{{"authority", "skr:local"},
-            {"allOf", {Leaf("tee", "equals", "sev-snp"),
-                       Leaf("snp.measurement", "equals", kMeasurement)}}},
+            {"allOf",
+             {Leaf("tee", "equals", "sev-snp"), Leaf("snp.measurement", "equals", kMeasurement)}}},
            {{"authority", "skr:local"},
-            {"allOf", {Leaf("tee", "equals", "sev-snp"),
-                       Leaf("snp.measurement", "equals", std::string(96, 'b')),
-                       Leaf("snp.policy.debug", "equals", true)}}}}}});
+            {"allOf",
+             {Leaf("tee", "equals", "sev-snp"),
+              Leaf("snp.measurement", "equals", std::string(96, 'b')),
+              Leaf("snp.policy.debug", "equals", true)}}}}}});
     CHECK_FALSE(other_branch.Evaluate(SnpClaims(true, false), kLocalAuthority).allowed);
   }
   SECTION("a sample payload reporting debug (or not saying) is gated the same way") {
-    const Policy sample =
-        MustParse({{"allOf", {Leaf("tee", "equals", "sample"), Leaf("sample.name", "equals", "vm")}}});
+    const Policy sample = MustParse(
+        {{"allOf", {Leaf("tee", "equals", "sample"), Leaf("sample.name", "equals", "vm")}}});
     Claims c;
     c["tee"] = "sample";
     c["sample.name"] = "vm";
@@ -181,10 +188,11 @@ TEST_CASE("Policy::Evaluate: debug evidence with the pinned measurement is denie
 
 TEST_CASE("Policy::Evaluate: a denial names the failing claim apart from its values",
           "[policy][safe_defaults]") {
-  const Policy p = MustParse(
-      {{"anyOf", {{{"authority", "skr:local"},
-                   {"allOf", {Leaf("tee", "equals", "sev-snp"),
-                              Leaf("snp.measurement", "equals", kMeasurement)}}}}}});
+  const Policy p = MustParse({{"anyOf",
+                               {{{"authority", "skr:local"},
+                                 {"allOf",
+                                  {Leaf("tee", "equals", "sev-snp"),
+                                   Leaf("snp.measurement", "equals", kMeasurement)}}}}}});
   Claims c = SnpClaims(false, false);
   c["snp.measurement"] = std::string(96, 'c');
   const Decision d = p.Evaluate(c, kLocalAuthority);
