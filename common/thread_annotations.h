@@ -18,6 +18,7 @@
 #define SKR_GUARDED_BY(x) SKR_THREAD_ANNOTATION(guarded_by(x))
 #define SKR_ACQUIRE(...) SKR_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define SKR_RELEASE(...) SKR_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define SKR_REQUIRES(...) SKR_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
 #define SKR_EXCLUDES(...) SKR_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 
 namespace skr {

@@ -48,6 +48,16 @@ const KeySpec kKeys[] = {
      [](Config& c) -> Target { return &c.server.write_timeout_seconds; }},
     {"server.threads", [](Config& c) -> Target { return &c.server.threads; }},
     {"server.max_connections", [](Config& c) -> Target { return &c.server.max_connections; }},
+    {"server.handshake_timeout_seconds", [](Config& c) -> Target { return &c.server.handshake_timeout_seconds; }},
+    {"server.max_connections_per_address", [](Config& c) -> Target { return &c.server.max_connections_per_address; }},
+    {"server.challenge_rate_per_second", [](Config& c) -> Target { return &c.server.challenge_rate_per_second; }},
+    {"server.challenge_burst", [](Config& c) -> Target { return &c.server.challenge_burst; }},
+    {"server.release_rate_per_second", [](Config& c) -> Target { return &c.server.release_rate_per_second; }},
+    {"server.release_burst", [](Config& c) -> Target { return &c.server.release_burst; }},
+    {"server.max_tracked_addresses", [](Config& c) -> Target { return &c.server.max_tracked_addresses; }},
+    {"server.workers", [](Config& c) -> Target { return &c.server.workers; }},
+    {"server.queue_limit", [](Config& c) -> Target { return &c.server.queue_limit; }},
+    {"server.queue_timeout_ms", [](Config& c) -> Target { return &c.server.queue_timeout_ms; }},
     {"storage.path", [](Config& c) -> Target { return &c.storage.path; }},
     {"storage.audit_path", [](Config& c) -> Target { return &c.storage.audit_path; }},
     {"master_key.provider", [](Config& c) -> Target { return &c.master_key.provider; }},
@@ -75,9 +85,9 @@ const KeySpec kKeys[] = {
     {"attestation.tpm.enrollment_ttl_seconds",
      [](Config& c) -> Target { return &c.attestation.tpm.enrollment_ttl_seconds; }},
     {"release.nonce_ttl_seconds", [](Config& c) -> Target { return &c.release.nonce_ttl_seconds; }},
-    {"release.max_outstanding_nonces",
-     [](Config& c) -> Target { return &c.release.max_outstanding_nonces; }},
     {"audit.busy_timeout_ms", [](Config& c) -> Target { return &c.audit.busy_timeout_ms; }},
+    {"audit.unknown_release_interval_seconds",
+     [](Config& c) -> Target { return &c.audit.unknown_release_interval_seconds; }},
 };
 
 // Tables that may appear in the file (each holds keys of kKeys or further sections).
@@ -385,6 +395,21 @@ Result<void> Validate(Config& c, const fs::path& dir,
   SKR_TRY_VOID(InRange("server.write_timeout_seconds", c.server.write_timeout_seconds, 1, 3600));
   SKR_TRY_VOID(InRange("server.threads", c.server.threads, 0, 1024));
   SKR_TRY_VOID(InRange("server.max_connections", c.server.max_connections, 1, 1000000));
+  SKR_TRY_VOID(
+      InRange("server.handshake_timeout_seconds", c.server.handshake_timeout_seconds, 1, 600));
+  SKR_TRY_VOID(InRange("server.max_connections_per_address", c.server.max_connections_per_address,
+                       1, 1000000));
+  SKR_TRY_VOID(InRange("server.challenge_rate_per_second", c.server.challenge_rate_per_second, 1,
+                       1000000));
+  SKR_TRY_VOID(InRange("server.challenge_burst", c.server.challenge_burst, 1, 1000000));
+  SKR_TRY_VOID(
+      InRange("server.release_rate_per_second", c.server.release_rate_per_second, 1, 1000000));
+  SKR_TRY_VOID(InRange("server.release_burst", c.server.release_burst, 1, 1000000));
+  SKR_TRY_VOID(
+      InRange("server.max_tracked_addresses", c.server.max_tracked_addresses, 16, 10000000));
+  SKR_TRY_VOID(InRange("server.workers", c.server.workers, 0, 1024));
+  SKR_TRY_VOID(InRange("server.queue_limit", c.server.queue_limit, 1, 1000000));
+  SKR_TRY_VOID(InRange("server.queue_timeout_ms", c.server.queue_timeout_ms, 1, 600000));
   SKR_TRY_VOID(Require("storage.path", c.storage.path));
   if (c.master_key.provider != "file") {
     return KeyError("master_key.provider",
@@ -413,9 +438,9 @@ Result<void> Validate(Config& c, const fs::path& dir,
   SKR_TRY_VOID(InRange("attestation.tpm.enrollment_ttl_seconds", c.attestation.tpm.enrollment_ttl_seconds,
                        10, 86400));
   SKR_TRY_VOID(InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
-  SKR_TRY_VOID(InRange("release.max_outstanding_nonces", c.release.max_outstanding_nonces, 1,
-                       std::numeric_limits<int>::max()));
   SKR_TRY_VOID(InRange("audit.busy_timeout_ms", c.audit.busy_timeout_ms, 1, 600000));
+  SKR_TRY_VOID(InRange("audit.unknown_release_interval_seconds",
+                       c.audit.unknown_release_interval_seconds, 1, 86400));
 
   // Relative paths are relative to the config file (DESIGN.md section 9).
   c.server.tls_cert = Resolve(dir, c.server.tls_cert);

@@ -27,6 +27,18 @@ struct ServerConfig {
   int write_timeout_seconds = 10;
   int threads = 0;  // 0: 2 x hardware threads (at least 4)
   int max_connections = 1024;
+  // Boot storms under attack (issue 10): limits that isolate clients (per source address: the
+  // IPv4 address, or the /64 prefix of an IPv6 one) and shed load before latency grows.
+  int handshake_timeout_seconds = 5;    // TLS handshake deadline, separate from the read deadline
+  int max_connections_per_address = 64;
+  int challenge_rate_per_second = 20;   // token bucket per address for POST /v1/challenge
+  int challenge_burst = 100;
+  int release_rate_per_second = 20;     // token bucket per address for releases
+  int release_burst = 100;
+  int max_tracked_addresses = 100000;   // rate-limit table size
+  int workers = 0;                      // release/admin worker threads; 0: 2 x hardware (>= 4)
+  int queue_limit = 512;                // queued requests beyond which the answer is 503
+  int queue_timeout_ms = 3000;          // a request that waited longer is answered 503
 };
 
 struct StorageConfig {
@@ -93,11 +105,12 @@ struct AttestationConfig {
 
 struct ReleaseConfig {
   int nonce_ttl_seconds = 120;
-  int max_outstanding_nonces = 100000;  // challenge answers 429 beyond this
 };
 
 struct AuditConfig {
   int busy_timeout_ms = 5000;
+  // Releases naming unknown tenants or keys: one aggregated record per source per interval.
+  int unknown_release_interval_seconds = 60;
 };
 
 struct Config {

@@ -15,6 +15,7 @@
 
 #include "common/encoding.h"
 #include "common/ossl.h"
+#include "keystore/nonce_token.h"
 #include "keystore/schema.h"
 #include "keystore/sqlite_util.h"
 
@@ -30,7 +31,6 @@ constexpr std::size_t kMasterKeySize = 32;
 constexpr std::size_t kMaxMaterial = 1024;
 constexpr std::size_t kMaxPolicyDocument = 1u << 20;
 constexpr std::size_t kMaxTokenSecret = 256;
-constexpr std::size_t kMaxNonce = 4096;
 constexpr std::size_t kTokenSecretBytes = 32;
 constexpr std::size_t kTokenIdBytes = 8;  // 16 hex characters
 constexpr std::string_view kDekAad = "skr-dek-v1";
@@ -146,7 +146,8 @@ struct KeyStore::Impl {
   std::mutex mu;
   sqlite3* db;         // guarded by mu
   const Clock& clock;  // thread-safe by contract
-  SecretBytes dek;     // guarded by mu; empty while sealed
+  SecretBytes dek;        // guarded by mu; empty while sealed
+  SecretBytes nonce_key;  // guarded by mu; HKDF of the master key (nonce_token.h)
 
   std::int64_t Now() const { return clock.NowUnix(); }
 
@@ -351,8 +352,10 @@ Result<void> KeyStore::Initialize(const SecretBytes& master_key) {
     SKR_TRY_VOID(stmt.BindInt64(3, impl_->Now()));
     SKR_TRY_VOID(stmt.Run());
   }
+  SKR_TRY(SecretBytes nonce_key, DeriveNonceKey(master_key));
   SKR_TRY_VOID(txn.Commit());
   impl_->dek = std::move(dek);
+  impl_->nonce_key = std::move(nonce_key);
   return Ok();
 }
 
@@ -375,7 +378,9 @@ Result<void> KeyStore::Unseal(const SecretBytes& master_key) {
     return Error(ErrorCode::kSealed, "master key does not unwrap the data-encryption key",
                  "wrong_master_key");
   }
+  SKR_TRY(SecretBytes nonce_key, DeriveNonceKey(master_key));
   impl_->dek = std::move(*dek);
+  impl_->nonce_key = std::move(nonce_key);
   return Ok();
 }
 
@@ -924,51 +929,36 @@ Result<void> KeyStore::RevokeToken(std::string_view id) {
 
 // ---- Nonces ----------------------------------------------------------------------------------
 
-Result<void> KeyStore::PutNonce(std::string_view nonce, std::int64_t expires_at) {
-  if (nonce.empty() || nonce.size() > kMaxNonce) {
-    return Error(ErrorCode::kInvalidArgument, "nonce must be 1 to 4096 bytes", "invalid_nonce");
-  }
-  const std::array<std::uint8_t, 32> hash = Sha256(nonce);
+Result<std::string> KeyStore::IssueNonce(std::int64_t expires_at) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->nonce_key.empty()) return SealedError();
+  return IssueNonceToken(impl_->nonce_key, expires_at);
+}
+
+Result<void> KeyStore::ConsumeNonce(std::string_view nonce) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->nonce_key.empty()) return SealedError();
+  // Forged, truncated, altered or another master key's tokens stop here, before any write.
+  SKR_TRY(const std::int64_t expires_at, OpenNonceToken(impl_->nonce_key, nonce));
+  const std::int64_t now = impl_->Now();
+  if (expires_at <= now) return Error(ErrorCode::kBadNonce, "nonce expired", "nonce_expired");
+  // The single-use record: one INSERT (an atomic, durable autocommit write) decides the winner;
+  // the mutex serializes threads on this connection and SQLite's write lock serializes processes
+  // sharing the file. The row lives until the token expires (PurgeNonces).
+  const std::array<std::uint8_t, 32> hash = Sha256(nonce);
   SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
                                    "INSERT INTO nonces (hash, expires_at, consumed_at) "
-                                   "VALUES (?1, ?2, NULL)"));
+                                   "VALUES (?1, ?2, ?3)"));
   SKR_TRY_VOID(stmt.BindBlob(1, hash));
   SKR_TRY_VOID(stmt.BindInt64(2, expires_at));
+  SKR_TRY_VOID(stmt.BindInt64(3, now));
   if (auto r = stmt.Run(); !r.has_value()) {
     if (r.error().code() == ErrorCode::kAlreadyExists) {
-      return Error(ErrorCode::kAlreadyExists, "nonce already issued", "nonce_exists");
+      return Error(ErrorCode::kBadNonce, "nonce already used", "nonce_reused");
     }
     return r.error();
   }
   return Ok();
-}
-
-Result<void> KeyStore::ConsumeNonce(std::string_view nonce) {
-  const Error unknown(ErrorCode::kBadNonce, "unknown nonce", "nonce_unknown");
-  if (nonce.empty() || nonce.size() > kMaxNonce) return unknown;
-  const std::array<std::uint8_t, 32> hash = Sha256(nonce);
-  // One conditional UPDATE (an atomic, durable autocommit write) decides the winner; the mutex
-  // serializes threads on this connection and SQLite's write lock serializes processes.
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  const std::int64_t now = impl_->Now();
-  {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
-                                     "UPDATE nonces SET consumed_at = ?2 WHERE hash = ?1 "
-                                     "AND consumed_at IS NULL AND expires_at > ?2"));
-    SKR_TRY_VOID(stmt.BindBlob(1, hash));
-    SKR_TRY_VOID(stmt.BindInt64(2, now));
-    SKR_TRY_VOID(stmt.Run());
-    if (sqlite3_changes(impl_->db) == 1) return Ok();
-  }
-  // Not consumed by us: tell why.
-  SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, "SELECT consumed_at, expires_at FROM nonces WHERE hash = ?1"));
-  SKR_TRY_VOID(stmt.BindBlob(1, hash));
-  SKR_TRY(const bool row, stmt.Step());
-  if (!row) return unknown;
-  if (!stmt.IsNull(0)) return Error(ErrorCode::kBadNonce, "nonce already used", "nonce_reused");
-  return Error(ErrorCode::kBadNonce, "nonce expired", "nonce_expired");
 }
 
 Result<int> KeyStore::PurgeNonces(std::int64_t before) {

@@ -142,12 +142,14 @@ class KeyStore {
   Result<TokenInfo> GetToken(std::string_view id);
   Result<void> RevokeToken(std::string_view id);
 
-  // Nonces (stored as SHA-256 of the nonce string). Consume marks it used durably; exactly one
-  // of concurrent consumers succeeds. kBadNonce with reason "nonce_unknown", "nonce_expired" or
-  // "nonce_reused".
-  Result<void> PutNonce(std::string_view nonce, std::int64_t expires_at);
+  // Stateless challenge nonces (keystore/nonce_token.h): IssueNonce writes nothing. ConsumeNonce
+  // checks the token's MAC and expiry and then durably records it as used (SHA-256 of the token
+  // and its expiry); exactly one of concurrent consumers, in this process or another one on the
+  // same database, succeeds. kBadNonce with reason "nonce_unknown" (malformed, forged, another
+  // master key's), "nonce_expired" or "nonce_reused"; kSealed while sealed.
+  Result<std::string> IssueNonce(std::int64_t expires_at);
   Result<void> ConsumeNonce(std::string_view nonce);
-  // Deletes nonces that expired before `before`. Returns the number removed.
+  // Deletes consumed-nonce records that expired before `before`. Returns the number removed.
   Result<int> PurgeNonces(std::int64_t before);
 
   // Attestation collateral (public data: VCEK/VLEK certificates, CRLs). Put replaces an

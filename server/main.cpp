@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "attestation/registry.h"
@@ -416,12 +417,17 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   bopt.snp_trust = built->snp_trust;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
-  bopt.max_outstanding_nonces = cfg.release.max_outstanding_nonces;
   bopt.tpm_ek_roots = &*ek_roots;
   bopt.tpm_require_ek = cfg.attestation.tpm.require_ek;
   bopt.tpm_enrollment_ttl_seconds = cfg.attestation.tpm.enrollment_ttl_seconds;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
-  skr::server::http::Router router(broker);
+  skr::server::http::RouterLimits limits;
+  limits.challenge_rate_per_second = cfg.server.challenge_rate_per_second;
+  limits.challenge_burst = cfg.server.challenge_burst;
+  limits.release_rate_per_second = cfg.server.release_rate_per_second;
+  limits.release_burst = cfg.server.release_burst;
+  limits.max_tracked_addresses = static_cast<std::size_t>(cfg.server.max_tracked_addresses);
+  skr::server::http::Router router(broker, limits);
   CrlReloader crl_reloader(cfg, built->snp, clock);
   router.AddMetricsSource([&crl_reloader] { return crl_reloader.MetricsText(); });
 
@@ -435,16 +441,33 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   sopt.read_timeout_seconds = cfg.server.read_timeout_seconds;
   sopt.write_timeout_seconds = cfg.server.write_timeout_seconds;
   sopt.max_connections = cfg.server.max_connections;
+  sopt.handshake_timeout_seconds = cfg.server.handshake_timeout_seconds;
+  sopt.max_connections_per_address = cfg.server.max_connections_per_address;
+  sopt.queue_limit = static_cast<std::size_t>(cfg.server.queue_limit);
+  sopt.queue_timeout_ms = cfg.server.queue_timeout_ms;
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  sopt.threads = cfg.server.threads > 0 ? cfg.server.threads : std::max(4, 2 * hw);
+  // I/O threads do TLS and parsing (CPU): one per core. Workers also wait on fsync (group
+  // commit), so there are more of them than cores.
+  sopt.threads = cfg.server.threads > 0 ? cfg.server.threads : std::max(2, hw);
+  sopt.workers = cfg.server.workers > 0 ? cfg.server.workers : std::max(4, 2 * hw);
   auto srv = skr::server::http::HttpsServer::Create(sopt, router);
   if (!srv) return Fail(kExitFailure, srv.error().message());
   (*srv)->SetReloadHandler([&crl_reloader] { crl_reloader.Reload(); });
+  skr::server::http::HttpsServer* sp = srv->get();
+  router.AddMetricsSource([sp] { return sp->MetricsText(); });
 
+  // Periodic work on an I/O thread (cheap): consumed-nonce records past their token's expiry
+  // are pruned (once a minute), unknown-key releases are written as aggregated audit records.
   skr::keystore::KeyStore* kp = ks->get();
-  const int ttl = cfg.release.nonce_ttl_seconds;
-  (*srv)->SetPeriodicTask(60, [kp, &clock, ttl] {
-    (void)kp->PurgeNonces(clock.NowUnix() - ttl);
+  const int interval = cfg.audit.unknown_release_interval_seconds;
+  auto last_purge = std::make_shared<std::int64_t>(0);
+  (*srv)->SetPeriodicTask(std::min(60, interval), [kp, &clock, &broker, last_purge] {
+    const std::int64_t now = clock.NowUnix();
+    if (now - *last_purge >= 60) {
+      (void)kp->PurgeNonces(now);
+      *last_purge = now;
+    }
+    broker.FlushUnknownReleases();
   });
   const std::uint16_t port = (*srv)->port();
   if (!port_file.empty()) {
@@ -459,8 +482,10 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   for (const auto& t : registry.Types()) types.push_back(t);
   LogLine("info", "listening",
           {{"address", cfg.server.host}, {"port", port}, {"sealed", broker.sealed()},
-           {"evidence_types", types}, {"threads", sopt.threads}});
+           {"evidence_types", types}, {"threads", sopt.threads},
+           {"workers", sopt.workers}});
   (*srv)->Run(/*handle_signals=*/true);
+  broker.FlushUnknownReleases();
   LogLine("info", "stopped");
   return kExitOk;
 }

@@ -24,7 +24,6 @@ namespace {
 
 using keystore::Role;
 
-constexpr std::size_t kNonceBytes = 32;
 constexpr std::size_t kMaxKeyBytes = 1024;
 
 // Text that reaches audit records and problem details may carry client input: printable ASCII
@@ -200,26 +199,35 @@ Broker::Broker(keystore::KeyStore& keys, audit::AuditLog& audit,
 
 // ---------------------------------------------------------------- challenge and release ---
 
-Result<void> Broker::AdmitChallenge() {
-  const std::int64_t now = clock_.NowUnix();
-  std::lock_guard<std::mutex> lock(window_mu_);
-  while (!window_.empty() && window_.front().first <= now - options_.nonce_ttl_seconds) {
-    window_total_ -= window_.front().second;
-    window_.pop_front();
+Result<keystore::KeyInfo> Broker::FindKey(std::string_view tenant, std::string_view key) {
+  if (auto hit = key_cache_.Find(tenant, key)) return std::move(*hit);
+  const std::uint64_t generation = key_cache_.generation();
+  auto info = keys_.GetKey(tenant, key);
+  if (!info) {
+    // One answer for "no such tenant" and "no such key", so an unauthenticated caller cannot
+    // enumerate tenants.
+    if (info.error().code() == ErrorCode::kNotFound) {
+      return Error(ErrorCode::kNotFound, "no such tenant or key", "key_not_found");
+    }
+    return info.error();
   }
-  if (window_total_ >= options_.max_outstanding_nonces) {
-    return Error(ErrorCode::kRateLimited, "too many outstanding challenges; retry later",
-                 "rate_limited");
-  }
-  if (window_.empty() || window_.back().first != now) window_.emplace_back(now, 0);
-  ++window_.back().second;
-  ++window_total_;
-  return Ok();
+  key_cache_.PutIfCurrent(*info, generation);
+  return info;
+}
+
+bool Broker::NamesUnknownKey(std::string_view tenant, std::string_view key) {
+  if (!keystore::IsValidName(tenant) || !keystore::IsValidName(key)) return true;
+  auto info = FindKey(tenant, key);
+  return !info && info.error().code() == ErrorCode::kNotFound;
+}
+
+void Broker::FlushUnknownReleases() {
+  for (auto& rec : unknown_releases_.Drain()) (void)audit_.Append(std::move(rec));
 }
 
 Json Broker::PolicyPcrSelection(const std::string& tenant, const std::string& key) {
   Json out = Json::object();
-  auto info = keys_.GetKey(tenant, key);
+  auto info = FindKey(tenant, key);
   if (!info) return out;  // unknown key: no hint (the release will answer 404)
   auto pol = keys_.GetPolicy(tenant, info->policy);
   if (!pol) return out;
@@ -269,10 +277,9 @@ Result<Json> Broker::Challenge(std::string_view body) {
     if (!req->contains("tenant")) return BadRequest("'key' needs 'tenant'");
     key = k->get<std::string>();
   }
-  SKR_TRY_VOID(AdmitChallenge());
-  const std::string nonce = Base64Encode(RandomBytes(kNonceBytes));
+  // A stateless token (keystore/nonce_token.h): issuing it writes nothing.
   const std::int64_t expires = clock_.NowUnix() + options_.nonce_ttl_seconds;
-  SKR_TRY_VOID(keys_.PutNonce(nonce, expires));
+  SKR_TRY(const std::string nonce, keys_.IssueNonce(expires));
   stats_.challenges.fetch_add(1, std::memory_order_relaxed);
   Json out{{"nonce", nonce}, {"expires_at", FormatRfc3339(expires)}};
   if (key) {
@@ -288,6 +295,9 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
   if (version && *version <= 0) return BadRequest("version must be a positive integer");
+  // The key must exist before anything else is done for this request (or a nonce spent on it).
+  SKR_TRY(keystore::KeyInfo info, FindKey(tenant, key));
+  rec.policy_name = info.policy;
 
   // Parse the request: {"nonce", "tee-pubkey", "evidence"}.
   SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
@@ -313,18 +323,6 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   }
   if (auto tp = JwkThumbprint(jwk->members); tp) rec.tee_pubkey_thumbprint = *tp;
 
-  // The key must exist before a nonce is spent on it. One answer for "no such tenant" and "no
-  // such key", so an unauthenticated caller cannot enumerate tenants.
-  auto info_r = keys_.GetKey(tenant, key);
-  if (!info_r) {
-    if (info_r.error().code() == ErrorCode::kNotFound) {
-      return Error(ErrorCode::kNotFound, "no such tenant or key", "key_not_found");
-    }
-    return info_r.error();
-  }
-  keystore::KeyInfo info = std::move(info_r).value();
-  rec.policy_name = info.policy;
-
   // Freshness: consume the nonce (durably, single use).
   SKR_TRY_VOID(keys_.ConsumeNonce(nonce));
 
@@ -337,8 +335,7 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
   // Policy.
   SKR_TRY(keystore::PolicyRecord pol, keys_.GetPolicy(tenant, info.policy));
   rec.policy_version = pol.version;
-  auto policy = policy::Policy::ParseText(pol.document);
-  if (!policy) return Error(ErrorCode::kInternal, "stored policy does not parse", "policy_invalid");
+  SKR_TRY(std::shared_ptr<const policy::Policy> policy, policy_cache_.Get(pol));
   policy::Decision decision = policy->Evaluate(ev.claims, ev.authority);
   rec.trace = decision.TraceJson();
   if (!decision.allowed) return PolicyDenial(rec, pol, decision);
@@ -379,7 +376,7 @@ Error Broker::PolicyDenial(audit::Record& rec, const keystore::PolicyRecord& pol
 
 Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
                              std::optional<int> version, std::string_view body,
-                             const std::string& request_id) {
+                             const std::string& request_id, const std::string& source) {
   audit::Record rec;
   rec.kind = "release";
   rec.action = "release";
@@ -400,6 +397,14 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
       rec.reason = Clip(result.error().reason() + ": " + result.error().message(), 512);
     }
     (is_error ? stats_.errors : stats_.denied).fetch_add(1, std::memory_order_relaxed);
+    const std::string& why = result.error().reason();
+    if (why == "key_not_found" || why == "invalid_name") {
+      // No such key: nothing to protect, and not worth an fsync each (a flood of bogus
+      // releases must not amplify into audit writes). One record per source and interval.
+      stats_.unknown_key.fetch_add(1, std::memory_order_relaxed);
+      unknown_releases_.Note(source, why, clock_.NowUnix());
+      return result.error();
+    }
     // A denial is a denial whether or not its audit record lands; the failure is logged by
     // the audit layer. Nothing is released on this path.
     (void)audit_.Append(std::move(rec));
@@ -421,7 +426,14 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
 }
 
 void Broker::AuditRejectedRelease(std::string_view tenant, std::string_view key,
-                                  const Error& error, const std::string& request_id) {
+                                  const Error& error, const std::string& request_id,
+                                  const std::string& source) {
+  stats_.denied.fetch_add(1, std::memory_order_relaxed);
+  if (NamesUnknownKey(tenant, key)) {
+    stats_.unknown_key.fetch_add(1, std::memory_order_relaxed);
+    unknown_releases_.Note(source, error.reason(), clock_.NowUnix());
+    return;
+  }
   audit::Record rec;
   rec.kind = "release";
   rec.action = "release";
@@ -431,7 +443,6 @@ void Broker::AuditRejectedRelease(std::string_view tenant, std::string_view key,
   rec.request_id = request_id;
   rec.decision = "denied";
   rec.reason = Clip(error.reason() + ": " + error.message(), 512);
-  stats_.denied.fetch_add(1, std::memory_order_relaxed);
   (void)audit_.Append(std::move(rec));
 }
 
@@ -473,6 +484,9 @@ Result<void> Broker::AuditIntent(const Actor& a, const std::string& rid, std::st
 Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string tenant,
                                 std::string key, std::optional<int> version,
                                 const std::string& rid, const Result<void>& outcome) {
+  // Every admin change ends here, whatever its outcome: cached key metadata is dropped, so the
+  // next release reads what the change left (DESIGN.md: nothing that matters is only in memory).
+  key_cache_.Clear();
   audit::Record rec;
   rec.kind = "admin";
   rec.action = std::move(action);

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,6 +22,8 @@
 #include "common/result.h"
 #include "keystore/keystore.h"
 #include "policy/policy.h"
+#include "server/broker/release_caches.h"
+#include "server/broker/unknown_releases.h"
 
 namespace skr::server {
 
@@ -32,9 +33,6 @@ struct BrokerOptions {
   // AMD roots used to check VCEK/VLEK certificates before they enter the cache; null when
   // sev-snp is disabled.
   const attestation::snp::AmdTrustStore* snp_trust = nullptr;
-  // Challenges issued within one nonce TTL are capped here (429 beyond), which bounds the
-  // outstanding nonces a flood of challenges can create.
-  int max_outstanding_nonces = 100000;
   // TPM AK enrolment (issue 4): EK certificate authorities (null or empty: enrolment with an EK
   // is refused), whether an EK + ActivateCredential round trip is required, how long a
   // MakeCredential challenge stays valid.
@@ -58,6 +56,7 @@ struct ReleaseStats {
   std::atomic<std::uint64_t> denied{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> challenges{0};
+  std::atomic<std::uint64_t> unknown_key{0};  // releases naming unknown tenants/keys (aggregated)
 };
 
 class Broker {
@@ -72,12 +71,17 @@ class Broker {
   // tpm.pcr.<bank>.<n> claims, the answer carries "tpm_pcrs": {"<bank>": [n, ...]}.
   Result<Json> Challenge(std::string_view body);
   // POST /v1/tenants/{t}/keys/{k}/release. Every outcome is audited; a granted release is
-  // returned only after its audit record is durably committed (else kUnavailable).
+  // returned only after its audit record is durably committed (else kUnavailable). Releases
+  // naming an unknown tenant or key are aggregated per `source` (FlushUnknownReleases).
   Result<Json> Release(std::string_view tenant, std::string_view key, std::optional<int> version,
-                       std::string_view body, const std::string& request_id);
+                       std::string_view body, const std::string& request_id,
+                       const std::string& source = "");
   // Audits a release attempt that was refused before reaching Release (e.g. body too large).
   void AuditRejectedRelease(std::string_view tenant, std::string_view key, const Error& error,
-                            const std::string& request_id);
+                            const std::string& request_id, const std::string& source = "");
+  // Appends one audit record per source for the unknown-key releases noted since the last call
+  // (call every audit.unknown_release_interval_seconds, and at shutdown).
+  void FlushUnknownReleases();
 
   // Bearer token -> actor. kUnauthenticated.
   Result<Actor> Authenticate(std::string_view authorization_header);
@@ -148,11 +152,14 @@ class Broker {
   // {"sha256": [0, 7], ...}: the PCRs the key's current policy names (empty when none / unknown).
   Json PolicyPcrSelection(const std::string& tenant, const std::string& key);
 
-  // Sliding window of challenges issued per second over the last nonce TTL.
-  Result<void> AdmitChallenge();
-  std::mutex window_mu_;
-  std::deque<std::pair<std::int64_t, int>> window_;  // (second, challenges issued)
-  std::int64_t window_total_ = 0;
+  // Key metadata through the cache; kNotFound "key_not_found" for an unknown tenant or key.
+  Result<keystore::KeyInfo> FindKey(std::string_view tenant, std::string_view key);
+  // True when the release names no existing key (so it is aggregated, not audited one by one).
+  bool NamesUnknownKey(std::string_view tenant, std::string_view key);
+
+  KeyInfoCache key_cache_{std::chrono::seconds(5), 10000};
+  PolicyCache policy_cache_{10000};
+  UnknownReleaseAggregator unknown_releases_{10000};
 
   keystore::KeyStore& keys_;
   audit::AuditLog& audit_;

@@ -59,7 +59,8 @@ Response ProblemResponse(const Error& error, const std::string& request_id) {
   // Stale AMD revocation data is also 503, with a message that names only product, issuer
   // and times: it tells the operator what to refresh.
   if (error.code() == ErrorCode::kUnavailable && error.reason() != "audit_unavailable" &&
-      error.reason() != "snp_crl_stale" && error.reason() != "snp_crl_not_yet_valid") {
+      error.reason() != "snp_crl_stale" && error.reason() != "snp_crl_not_yet_valid" &&
+      error.reason() != "overloaded") {
     detail = "storage unavailable; retry later";
   }
   Json body = {{"type", "urn:skr:problem:" + error.reason()},
@@ -68,6 +69,9 @@ Response ProblemResponse(const Error& error, const std::string& request_id) {
                {"detail", detail},
                {"request_id", request_id}};
   r.body = DumpJson(body);
+  // Every 429 and 503 says when to come back (DESIGN.md section 2); a caller that knows better
+  // (a token bucket's refill time) replaces it.
+  if (r.status == 429 || r.status == 503) r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 

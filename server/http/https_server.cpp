@@ -3,6 +3,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,7 +20,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/encoding.h"
 #include "common/json.h"
+#include "common/ossl.h"
+#include "server/http/errors.h"
+#include "server/http/framing.h"
+#include "server/http/rate_limit.h"
+#include "server/http/worker_pool.h"
 
 namespace skr::server::http {
 namespace {
@@ -44,20 +51,46 @@ void LogLine(const char* level, const std::string& msg, const Json& fields) {
 
 namespace {
 
+// Refusals and sheds, by reason, for /metrics (every refusal is counted: issue 10).
+enum Refusal : std::size_t {
+  kConnectionsTotal, kConnectionsPerAddress, kHandshakeTimeout, kBadFraming, kQueueFull,
+  kQueueTimeout, kRefusalCount
+};
+constexpr const char* kRefusalNames[kRefusalCount] = {
+    "connections_total", "connections_per_address", "handshake_timeout", "bad_framing",
+    "queue_full", "queue_timeout"};
+
 struct Shared {
   ServerOptions options;
   Router* router = nullptr;
   std::atomic<int> connections{0};
+  std::unique_ptr<ConnectionCounter> per_address;
+  std::unique_ptr<WorkerPool> pool;
+  std::array<std::atomic<std::uint64_t>, kRefusalCount> refused{};
+
+  void Count(Refusal r) { refused[r].fetch_add(1, std::memory_order_relaxed); }
 };
+
+Response Overloaded(const char* detail) {
+  return ProblemResponse(Error(ErrorCode::kUnavailable, detail, "overloaded"),
+                         HexEncode(RandomBytes(8)));
+}
 
 // One TLS connection: handshake, then a loop of read request -> route -> write response.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, ssl::context& ctx, Shared& shared)
-      : stream_(std::move(socket), ctx), shared_(shared) {
+  Session(tcp::socket&& socket, ssl::context& ctx, Shared& shared, std::string remote,
+          std::string source)
+      : stream_(std::move(socket), ctx),
+        shared_(shared),
+        remote_(std::move(remote)),
+        source_(std::move(source)) {
     shared_.connections.fetch_add(1);
   }
-  ~Session() { shared_.connections.fetch_sub(1); }
+  ~Session() {
+    shared_.per_address->Remove(source_);
+    shared_.connections.fetch_sub(1);
+  }
 
   void Run() {
     net::dispatch(stream_.get_executor(),
@@ -66,13 +99,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void OnRun() {
+    // The handshake has its own, shorter deadline: a client that opens a connection and sends
+    // nothing (or a ClientHello a byte at a time) holds its slot at most this long.
     beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::seconds(shared_.options.read_timeout_seconds));
+        std::chrono::seconds(shared_.options.handshake_timeout_seconds));
     stream_.async_handshake(ssl::stream_base::server,
                             beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
   }
 
   void OnHandshake(beast::error_code ec) {
+    if (ec == beast::error::timeout) shared_.Count(kHandshakeTimeout);
     if (ec) return;  // failed handshakes (scanners, wrong CA) just close
     DoRead();
   }
@@ -81,14 +117,39 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(shared_.options.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
+    // One deadline for the whole request, header and body.
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::seconds(shared_.options.read_timeout_seconds));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream) return DoClose();
+    if (ec == bhttp::error::header_limit) {
+      return WriteProblem(431, "header_too_large", "request headers too large");
+    }
+    // A declared Content-Length over the limit is known from the header alone: 413.
+    if (ec == bhttp::error::body_limit) return OnRead(ec, 0);
+    if (ec == bhttp::error::bad_content_length || ec == bhttp::error::bad_transfer_encoding ||
+        ec == bhttp::error::bad_chunk) {
+      shared_.Count(kBadFraming);
+      return WriteProblem(400, "bad_framing", "invalid Content-Length or Transfer-Encoding");
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return WriteProblem(400, "malformed_http", "malformed HTTP request");
+    }
+    if (ec) return DoClose();  // timeout, reset: close without a response
+    // Framing is decided before a byte of the body is read (RFC 9112; framing.h).
+    if (auto bad = CheckFraming(parser_->get())) {
+      shared_.Count(kBadFraming);
+      return WriteProblem(400, "bad_framing", bad->c_str());
+    }
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
-    if (ec == bhttp::error::end_of_stream) return DoClose();
     Request req;
     bool keep_alive = false;
     if (ec == bhttp::error::body_limit) {
@@ -96,26 +157,52 @@ class Session : public std::enable_shared_from_this<Session> {
       // of the body is never read.
       const auto& h = parser_->get();
       req.method = std::string(h.method_string());
-      req.target = std::string(h.target());
+      req.target = OriginForm(std::string_view(h.target().data(), h.target().size()));
       req.body_too_large = true;
-    } else if (ec == bhttp::error::header_limit) {
-      return WriteRaw(431, "request headers too large");
     } else if (ec) {
-      return DoClose();  // timeout, malformed HTTP, reset: close without a response
+      return DoClose();  // timeout, malformed chunking, reset: close without a response
     } else {
       auto msg = parser_->release();
       req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
+      req.target = OriginForm(std::string_view(msg.target().data(), msg.target().size()));
       req.authorization = std::string(msg[bhttp::field::authorization]);
       req.content_type = std::string(msg[bhttp::field::content_type]);
       req.body = std::move(msg.body());
       keep_alive = msg.keep_alive();
     }
     WipeConsumedInput();
+    req.remote = remote_;
+    req.source = source_;
+    // Cheap refusals (per-address rate limits) on the I/O thread; the rest on a worker.
+    if (auto refused = shared_.router->Admit(req)) return Write(std::move(*refused), keep_alive);
     const auto start = std::chrono::steady_clock::now();
-    Response resp = shared_.router->Handle(req);
-    // The request (body, Authorization) is freed when `req` goes out of scope; freed C++ heap
-    // blocks are wiped by wipe_on_free.cpp.
+    auto self = shared_from_this();
+    auto job = [self, req = std::move(req), keep_alive,
+                start](WorkerPool::Clock::duration waited) mutable {
+      Response resp;
+      if (waited > std::chrono::milliseconds(self->shared_.options.queue_timeout_ms)) {
+        // Waited too long for a worker: the client has likely given up; shed the work.
+        self->shared_.Count(kQueueTimeout);
+        resp = Overloaded("skrd is overloaded; retry later");
+      } else {
+        resp = self->shared_.router->Handle(req);
+      }
+      self->LogRequest(req, resp, start);
+      // The request (body, Authorization) is freed with the job; freed C++ heap blocks are
+      // wiped by wipe_on_free.cpp.
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp), keep_alive]() mutable {
+                  self->Write(std::move(resp), keep_alive);
+                });
+    };
+    if (!shared_.pool->TrySubmit(std::move(job))) {
+      shared_.Count(kQueueFull);
+      return Write(Overloaded("skrd is overloaded; retry later"), false);
+    }
+  }
+
+  void LogRequest(const Request& req, const Response& resp,
+                  std::chrono::steady_clock::time_point start) const {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -131,7 +218,6 @@ class Session : public std::enable_shared_from_this<Session> {
              {"status", resp.status},
              {"request_id", rid},
              {"us", us}});
-    Write(std::move(resp), keep_alive);
   }
 
   // The parser consumed the message from buffer_, but a flat_buffer keeps consumed bytes in its
@@ -145,12 +231,13 @@ class Session : public std::enable_shared_from_this<Session> {
     OPENSSL_cleanse(region.data(), region.size());
   }
 
-  void WriteRaw(unsigned status, const char* detail) {
+  // A problem answered by the transport itself; the connection closes after it.
+  void WriteProblem(unsigned status, const char* reason, const char* detail) {
     Response r;
     r.status = status;
     r.content_type = "application/problem+json";
-    r.body = DumpJson({{"type", "urn:skr:problem:header_too_large"},
-                       {"title", "Request Header Fields Too Large"},
+    r.body = DumpJson({{"type", std::string("urn:skr:problem:") + reason},
+                       {"title", StatusTitle(status)},
                        {"status", status},
                        {"detail", detail}});
     Write(std::move(r), false);
@@ -191,6 +278,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> res_;
   Shared& shared_;
+  const std::string remote_;
+  const std::string source_;
 };
 
 }  // namespace
@@ -223,18 +312,29 @@ struct HttpsServer::Impl {
         });
         return;
       }
-      {
-        if (shared.connections.load() >= shared.options.max_connections) {
-          beast::error_code ignored;
-          s.close(ignored);  // over the connection limit: refuse early
-        } else {
-          beast::error_code ignored;
-          s.set_option(tcp::no_delay(true), ignored);  // PERFORMANCE.md: Nagle + delayed ACK
-          std::make_shared<Session>(std::move(s), ctx, shared)->Run();
-        }
-      }
+      Admit(std::move(s));
       DoAccept();
     });
+  }
+
+  // Over a cap, a connection is closed before its handshake costs anything.
+  void Admit(tcp::socket s) {
+    beast::error_code ec;
+    const auto peer = s.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    if (shared.connections.load() >= shared.options.max_connections) {
+      shared.Count(kConnectionsTotal);
+      return;  // `s` closes here
+    }
+    std::string remote = peer.address().to_string();
+    std::string source = SourceKey(remote);
+    if (!shared.per_address->TryAdd(source)) {
+      shared.Count(kConnectionsPerAddress);
+      return;
+    }
+    s.set_option(tcp::no_delay(true), ec);  // PERFORMANCE.md: Nagle + delayed ACK
+    std::make_shared<Session>(std::move(s), ctx, shared, std::move(remote), std::move(source))
+        ->Run();
   }
 
   void ArmHup() {
@@ -265,6 +365,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& op
   Impl& im = *srv->impl_;
   im.shared.options = options;
   im.shared.router = &router;
+  im.shared.per_address = std::make_unique<ConnectionCounter>(options.max_connections_per_address);
 
   beast::error_code ec;
   im.ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -275,6 +376,10 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Create(const ServerOptions& op
   // Request bodies carry imported key material and bearer tokens: OpenSSL decrypts records in
   // place in its read buffer, so have it cleanse the plaintext once it is handed to us.
   SSL_CTX_set_options(raw, SSL_OP_CLEANSE_PLAINTEXT);
+  // Session tickets (stateless resumption) so a retrying agent resumes instead of paying a full
+  // handshake again: OpenSSL's default, made explicit; the ticket key lives in this SSL_CTX.
+  SSL_CTX_clear_options(raw, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(raw, 2);
   if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1) {
     return Error(ErrorCode::kInternal, "cannot set minimum TLS version");
   }
@@ -333,6 +438,8 @@ void HttpsServer::Run(bool handle_signals) {
     im.signals.emplace(im.ioc, SIGINT, SIGTERM);
     im.signals->async_wait([this](beast::error_code, int) { Stop(); });
   }
+  im.shared.pool = std::make_unique<WorkerPool>(im.shared.options.workers,
+                                                im.shared.options.queue_limit);
   im.DoAccept();
   im.ArmTimer();
   const int n = std::max(1, im.shared.options.threads);
@@ -341,6 +448,30 @@ void HttpsServer::Run(bool handle_signals) {
   for (int i = 1; i < n; ++i) threads.emplace_back([&im] { im.ioc.run(); });
   im.ioc.run();
   for (auto& t : threads) t.join();
+  // Running jobs finish (their answers are posted to the stopped io_context and dropped with
+  // it); queued ones are dropped unrun, which closes their connections.
+  im.shared.pool->Shutdown();
+}
+
+std::string HttpsServer::MetricsText() const {
+  const Shared& sh = impl_->shared;
+  std::string out;
+  out += "# HELP skr_connections_open Open client connections.\n# TYPE skr_connections_open gauge\n";
+  out += "skr_connections_open " + std::to_string(sh.connections.load()) + "\n";
+  out += "# HELP skr_transport_refused_total Connections and requests refused or shed by the "
+         "transport.\n# TYPE skr_transport_refused_total counter\n";
+  for (std::size_t i = 0; i < kRefusalCount; ++i) {
+    out += std::string("skr_transport_refused_total{reason=\"") + kRefusalNames[i] + "\"} " +
+           std::to_string(sh.refused[i].load()) + "\n";
+  }
+  if (sh.pool) {
+    out += "# HELP skr_worker_queue_length Requests waiting for a worker.\n"
+           "# TYPE skr_worker_queue_length gauge\n";
+    out += "skr_worker_queue_length " + std::to_string(sh.pool->queued()) + "\n";
+    out += "# HELP skr_workers_busy Workers handling a request.\n# TYPE skr_workers_busy gauge\n";
+    out += "skr_workers_busy " + std::to_string(sh.pool->busy()) + "\n";
+  }
+  return out;
 }
 
 void HttpsServer::Stop() {

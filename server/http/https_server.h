@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Boost.Beast HTTPS listener (TLS 1.2/1.3 only, no plain HTTP): sessions with handshake, read
-// and write deadlines, header and body limits, keep-alive with TCP_NODELAY. Requests go to the
-// transport-free Router. Shaped after Beast's advanced_server_flex example (not copied).
+// and write deadlines, header and body limits, HTTP/1.1 framing checks (framing.h), keep-alive
+// with TCP_NODELAY, connection caps (total and per source address). The I/O threads only read,
+// parse and write: Router::Admit runs inline (rate limits), Router::Handle on a bounded worker
+// pool (worker_pool.h) whose overflow is answered 503 + Retry-After. Shaped after Beast's
+// advanced_server_flex example (not copied).
 #pragma once
 
 #include <cstdint>
@@ -21,10 +24,16 @@ struct ServerOptions {
   std::string key_file;       // PEM private key
   std::size_t body_limit = 256 * 1024;
   std::size_t header_limit = 8 * 1024;
-  int read_timeout_seconds = 10;
+  int read_timeout_seconds = 10;   // from the end of the handshake (or the last response) to
+                                   // the whole request read
   int write_timeout_seconds = 10;
-  int threads = 4;
-  int max_connections = 1024;
+  int handshake_timeout_seconds = 5;
+  int threads = 4;                 // I/O threads: accept, TLS, read, parse, write
+  int max_connections = 1024;      // open connections, all sources
+  int max_connections_per_address = 64;
+  int workers = 4;                 // worker threads: Router::Handle (verification, storage)
+  std::size_t queue_limit = 512;   // requests waiting for a worker; beyond: 503
+  int queue_timeout_ms = 3000;     // a request that waited longer for a worker: 503
 };
 
 class HttpsServer {
@@ -44,6 +53,8 @@ class HttpsServer {
   // signal is caught from this call on (its default action would end the process); call before
   // Run.
   void SetReloadHandler(std::function<void()> handler);
+  // Prometheus text: connections, refusals by reason, worker queue. Thread-safe.
+  std::string MetricsText() const;
 
  private:
   HttpsServer();

@@ -17,6 +17,7 @@ struct Request {
   std::string body;
   bool body_too_large = false;  // the transport stopped reading at the body limit
   std::string remote;           // peer address, for logs
+  std::string source;           // rate-limit key of the peer (rate_limit.h SourceKey)
 };
 
 struct Response {

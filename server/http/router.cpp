@@ -134,7 +134,46 @@ bool IsJsonContentType(std::string_view ct) {
   return lower == "application/json" || lower == "application/problem+json";
 }
 
+bool IsReleasePath(const std::vector<std::string>& s) {
+  return s.size() == 6 && s[0] == "v1" && s[1] == "tenants" && s[3] == "keys" &&
+         s[5] == "release";
+}
+
 }  // namespace
+
+Router::Router(Broker& broker, const RouterLimits& limits)
+    : broker_(broker),
+      challenge_limiter_(limits.challenge_rate_per_second, limits.challenge_burst,
+                         limits.max_tracked_addresses),
+      release_limiter_(limits.release_rate_per_second, limits.release_burst,
+                       limits.max_tracked_addresses) {}
+
+std::optional<Response> Router::Admit(const Request& request) {
+  const Target t = SplitTarget(request.target);
+  const auto& s = t.segments;
+  int wait = 0;
+  if (s.size() == 2 && s[0] == "v1" && s[1] == "challenge") {
+    wait = challenge_limiter_.Take(request.source);
+    if (wait > 0) rate_limited_challenge_.fetch_add(1, std::memory_order_relaxed);
+  } else if (IsReleasePath(s)) {
+    wait = release_limiter_.Take(request.source);
+    if (wait > 0) rate_limited_release_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (wait == 0) return std::nullopt;
+  const std::string rid = HexEncode(RandomBytes(8));
+  Response resp = ProblemResponse(
+      Error(ErrorCode::kRateLimited, "too many requests from this address; retry later",
+            "rate_limited"),
+      rid);
+  for (auto& [k, v] : resp.headers) {
+    if (k == "Retry-After") v = std::to_string(wait);
+  }
+  resp.headers.emplace_back("X-Request-Id", rid);
+  resp.headers.emplace_back("Cache-Control", "no-store");
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  status_class_[4].fetch_add(1, std::memory_order_relaxed);
+  return resp;
+}
 
 Response Router::Handle(const Request& request) {
   const std::string rid = HexEncode(RandomBytes(8));
@@ -187,18 +226,18 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   const bool is_release = n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "release";
   if (req.body_too_large) {
     Error e(ErrorCode::kPayloadTooLarge, "request body exceeds the limit", "payload_too_large");
-    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid);
+    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
   }
   if (broker_.sealed()) {
     Error e(ErrorCode::kSealed, "skrd is sealed: master key missing or wrong", "sealed");
-    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid);
+    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
   }
   if ((m == "POST" || m == "PUT") && !IsJsonContentType(req.content_type)) {
     Error e(ErrorCode::kInvalidArgument, "Content-Type must be application/json",
             "unsupported_media_type");
-    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid);
+    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
   }
 
@@ -211,19 +250,19 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     if (m != "POST") {
       broker_.AuditRejectedRelease(
           s[2], s[4], Error(ErrorCode::kInvalidArgument, "method not allowed", "method_not_allowed"),
-          rid);
+          rid, req.source);
       return MethodNotAllowed(rid);
     }
     std::optional<int> version;
     if (auto v = QueryParam(t, "version")) {
       auto pv = ParseVersion(*v);
       if (!pv) {
-        broker_.AuditRejectedRelease(s[2], s[4], pv.error(), rid);
+        broker_.AuditRejectedRelease(s[2], s[4], pv.error(), rid, req.source);
         return ProblemResponse(pv.error(), rid);
       }
       version = *pv;
     }
-    return FromResult(broker_.Release(s[2], s[4], version, req.body, rid), rid);
+    return FromResult(broker_.Release(s[2], s[4], version, req.body, rid, req.source), rid);
   }
 
   // --- admin and auditor endpoints: bearer token ---
@@ -375,6 +414,16 @@ std::string Router::MetricsText() const {
   out += "skr_releases_total{decision=\"granted\"} " + std::to_string(st.granted.load()) + "\n";
   out += "skr_releases_total{decision=\"denied\"} " + std::to_string(st.denied.load()) + "\n";
   out += "skr_releases_total{decision=\"error\"} " + std::to_string(st.errors.load()) + "\n";
+  out += "# HELP skr_rate_limited_total Requests refused with 429 by per-address limits.\n"
+         "# TYPE skr_rate_limited_total counter\n";
+  out += "skr_rate_limited_total{endpoint=\"challenge\"} " +
+         std::to_string(rate_limited_challenge_.load()) + "\n";
+  out += "skr_rate_limited_total{endpoint=\"release\"} " +
+         std::to_string(rate_limited_release_.load()) + "\n";
+  out += "# HELP skr_release_unknown_key_total Releases naming unknown tenants or keys "
+         "(audited as one aggregated record per source and interval).\n"
+         "# TYPE skr_release_unknown_key_total counter\n";
+  out += "skr_release_unknown_key_total " + std::to_string(st.unknown_key.load()) + "\n";
   out += "# HELP skr_challenges_total Nonces issued.\n# TYPE skr_challenges_total counter\n";
   out += "skr_challenges_total " + std::to_string(st.challenges.load()) + "\n";
   out += "# HELP skr_sealed 1 when skrd is sealed.\n# TYPE skr_sealed gauge\n";

@@ -12,14 +12,31 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <optional>
+
 #include "server/broker/broker.h"
 #include "server/http/message.h"
+#include "server/http/rate_limit.h"
 
 namespace skr::server::http {
 
+// Per-source token buckets for the unauthenticated endpoints (DESIGN.md section 2).
+struct RouterLimits {
+  int challenge_rate_per_second = 20;
+  int challenge_burst = 100;
+  int release_rate_per_second = 20;
+  int release_burst = 100;
+  std::size_t max_tracked_addresses = 100000;
+};
+
 class Router {
  public:
-  explicit Router(Broker& broker) : broker_(broker) {}
+  explicit Router(Broker& broker, const RouterLimits& limits = {});
+  // The cheap refusals, run on an I/O thread before a request is queued for a worker: a source
+  // over its challenge or release rate gets 429 with Retry-After (nothing else is done, nothing
+  // is audited: the flood is counted in /metrics). nullopt: go on to Handle. Thread-safe.
+  std::optional<Response> Admit(const Request& request);
   // Thread-safe. Never throws: a stray exception becomes a 500 problem.
   Response Handle(const Request& request);
   std::string MetricsText() const;
@@ -35,6 +52,10 @@ class Router {
   Broker& broker_;
   std::array<std::atomic<std::uint64_t>, 6> status_class_{};  // 1xx..5xx, index 1..5
   std::atomic<std::uint64_t> requests_{0};
+  RateLimiter challenge_limiter_;
+  RateLimiter release_limiter_;
+  std::atomic<std::uint64_t> rate_limited_challenge_{0};
+  std::atomic<std::uint64_t> rate_limited_release_{0};
   std::vector<std::function<std::string()>> metrics_sources_;
 };
 

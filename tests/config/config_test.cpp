@@ -73,7 +73,11 @@ TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved pat
   CHECK(cfg->server.write_timeout_seconds == 10);
   CHECK(cfg->server.threads == 0);
   CHECK(cfg->server.max_connections == 1024);
-  CHECK(cfg->release.max_outstanding_nonces == 100000);
+  CHECK(cfg->server.handshake_timeout_seconds == 5);
+  CHECK(cfg->server.max_connections_per_address == 64);
+  CHECK(cfg->server.challenge_rate_per_second == 20);
+  CHECK(cfg->server.queue_limit == 512);
+  CHECK(cfg->audit.unknown_release_interval_seconds == 60);
   CHECK(cfg->audit.busy_timeout_ms == 5000);
 }
 
@@ -99,7 +103,6 @@ path = "mk"
 sample = { enabled = false }
 [release]
 nonce_ttl_seconds = 86400
-max_outstanding_nonces = 7
 [audit]
 busy_timeout_ms = 250
 )";
@@ -122,7 +125,6 @@ busy_timeout_ms = 250
   CHECK_FALSE(cfg->attestation.sample.enabled);
   CHECK(cfg->attestation.sample.public_key.empty());  // not required when disabled
   CHECK(cfg->release.nonce_ttl_seconds == 86400);
-  CHECK(cfg->release.max_outstanding_nonces == 7);
   CHECK(cfg->audit.busy_timeout_ms == 250);
 }
 
@@ -218,8 +220,11 @@ TEST_CASE("ParseConfig: invalid values are rejected naming the key", "[config][u
       std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 0", "release.nonce_ttl_seconds"),
       std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 86401", "release.nonce_ttl_seconds"),
       std::make_tuple("nonce_ttl", "nonce_ttl_seconds = -5", "release.nonce_ttl_seconds"),
-      std::make_tuple("nonce_ttl", "nonce_ttl_seconds = 120\nmax_outstanding_nonces = 0",
-                      "release.max_outstanding_nonces"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nqueue_limit = 0", "server.queue_limit"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nhandshake_timeout_seconds = 0",
+                      "server.handshake_timeout_seconds"),
+      std::make_tuple("tls_cert", "tls_cert = \"c\"\nchallenge_rate_per_second = 0",
+                      "server.challenge_rate_per_second"),
       std::make_tuple("provider", "provider = \"pkcs11\"", "master_key.provider"),
       std::make_tuple("tls_cert", "tls_cert = \"c\"\nbody_limit_bytes = 0",
                       "server.body_limit_bytes"),

@@ -244,11 +244,13 @@ TEST_CASE("Release: malformed JSON and oversized bodies", "[integration][release
     auto r = w.skrd.Request("POST", "/v1/tenants/acme/keys/root/release", big);
     ExpectProblem(r, 413, "payload_too_large");
   }
+  bool audited_alone = true;
   SECTION("bad names never reach storage") {
     auto r = w.skrd.Request("POST", "/v1/tenants/ACME..%2F/keys/root/release", "{}");
     ExpectProblem(r, 400, "invalid_name");
+    audited_alone = false;  // no such key: counted into an aggregated record (issue 10)
   }
-  CHECK(w.LastAudit()["decision"] == "denied");
+  if (audited_alone) CHECK(w.LastAudit()["decision"] == "denied");
   CHECK(w.GrantedCount() == 0);
 }
 
@@ -345,14 +347,57 @@ TEST_CASE("Release: a key row copied to another tenant does not decrypt",
   CHECK(w.GrantedCount() == 0);
 }
 
-TEST_CASE("Release: unknown tenant or key is 404 and audited", "[integration][release]") {
-  World w;
+TEST_CASE("Release: unknown tenant or key is 404, audited as one aggregated record",
+          "[integration][release][attack]") {
+  skr::test::SkrdOptions opts;
+  opts.extra_toml = "unknown_release_interval_seconds = 1\n";  // appended to [audit]
+  World w(opts);
   const std::string nonce = w.Nonce();
   auto a = MakeSampleAttestation(w.attester_pem, nonce, kGoodClaims);
-  ExpectProblem(w.Release(nonce, a, "/v1/tenants/acme/keys/nope/release"), 404, "key_not_found");
-  // Same answer for an unknown tenant: tenants cannot be enumerated without a token.
-  ExpectProblem(w.Release(nonce, a, "/v1/tenants/nobody/keys/root/release"), 404, "key_not_found");
+  auto entries = [&] {
+    auto r = w.skrd.Get("/v1/audit/entries?limit=1000", w.skrd.operator_token());
+    REQUIRE(r.status == 200);
+    return r.json["entries"];
+  };
+  const auto before = entries().size();
+  for (int i = 0; i < 20; ++i) {
+    ExpectProblem(w.Release(nonce, a, "/v1/tenants/acme/keys/nope" + std::to_string(i) + "/release"),
+                  404, "key_not_found");
+    // Same answer for an unknown tenant: tenants cannot be enumerated without a token.
+    ExpectProblem(w.Release(nonce, a, "/v1/tenants/nobody" + std::to_string(i) + "/keys/root/release"),
+                  404, "key_not_found");
+  }
+  // 40 bogus releases: no record each, but aggregated records for this source (one per
+  // interval: the 40 may straddle an interval boundary) that count all of them.
+  auto aggregated = [&](const Json& all, bool check) {
+    long n = 0;
+    for (std::size_t i = before; i < all.size(); ++i) {
+      const Json& rec = all[i];
+      const std::string reason = rec["reason"].get<std::string>();
+      if (check) {
+        CHECK(rec["action"] == "release.unknown_key");
+        CHECK(rec["decision"] == "denied");
+        CHECK(reason.find("127.0.0.1") != std::string::npos);
+      }
+      if (reason.rfind("aggregated: ", 0) == 0) n += std::stol(reason.substr(12));
+    }
+    return n;
+  };
+  Json after = Json::array();
+  for (int i = 0; i < 50; ++i) {  // bounded: 5 s
+    after = entries();
+    if (aggregated(after, false) == 40) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(aggregated(after, true) == 40);
+  CHECK(after.size() - before <= 3);
+  // The nonce was never spent on an unknown key, and a real key's denial is its own record.
+  ExpectProblem(w.Release("x" + nonce.substr(1), a), 401, "nonce_unknown");
   CHECK(w.LastAudit()["decision"] == "denied");
+  CHECK(w.LastAudit()["key"] == "root");
+  CHECK(w.Release(nonce, a).status == 200);
+  const auto metrics = w.skrd.Get("/metrics");
+  CHECK(metrics.body.find("skr_release_unknown_key_total 40") != std::string::npos);
 }
 
 TEST_CASE("Release: audit store unwritable means no release (503)", "[integration][release][audit]") {

@@ -37,6 +37,21 @@ std::string Skrd::Log() const {
 }
 
 bool Skrd::Start() {
+  if (options_.replica_of != nullptr && !std::filesystem::exists(config_path())) {
+    // Same config, with the relative paths pointing into the first skrd's directory.
+    std::string toml = ReadFileOrFail(options_.replica_of->config_path());
+    const std::string base = options_.replica_of->dir() + "/";
+    for (const std::string rel : {"tls/", "data/", "dev/"}) {
+      for (std::size_t at = 0; (at = toml.find("\"" + rel, at)) != std::string::npos;) {
+        toml.insert(at + 1, base);
+        at += base.size() + rel.size();
+      }
+    }
+    WriteFile(config_path(), toml, 0644);
+    std::filesystem::create_directories(dir_.file("tls"));
+    std::filesystem::copy_file(options_.replica_of->file("tls/ca.crt"), dir_.file("tls/ca.crt"));
+    operator_token_ = options_.replica_of->operator_token();
+  }
   if (!std::filesystem::exists(dir_.file("tls/ca.crt"))) {
     auto pki = RunCommand({SourceDir() + "/scripts/dev-pki", dir()});
     if (pki.exit_code != 0) {
@@ -45,7 +60,7 @@ bool Skrd::Start() {
     }
     std::string toml = "[server]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"tls/server.crt\"\n"
                        "tls_key = \"tls/server.key\"\nbody_limit_bytes = " +
-                       std::to_string(options_.body_limit) +
+                       std::to_string(options_.body_limit) + "\n" + options_.server_toml +
                        "\n\n[storage]\npath = \"data/skr.db\"\n\n[master_key]\nprovider = \"file\"\n"
                        "path = \"data/master.key\"\n\n[attestation.sample]\nenabled = true\n"
                        "public_key = \"dev/sample-attester.pub.pem\"\n\n[release]\n"
@@ -100,7 +115,15 @@ HttpResult Skrd::Request(const std::string& method, const std::string& target,
   auto results = resolver.resolve("127.0.0.1", std::to_string(port_), ec);
   if (ec) return out;
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-  beast::get_lowest_layer(stream).connect(results, ec);
+  if (!source_address_.empty()) {
+    auto& sock = beast::get_lowest_layer(stream).socket();
+    sock.open(tcp::v4(), ec);
+    if (!ec) sock.bind(tcp::endpoint(net::ip::make_address(source_address_), 0), ec);
+    if (ec) return out;
+    sock.connect(*results.begin(), ec);
+  } else {
+    beast::get_lowest_layer(stream).connect(results, ec);
+  }
   if (ec) return out;
   stream.handshake(ssl::stream_base::client, ec);
   if (ec) return out;
@@ -126,6 +149,7 @@ HttpResult Skrd::Request(const std::string& method, const std::string& target,
   if (ec && ec != bhttp::error::end_of_stream) return out;
   out.status = parser.get().result_int();
   out.body = parser.get().body();
+  out.retry_after = std::string(parser.get()[bhttp::field::retry_after]);
   auto j = ParseJson(out.body, 16 * 1024 * 1024);
   if (j) out.json = *j;
   stream.shutdown(ec);

@@ -19,6 +19,7 @@ struct HttpResult {
   unsigned status = 0;
   std::string body;
   Json json;  // parsed body, or null
+  std::string retry_after;  // the Retry-After header, "" when absent
   std::string problem_type() const {
     return json.is_object() && json.contains("type") ? json["type"].get<std::string>() : "";
   }
@@ -27,12 +28,18 @@ struct HttpResult {
   }
 };
 
+class Skrd;
+
 struct SkrdOptions {
-  std::string extra_toml;          // appended to the config
+  std::string extra_toml;          // appended to the config (after the [audit] section)
+  std::string server_toml;         // lines appended to the [server] section
   int nonce_ttl_seconds = 120;
   std::size_t body_limit = 256 * 1024;
   int audit_busy_timeout_ms = 5000;
   bool init = true;
+  // A second skrd process on the same keystore, master key and TLS files as `replica_of` (its
+  // own port and log), as replicas sharing one database run.
+  const Skrd* replica_of = nullptr;
 };
 
 class Skrd {
@@ -52,6 +59,10 @@ class Skrd {
   HttpResult Post(const std::string& target, const Json& body, const std::string& token = "") {
     return Request("POST", target, DumpJson(body), token);
   }
+
+  // Requests from now on leave from this local address (e.g. "127.0.0.2"; any 127.x reaches
+  // loopback), to act as another client machine. Empty: the kernel's choice (127.0.0.1).
+  void SetSourceAddress(std::string address) { source_address_ = std::move(address); }
 
   const std::string& operator_token() const { return operator_token_; }
   std::string dir() const { return dir_.path().string(); }
@@ -76,6 +87,7 @@ class Skrd {
   Service service_;
   std::string operator_token_;
   std::uint16_t port_ = 0;
+  std::string source_address_;
 };
 
 // An attester in the test process: ephemeral key + sample evidence signed by the dev key.

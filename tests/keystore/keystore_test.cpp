@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "keystore/keystore.h"
+#include "keystore/nonce_token.h"
 #include "keystore/schema.h"
 
 #include <sqlite3.h>
@@ -676,7 +677,8 @@ TEST_CASE("KeyStore: no plaintext key material, master key or token secret on di
   REQUIRE(ks.SetVersionState("t", "k", 2, VersionState::kDestroyed).has_value());
   auto token = ks.CreateToken(Role::kOperator, std::nullopt, 0);
   REQUIRE(token.has_value());
-  REQUIRE(ks.PutNonce("nonce-in-the-clear-0123456789", kT0 + 100).has_value());
+  const std::string nonce = ks.IssueNonce(kT0 + 100).value();
+  REQUIRE(ks.ConsumeNonce(nonce).has_value());
 
   auto scan = [&](const char* when) {
     const std::string db = ReadIfExists(f.path);
@@ -827,7 +829,7 @@ TEST_CASE("KeyStore: tokens create, authenticate, expire and revoke", "[keystore
 
 // ---- Nonces ----------------------------------------------------------------------------------
 
-TEST_CASE("KeyStore: nonces are single use and expire", "[keystore][integration]") {
+TEST_CASE("KeyStore: nonce tokens are single use and expire", "[keystore][integration]") {
   Fixture f;
   KeyStore& ks = *f.store;
 
@@ -837,46 +839,105 @@ TEST_CASE("KeyStore: nonces are single use and expire", "[keystore][integration]
   CHECK(unknown.error().message() == "unknown nonce");
   CHECK(ReasonOf(ks.ConsumeNonce("")) == "nonce_unknown");
 
-  REQUIRE(ks.PutNonce("n1", kT0 + 120).has_value());
-  CHECK(CodeOf(ks.PutNonce("n1", kT0 + 500)) == ErrorCode::kAlreadyExists);
-  CHECK(CodeOf(ks.PutNonce("", kT0 + 500)) == ErrorCode::kInvalidArgument);
-
-  REQUIRE(ks.ConsumeNonce("n1").has_value());
-  auto reused = ks.ConsumeNonce("n1");
+  const std::string n1 = ks.IssueNonce(kT0 + 120).value();
+  CHECK(n1.size() == skr::keystore::kNonceTokenChars);
+  CHECK(n1 != ks.IssueNonce(kT0 + 120).value());  // 32 random bytes each
+  REQUIRE(ks.ConsumeNonce(n1).has_value());
+  auto reused = ks.ConsumeNonce(n1);
   CHECK(CodeOf(reused) == ErrorCode::kBadNonce);
   CHECK(ReasonOf(reused) == "nonce_reused");
 
-  REQUIRE(ks.PutNonce("n2", kT0 + 120).has_value());
+  const std::string n2 = ks.IssueNonce(kT0 + 120).value();
   f.clock.Advance(119);
-  REQUIRE(ks.PutNonce("n3", kT0 + 120).has_value());
+  const std::string n3 = ks.IssueNonce(kT0 + 120).value();
   f.clock.Advance(1);  // now == expires_at: expired
-  auto expired = ks.ConsumeNonce("n2");
+  auto expired = ks.ConsumeNonce(n2);
   CHECK(CodeOf(expired) == ErrorCode::kBadNonce);
   CHECK(ReasonOf(expired) == "nonce_expired");
-  CHECK(ReasonOf(ks.ConsumeNonce("n3")) == "nonce_expired");
+  CHECK(ReasonOf(ks.ConsumeNonce(n3)) == "nonce_expired");
 
-  // Consumption is durable.
-  REQUIRE(ks.PutNonce("n4", kT0 + 1000).has_value());
-  REQUIRE(ks.ConsumeNonce("n4").has_value());
+  // Consumption is durable: a restarted skrd (same database, same master key) refuses it.
+  const std::string n4 = ks.IssueNonce(kT0 + 1000).value();
+  REQUIRE(ks.ConsumeNonce(n4).has_value());
   f.Reopen();
-  CHECK(ReasonOf(f.store->ConsumeNonce("n4")) == "nonce_reused");
-  CHECK(ReasonOf(f.store->ConsumeNonce("n2")) == "nonce_expired");
+  CHECK(CodeOf(f.store->ConsumeNonce(n4)) == ErrorCode::kSealed);  // no master key, no check
+  REQUIRE(f.store->Unseal(f.master).has_value());
+  CHECK(ReasonOf(f.store->ConsumeNonce(n4)) == "nonce_reused");
+  CHECK(ReasonOf(f.store->ConsumeNonce(n2)) == "nonce_expired");
+}
+
+TEST_CASE("KeyStore::IssueNonce: issuing a challenge writes nothing", "[keystore][integration]") {
+  Fixture f;
+  RawDb raw(f.path);
+  const auto size_before = std::filesystem::file_size(f.path);
+  const auto wal_before = ReadIfExists(f.path + "-wal");
+  for (int i = 0; i < 2000; ++i) REQUIRE(f.store->IssueNonce(kT0 + 120).has_value());
+  CHECK(raw.Int("SELECT COUNT(*) FROM nonces") == 0);
+  CHECK(std::filesystem::file_size(f.path) == size_before);
+  CHECK(ReadIfExists(f.path + "-wal") == wal_before);  // not a page written for them
+}
+
+TEST_CASE("KeyStore::ConsumeNonce: forged, truncated, altered and foreign tokens are unknown",
+          "[keystore][integration][attack]") {
+  Fixture f;
+  KeyStore& ks = *f.store;
+  const std::string good = ks.IssueNonce(kT0 + 120).value();
+  std::vector<std::uint8_t> bytes = skr::Base64Decode(good).value();
+  REQUIRE(bytes.size() == skr::keystore::kNonceTokenBytes);
+
+  SECTION("forged MAC") {
+    bytes.back() ^= 0x01;
+    CHECK(ReasonOf(ks.ConsumeNonce(skr::Base64Encode(bytes))) == "nonce_unknown");
+  }
+  SECTION("expiry moved forward (MAC no longer matches)") {
+    bytes[8] ^= 0x01;
+    CHECK(ReasonOf(ks.ConsumeNonce(skr::Base64Encode(bytes))) == "nonce_unknown");
+  }
+  SECTION("truncated") {
+    CHECK(ReasonOf(ks.ConsumeNonce(good.substr(0, good.size() - 4))) == "nonce_unknown");
+    bytes.pop_back();
+    CHECK(ReasonOf(ks.ConsumeNonce(skr::Base64Encode(bytes))) == "nonce_unknown");
+  }
+  SECTION("another format version") {
+    bytes[0] = 0x02;
+    CHECK(ReasonOf(ks.ConsumeNonce(skr::Base64Encode(bytes))) == "nonce_unknown");
+  }
+  SECTION("another skrd's master key") {
+    Fixture other;
+    const std::string foreign = other.store->IssueNonce(kT0 + 120).value();
+    CHECK(ReasonOf(ks.ConsumeNonce(foreign)) == "nonce_unknown");
+    CHECK(other.store->ConsumeNonce(foreign).has_value());
+  }
+  SECTION("a second spelling of the same token is not a second nonce") {
+    // 73 bytes end in one base64 group with 4 unused bits: set one of them.
+    std::string alt = good;
+    const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const std::size_t pos = good.size() - 3;  // the last data character before "=="
+    alt[pos] = alphabet[alphabet.find(good[pos]) ^ 0x01];
+    REQUIRE(alt != good);
+    CHECK(ReasonOf(ks.ConsumeNonce(alt)) == "nonce_unknown");
+  }
+  // Nothing above was recorded; the genuine token still works once.
+  RawDb raw(f.path);
+  CHECK(raw.Int("SELECT COUNT(*) FROM nonces") == 0);
+  CHECK(ks.ConsumeNonce(good).has_value());
 }
 
 TEST_CASE("KeyStore::ConsumeNonce: exactly one of 8 concurrent consumers wins",
           "[keystore][integration]") {
   Fixture f;
-  // Half the threads use a second store (its own SQLite connection on the same file), so the
-  // guarantee is checked across connections too, not only behind one mutex.
+  // Half the threads use a second store (its own SQLite connection on the same file, as a
+  // second skrd process would), so the guarantee is checked across connections too.
   auto second = KeyStore::Open(f.path, f.clock);
   REQUIRE(second.has_value());
+  REQUIRE((*second)->Unseal(f.master).has_value());
   KeyStore* stores[2] = {f.store.get(), second->get()};
 
   constexpr int kThreads = 8;
   constexpr int kRounds = 20;
   for (int round = 0; round < kRounds; ++round) {
-    const std::string nonce = "race-" + std::to_string(round);
-    REQUIRE(f.store->PutNonce(nonce, kT0 + 120).has_value());
+    const std::string nonce = stores[round % 2]->IssueNonce(kT0 + 120).value();
     std::atomic<int> ready{0};
     std::atomic<int> wins{0};
     std::atomic<int> reused{0};
@@ -904,22 +965,24 @@ TEST_CASE("KeyStore::ConsumeNonce: exactly one of 8 concurrent consumers wins",
   }
 }
 
-TEST_CASE("KeyStore::PurgeNonces: removes nonces that expired before the cutoff",
+TEST_CASE("KeyStore::PurgeNonces: removes consumed-nonce records past their expiry",
           "[keystore][integration]") {
   Fixture f;
   KeyStore& ks = *f.store;
-  REQUIRE(ks.PutNonce("a", 100).has_value());
-  REQUIRE(ks.PutNonce("b", 200).has_value());
-  REQUIRE(ks.PutNonce("c", 250).has_value());
-  REQUIRE(ks.PutNonce("d", kT0 + 300).has_value());
+  const std::string a = ks.IssueNonce(kT0 + 100).value();
+  const std::string b = ks.IssueNonce(kT0 + 200).value();
+  const std::string c = ks.IssueNonce(kT0 + 250).value();
+  const std::string d = ks.IssueNonce(kT0 + 300).value();
+  for (const auto* n : {&a, &b, &c, &d}) REQUIRE(ks.ConsumeNonce(*n).has_value());
 
-  auto purged = ks.PurgeNonces(250);
+  auto purged = ks.PurgeNonces(kT0 + 250);
   REQUIRE(purged.has_value());
   CHECK(*purged == 2);  // a and b; c expires exactly at the cutoff and stays
-  CHECK(ReasonOf(ks.ConsumeNonce("a")) == "nonce_unknown");
-  CHECK(ReasonOf(ks.ConsumeNonce("c")) == "nonce_expired");
-  CHECK(ks.ConsumeNonce("d").has_value());
-  CHECK(*ks.PurgeNonces(250) == 0);
+  f.clock.Advance(260);
+  // A purged record's token has expired, so it can never be replayed.
+  CHECK(ReasonOf(ks.ConsumeNonce(a)) == "nonce_expired");
+  CHECK(ReasonOf(ks.ConsumeNonce(d)) == "nonce_reused");
+  CHECK(*ks.PurgeNonces(kT0 + 250) == 0);
   CHECK(*ks.PurgeNonces(kT0 + 1000) == 2);
   RawDb raw(f.path);
   CHECK(raw.Int("SELECT COUNT(*) FROM nonces") == 0);

@@ -26,7 +26,7 @@ struct Env {
   std::unique_ptr<http::Router> router;
   std::string op;
 
-  explicit Env(bool unseal = true, int max_outstanding = 100000) {
+  explicit Env(bool unseal = true, http::RouterLimits limits = {}) {
     ks = skr::keystore::KeyStore::Open(dir.file("skr.db"), clock).value();
     audit = skr::audit::AuditLog::Open(dir.file("audit.db"), clock).value();
     auto mk = skr::RandomSecret(32);
@@ -43,9 +43,8 @@ struct Env {
                           skr::PublicKeyToPem(attester.get()).value())
                           .value());
     skr::server::BrokerOptions bopt;
-    bopt.max_outstanding_nonces = max_outstanding;
     broker = std::make_unique<skr::server::Broker>(*ks, *audit, registry, clock, bopt);
-    router = std::make_unique<http::Router>(*broker);
+    router = std::make_unique<http::Router>(*broker, limits);
     if (unseal) {
       op = ks->CreateToken(skr::keystore::Role::kOperator, std::nullopt, 0).value().secret;
     }
@@ -99,17 +98,39 @@ TEST_CASE("Router: methods, auth and content type", "[server][router]") {
 
 TEST_CASE("Router: body too large is 413 and a release attempt is audited", "[server][router]") {
   Env e;
+  REQUIRE(e.ks->CreateTenant("acme").has_value());
+  REQUIRE(e.ks->PutPolicy("acme", "p", R"({"version":"1.0.0","anyOf":[]})").has_value());
+  REQUIRE(e.ks->CreateKey("acme", "k", "p", skr::RandomSecret(32), "generated").has_value());
   http::Request r;
   r.method = "POST";
   r.target = "/v1/tenants/acme/keys/k/release";
   r.body_too_large = true;
+  r.source = "192.0.2.9";
   auto resp = e.router->Handle(r);
   CHECK(resp.status == 413);
   auto entries = e.audit->Entries({});
   REQUIRE(entries.has_value());
   REQUIRE(!entries->empty());
   CHECK(entries->back().decision == "denied");
+  CHECK(entries->back().key == "k");
   CHECK(entries->back().reason.find("payload_too_large") == 0);
+
+  // The same for keys that do not exist: counted, then one aggregated record per source.
+  const auto before = entries->size();
+  for (int i = 0; i < 5; ++i) {
+    r.target = "/v1/tenants/acme/keys/nope" + std::to_string(i) + "/release";
+    CHECK(e.router->Handle(r).status == 413);
+  }
+  CHECK(e.audit->Entries({}).value().size() == before);
+  e.broker->FlushUnknownReleases();
+  auto after = e.audit->Entries({}).value();
+  REQUIRE(after.size() == before + 1);
+  CHECK(after.back().action == "release.unknown_key");
+  CHECK(after.back().reason.find("aggregated: 5 releases") == 0);
+  CHECK(after.back().reason.find("192.0.2.9") != std::string::npos);
+  CHECK(after.back().reason.find("payload_too_large x5") != std::string::npos);
+  e.broker->FlushUnknownReleases();  // nothing new: nothing written
+  CHECK(e.audit->Entries({}).value().size() == before + 1);
 }
 
 TEST_CASE("Router: sealed answers only health and status", "[server][router][sealed]") {
@@ -146,13 +167,38 @@ TEST_CASE("Errors: one mapping from ErrorCode to HTTP status", "[server][errors]
   CHECK(p.body.find("secret") == std::string::npos);
 }
 
-TEST_CASE("Router: a challenge flood is answered with 429 until nonces age out",
-          "[server][router]") {
-  Env e(true, /*max_outstanding=*/3);
-  for (int i = 0; i < 3; ++i) CHECK(e.Do("POST", "/v1/challenge", "{}").status == 200);
-  auto r = e.Do("POST", "/v1/challenge", "{}");
-  CHECK(r.status == 429);
-  CHECK(Body(r)["type"] == "urn:skr:problem:rate_limited");
-  e.clock.Advance(121);  // one nonce TTL later the window is empty again
-  CHECK(e.Do("POST", "/v1/challenge", "{}").status == 200);
+TEST_CASE("Router::Admit: a source over its rate gets 429 while another source is served",
+          "[server][router][attack]") {
+  http::RouterLimits limits;
+  limits.challenge_rate_per_second = 1;
+  limits.challenge_burst = 3;
+  limits.release_rate_per_second = 1;
+  limits.release_burst = 2;
+  Env e(true, limits);
+  auto request = [](const std::string& target, const std::string& source) {
+    http::Request r;
+    r.method = "POST";
+    r.target = target;
+    r.source = source;
+    return r;
+  };
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(e.router->Admit(request("/v1/challenge", "10.0.0.1")));
+  auto refused = e.router->Admit(request("/v1/challenge", "10.0.0.1"));
+  REQUIRE(refused);
+  CHECK(refused->status == 429);
+  CHECK(Body(*refused)["type"] == "urn:skr:problem:rate_limited");
+  bool retry_after = false;
+  for (const auto& [k, v] : refused->headers) retry_after |= (k == "Retry-After" && v == "1");
+  CHECK(retry_after);
+  // Another address is untouched by the first one's flood, and releases have their own bucket.
+  CHECK_FALSE(e.router->Admit(request("/v1/challenge", "10.0.0.2")));
+  const std::string release = "/v1/tenants/t/keys/k/release";
+  CHECK_FALSE(e.router->Admit(request(release, "10.0.0.1")));
+  CHECK_FALSE(e.router->Admit(request(release, "10.0.0.1")));
+  CHECK(e.router->Admit(request(release, "10.0.0.1"))->status == 429);
+  // Other endpoints are not rate-limited here.
+  CHECK_FALSE(e.router->Admit(request("/healthz", "10.0.0.1")));
+  const std::string metrics = e.router->MetricsText();
+  CHECK(metrics.find("skr_rate_limited_total{endpoint=\"challenge\"} 1") != std::string::npos);
+  CHECK(metrics.find("skr_rate_limited_total{endpoint=\"release\"} 1") != std::string::npos);
 }
