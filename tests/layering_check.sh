@@ -19,6 +19,13 @@ check keystore '#include "(server|attestation|policy|audit|config|client)/' "ser
 check audit '#include "(server|attestation|policy|keystore|config|client)/' "server, attestation, policy, keystore, config or client"
 check config '#include "(server|attestation|policy|keystore|audit|client)/' "anything but common"
 check client '#include "(server|attestation|policy|keystore|audit|config)/' "server internals"
+# nettle (hogweed) is an implementation detail of common/ecdsa_p384.cpp: everyone else goes
+# through common/ecdsa_p384.h (bench/ may use it directly to compare).
+nettle=$(grep -rlE '#include <nettle/' common attestation policy keystore audit config server client \
+  --include='*.h' --include='*.cpp' 2>/dev/null | grep -v '^common/ecdsa_p384.cpp$')
+if [ -n "$nettle" ]; then
+  echo "layering violation: only common/ecdsa_p384.cpp may include nettle:"; echo "$nettle"; fail=1
+fi
 # Self-test: the checker must catch a planted violation.
 tmp=$(mktemp -d); mkdir -p "$tmp/policy"; echo '#include "server/x.h"' > "$tmp/policy/bad.cpp"
 if ! (cd "$tmp" && grep -rqE '#include "(server)/' policy); then echo "checker self-test failed"; fail=1; fi

@@ -1,66 +1,46 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/snp/verify.h"
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-
 #include <algorithm>
+#include <array>
 
+#include "common/ecdsa_p384.h"
 #include "common/ossl.h"
 
 namespace skr::attestation::snp {
 namespace {
 
-constexpr std::size_t kP384Bytes = 48;
-
-// R and S are 72-byte little-endian fields of which only the low 48 bytes may be non-zero.
-Result<BignumPtr> LittleEndianScalar(std::span<const std::uint8_t> field) {
+// R and S are 72-byte little-endian fields of which only the low 48 bytes may be non-zero;
+// returns the 48-byte big-endian value.
+Result<std::array<std::uint8_t, kP384ScalarBytes>> LittleEndianScalar(
+    std::span<const std::uint8_t> field) {
   if (field.size() != kSignatureComponentSize) {
     return Error(ErrorCode::kMalformedEvidence, "SNP signature component has the wrong size",
                  "snp_signature_format");
   }
-  for (std::size_t i = kP384Bytes; i < field.size(); ++i) {
+  for (std::size_t i = kP384ScalarBytes; i < field.size(); ++i) {
     if (field[i] != 0) {
       return Error(ErrorCode::kMalformedEvidence, "SNP signature component exceeds P-384",
                    "snp_signature_format");
     }
   }
-  BignumPtr bn(BN_lebin2bn(field.data(), static_cast<int>(kP384Bytes), nullptr));
-  if (!bn) return OpenSslError("BN_lebin2bn");
-  return bn;
+  std::array<std::uint8_t, kP384ScalarBytes> be;
+  std::reverse_copy(field.begin(), field.begin() + kP384ScalarBytes, be.begin());
+  return be;
 }
 
 }  // namespace
 
 Result<void> VerifyReportSignature(const Report& report, EVP_PKEY* signer_key) {
-  SKR_TRY(BignumPtr r, LittleEndianScalar(report.signature_r()));
-  SKR_TRY(BignumPtr s, LittleEndianScalar(report.signature_s()));
-  EcdsaSigPtr sig(ECDSA_SIG_new());
-  if (!sig) return OpenSslError("ECDSA_SIG_new");
-  if (ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return OpenSslError("ECDSA_SIG_set0");
-  (void)r.release();  // owned by sig now
-  (void)s.release();
-  unsigned char* der = nullptr;
-  const int der_len = i2d_ECDSA_SIG(sig.get(), &der);
-  if (der_len <= 0) return OpenSslError("i2d_ECDSA_SIG");
-  struct DerFree {
-    void operator()(unsigned char* p) const { OPENSSL_free(p); }
-  };
-  std::unique_ptr<unsigned char, DerFree> der_owner(der);
-
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) return OpenSslError("EVP_MD_CTX_new");
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha384(), nullptr, signer_key) != 1) {
-    return OpenSslError("EVP_DigestVerifyInit");
-  }
-  const auto signed_bytes = report.signed_bytes();
-  const int rc = EVP_DigestVerify(ctx.get(), der, static_cast<std::size_t>(der_len),
-                                  signed_bytes.data(), signed_bytes.size());
-  ERR_clear_error();
-  if (rc != 1) {
-    return Error(ErrorCode::kVerificationFailed,
-                 "SNP report signature does not verify with the VCEK/VLEK", "snp_signature_invalid");
+  SKR_TRY(const auto r, LittleEndianScalar(report.signature_r()));
+  SKR_TRY(const auto s, LittleEndianScalar(report.signature_s()));
+  // ECDSA P-384 through nettle (common/ecdsa_p384.h): the largest cost of a release on OpenSSL.
+  const auto digest = Sha384(report.signed_bytes());
+  if (auto ok = VerifyEcdsaP384(signer_key, digest, r, s); !ok) {
+    return Error(
+        ErrorCode::kVerificationFailed,
+        "SNP report signature does not verify with the VCEK/VLEK (" + ok.error().message() + ")",
+        "snp_signature_invalid");
   }
   return Ok();
 }

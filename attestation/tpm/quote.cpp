@@ -9,8 +9,10 @@
 #include <tss2/tss2_mu.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
+#include "common/ecdsa_p384.h"
 #include "common/encoding.h"
 
 namespace skr::attestation::tpm {
@@ -36,6 +38,39 @@ Result<T> Unmarshal(std::span<const std::uint8_t> in, Fn fn, const char* what, c
   if (rc != TSS2_RC_SUCCESS) return Malformed(std::string(what) + " does not unmarshal", reason);
   if (offset != in.size()) return Malformed(std::string(what) + " has trailing bytes", reason);
   return out;
+}
+
+// A TPM2B_ECC_PARAMETER as the 48-byte big-endian value common/ecdsa_p384.h takes. TPMs pad r
+// and s to the key size (Part 1, C.8), but leading zeros are not significant: strip them as
+// OpenSSL's BN_bin2bn does, so both paths accept the same signatures.
+bool P384Scalar(const TPM2B_ECC_PARAMETER& in, std::array<std::uint8_t, kP384ScalarBytes>& out) {
+  std::size_t skip = 0;
+  while (skip < in.size && in.buffer[skip] == 0) ++skip;
+  const std::size_t len = in.size - skip;
+  if (len > out.size()) return false;
+  out.fill(0);
+  std::copy(in.buffer + skip, in.buffer + in.size, out.end() - static_cast<std::ptrdiff_t>(len));
+  return true;
+}
+
+// ECDSA with a P-384 AK goes through nettle (common/ecdsa_p384.h), about 2x OpenSSL 3.0.
+Result<void> VerifyEcdsaP384Quote(std::span<const std::uint8_t> attest_bytes,
+                                  const TPMS_SIGNATURE_ECC& e, const EVP_MD* md, EVP_PKEY* ak) {
+  std::array<std::uint8_t, kP384ScalarBytes> r;
+  std::array<std::uint8_t, kP384ScalarBytes> s;
+  if (!P384Scalar(e.signatureR, r) || !P384Scalar(e.signatureS, s)) {
+    return BadSignature("ECDSA r or s exceeds P-384");
+  }
+  std::uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (EVP_Digest(attest_bytes.data(), attest_bytes.size(), digest, &digest_len, md, nullptr) != 1) {
+    return OpenSslError("EVP_Digest");
+  }
+  if (auto ok = VerifyEcdsaP384(ak, std::span<const std::uint8_t>(digest, digest_len), r, s); !ok) {
+    return BadSignature("quote signature does not verify with the AK (" + ok.error().message() +
+                        ")");
+  }
+  return {};
 }
 
 }  // namespace
@@ -181,6 +216,7 @@ Result<void> VerifyQuoteSignature(std::span<const std::uint8_t> attest_bytes,
     case TPM2_ALG_ECDSA: {
       if (!is_ec) return BadSignature("ECDSA signature but the AK is not an EC key");
       const TPMS_SIGNATURE_ECC& e = sig.signature.ecdsa;
+      if (IsP384Key(ak)) return VerifyEcdsaP384Quote(attest_bytes, e, md, ak);
       EcdsaSigPtr es(ECDSA_SIG_new());
       BignumPtr r(BN_bin2bn(e.signatureR.buffer, e.signatureR.size, nullptr));
       BignumPtr s(BN_bin2bn(e.signatureS.buffer, e.signatureS.size, nullptr));
