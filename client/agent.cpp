@@ -57,6 +57,21 @@ Result<Json> JweProtectedHeader(std::string_view compact) {
   return std::move(header).value();
 }
 
+// min(cap, base * 2^(retry-1)) in ms for retry >= 1, saturating at the cap (doubling stops once
+// the cap is reached, so no overflow).
+std::int64_t ExponentialPart(const RetryPolicy& policy, int retry) {
+  const std::int64_t base = std::max<std::int64_t>(0, policy.backoff_base.count());
+  const std::int64_t cap = std::max<std::int64_t>(0, policy.backoff_cap.count());
+  std::int64_t exp = base;
+  for (int i = 1; i < retry && exp > 0 && exp < cap; ++i) exp *= 2;
+  return std::min(exp, cap);
+}
+
+double ClampJitter(double jitter) {
+  if (!(jitter >= 0.0)) return 0.0;  // also maps NaN to 0
+  return jitter > 1.0 ? 1.0 : jitter;
+}
+
 }  // namespace
 
 Result<KeyType> ParseKeyType(std::string_view text) {
@@ -167,18 +182,30 @@ Result<FetchResult> FetchKey(const FetchOptions& options, ApiClient& api) {
 
 std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double jitter) {
   if (retry < 1) return std::chrono::milliseconds(0);
-  const std::int64_t base = std::max<std::int64_t>(0, policy.backoff_base.count());
-  const std::int64_t cap = std::max<std::int64_t>(0, policy.backoff_cap.count());
-  // base * 2^(retry-1), saturating at cap (doubling stops once the cap is reached, no overflow).
-  std::int64_t exp = base;
-  for (int i = 1; i < retry && exp > 0 && exp < cap; ++i) exp *= 2;
-  exp = std::min(exp, cap);
-  if (!(jitter >= 0.0)) jitter = 0.0;  // also maps NaN to 0
-  if (jitter > 1.0) jitter = 1.0;
+  const std::int64_t exp = ExponentialPart(policy, retry);
   const std::int64_t half = exp / 2;
   const auto spread = static_cast<std::int64_t>(
-      std::llround(static_cast<double>(exp - half) * jitter));
+      std::llround(static_cast<double>(exp - half) * ClampJitter(jitter)));
   return std::chrono::milliseconds(half + spread);
+}
+
+std::chrono::milliseconds RetryDelay(const RetryPolicy& policy, int retry,
+                                     std::optional<std::chrono::seconds> retry_after,
+                                     double backoff_jitter, double spread_jitter) {
+  const auto backoff = BackoffDelay(policy, retry, backoff_jitter);
+  if (retry < 1 || !retry_after) return backoff;
+  // Clamped again here: RetryDelay is public and its caller may not be ApiClient.
+  const std::int64_t floor = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::clamp(*retry_after, std::chrono::seconds(0), kMaxRetryAfter))
+                                 .count();
+  // The spread grows with the backoff scale but never exceeds the server's own value, so an
+  // agent waits at most twice what it was asked; at least 1 s wide, so that a fleet told
+  // "Retry-After: 1" arrives spread over a second rather than in one burst.
+  const std::int64_t window =
+      std::min(floor, std::max<std::int64_t>(ExponentialPart(policy, retry), 1000));
+  const auto spread = static_cast<std::int64_t>(
+      std::llround(static_cast<double>(window) * ClampJitter(spread_jitter)));
+  return std::max(backoff, std::chrono::milliseconds(floor + spread));
 }
 
 std::vector<std::chrono::milliseconds> BackoffSchedule(const RetryPolicy& policy,
@@ -239,9 +266,15 @@ Result<FetchResult> FetchWithFailover(const FetchOptions& options,
   const auto deadline = start + policy.deadline;
   const auto elapsed = [&] { return duration_cast<milliseconds>(env.Now() - start).count(); };
   std::optional<Error> last;
+  // The largest Retry-After among the current round's retryable HTTP answers.
+  std::optional<std::chrono::seconds> round_retry_after;
   const auto deadline_error = [&] {
-    std::string msg = "gave up after the deadline of " + std::to_string(policy.deadline.count()) +
-                      " ms";
+    std::string msg =
+        "gave up after the deadline of " + std::to_string(policy.deadline.count()) + " ms";
+    if (round_retry_after) {
+      msg +=
+          "; the server asked to retry after " + std::to_string(round_retry_after->count()) + " s";
+    }
     if (last) msg += "; last error (" + last->reason() + "): " + last->message();
     return Error(ErrorCode::kUnavailable, msg, "deadline_exceeded");
   };
@@ -249,10 +282,18 @@ Result<FetchResult> FetchWithFailover(const FetchOptions& options,
   for (int round = 0; round <= policy.retries; ++round) {
     if (round > 0) {
       const auto remaining = duration_cast<milliseconds>(deadline - env.Now());
-      const auto delay = BackoffDelay(policy, round, env.Jitter());
-      // No attempt could start before the deadline: stop now rather than sleep in vain.
+      // Drawn in this order (the spread only with a Retry-After), so runs are reproducible with a
+      // scripted RetryEnvironment.
+      const double backoff_jitter = env.Jitter();
+      const double spread_jitter = round_retry_after ? env.Jitter() : 0.0;
+      const auto delay =
+          RetryDelay(policy, round, round_retry_after, backoff_jitter, spread_jitter);
+      // No attempt could start before the deadline: stop now rather than sleep in vain. This
+      // also covers a Retry-After longer than the time left: honouring it fully is impossible,
+      // and coming back earlier than asked is what the server said not to do.
       if (delay >= remaining) return deadline_error();
       env.SleepFor(delay);
+      round_retry_after.reset();
     }
     for (const auto& url : urls) {
       const auto budget = duration_cast<milliseconds>(deadline - env.Now());
@@ -263,8 +304,10 @@ Result<FetchResult> FetchWithFailover(const FetchOptions& options,
       rec.attempt = attempt;
       rec.round = round;
       auto client = connector.Connect(url, budget);
-      Result<FetchResult> r = client ? FetchKey(options, **client) : Result<FetchResult>(client.error());
+      Result<FetchResult> r =
+          client ? FetchKey(options, **client) : Result<FetchResult>(client.error());
       rec.status = client ? (*client)->last_status() : 0;
+      rec.retry_after = client ? (*client)->last_retry_after() : std::nullopt;
       rec.elapsed_ms = elapsed();
       if (r) {
         rec.reason = "released";
@@ -278,6 +321,12 @@ Result<FetchResult> FetchWithFailover(const FetchOptions& options,
       if (log) log(rec);
       if (!rec.will_retry) return r.error();
       last = r.error();
+      // Only an HTTP answer (429, 5xx) carries a Retry-After; it is applied before the next
+      // round, never before the next URL of this one (another server may well be able to serve).
+      if (rec.status != 0 && rec.retry_after) {
+        round_retry_after =
+            std::max(round_retry_after.value_or(std::chrono::seconds(0)), *rec.retry_after);
+      }
     }
   }
   if (env.Now() >= deadline) return deadline_error();

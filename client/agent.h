@@ -73,6 +73,19 @@ struct RetryPolicy {
 //   e = min(cap, base * 2^(retry-1)); delay = e/2 + jitter * e/2, jitter in [0, 1] (clamped).
 // So the delay is always within [e/2, e]. Pure; retry < 1 yields 0.
 std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double jitter);
+// Delay before retry round `retry` when the previous round's servers asked for `retry_after`
+// (RFC 9110 section 10.2.3; the largest Retry-After among that round's retryable HTTP answers,
+// nullopt when none carried one):
+//   b = BackoffDelay(policy, retry, backoff_jitter)
+//   without retry_after: b
+//   with retry_after:    max(b, retry_after + spread_jitter * min(retry_after, max(e, 1 s)))
+// with e as in BackoffDelay. The server's value is a floor, never shortened; the spread on top
+// (up to retry_after itself, at least the backoff scale e or 1 s, whichever is larger) keeps a
+// fleet of agents told "Retry-After: 1" from coming back in the same millisecond, and
+// "Retry-After: 0" leaves the plain backoff. Jitter values are clamped to [0, 1] (NaN -> 0). Pure.
+std::chrono::milliseconds RetryDelay(const RetryPolicy& policy, int retry,
+                                     std::optional<std::chrono::seconds> retry_after,
+                                     double backoff_jitter, double spread_jitter);
 // The delays before rounds 1..policy.retries, drawing one jitter value per round from `jitter`.
 std::vector<std::chrono::milliseconds> BackoffSchedule(const RetryPolicy& policy,
                                                        const std::function<double()>& jitter);
@@ -120,6 +133,8 @@ struct AttemptRecord {
   int status = 0;   // HTTP status of the last response, 0 when none
   std::string reason;  // "released" on success, else the error's reason slug
   bool will_retry = false;  // the error moves on to the next URL / round
+  // The answer's Retry-After (ApiClient::last_retry_after), nullopt when absent or malformed.
+  std::optional<std::chrono::seconds> retry_after;
   std::int64_t elapsed_ms = 0;  // since the start of FetchWithFailover
 };
 using AttemptLogger = std::function<void(const AttemptRecord&)>;
@@ -131,7 +146,11 @@ using AttemptLogger = std::function<void(const AttemptRecord&)>;
 bool IsRetryable(const Error& error, int status);
 
 // Runs FetchKey against `urls` in order, round after round: round 0 tries URL 1, 2, ...; before
-// each further round it sleeps BackoffDelay(policy, round, env.Jitter()) (cut to the deadline).
+// each further round it sleeps RetryDelay(policy, round, retry_after, env.Jitter(), env.Jitter())
+// where retry_after is the largest Retry-After of the round's retryable HTTP answers (429, 5xx);
+// the second jitter value is drawn only when there is one. A Retry-After never delays the other
+// URLs of the same round (failover first). When the sleep would reach the deadline, no further
+// round can start: it returns the deadline error at once instead of sleeping.
 // Each attempt gets a fresh client from `connector`, so challenge and release of one attempt go
 // to the same server (nonces are per server). Stops at the first success or non-retryable error
 // (returned as is). When the rounds are used up, returns the last attempt's error; when the

@@ -69,6 +69,26 @@ Result<void> ProbeConnect(std::string_view url, std::chrono::milliseconds timeou
 // 429 kRateLimited, 503 kSealed (slug sealed) / kUnavailable, anything else kInternal.
 Error ErrorFromResponse(int status, std::string_view body);
 
+// Longest wait a Retry-After may ask for; larger values are clamped to it, so a bad or hostile
+// server cannot park the agent (the agent's --deadline bounds the wait further).
+inline constexpr std::chrono::seconds kMaxRetryAfter{300};
+
+// Parses an HTTP-date (RFC 9110 section 5.6.7): IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", and
+// the obsolete forms recipients must also accept, rfc850-date "Sunday, 06-Nov-94 08:49:37 GMT"
+// (a two-digit year more than 50 years ahead of `now` is read as the past century) and
+// asctime-date "Sun Nov  6 08:49:37 1994". Pure; nullopt for anything else (bad names, out of
+// range fields, trailing bytes).
+std::optional<std::chrono::system_clock::time_point> ParseHttpDate(
+    std::string_view text, std::chrono::system_clock::time_point now);
+
+// Parses a Retry-After field value (RFC 9110 section 10.2.3): delta-seconds (1*DIGIT) or an
+// HTTP-date, the latter taken relative to `now` (a date in the past means 0). Surrounding spaces
+// and tabs are ignored. The result is clamped to [0, kMaxRetryAfter]; a value with too many
+// digits clamps too. Pure; nullopt for an empty, negative, fractional or otherwise malformed
+// value, which callers treat as if the field were absent.
+std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
+                                                    std::chrono::system_clock::time_point now);
+
 // Percent-encodes one path segment. Errors: kInvalidArgument for "", "." and "..".
 Result<std::string> PathSegment(std::string_view segment);
 
@@ -92,6 +112,11 @@ class ApiClient {
 
   // HTTP status of the last response, 0 when none was received.
   int last_status() const { return last_status_; }
+  // Retry-After of the last response (ParseRetryAfter; an HTTP-date is taken relative to the
+  // response's own Date field when that parses, else to the local clock, so a VM clock that is
+  // off at boot does not distort it). nullopt when there was no response, no field, or the value
+  // is malformed.
+  std::optional<std::chrono::seconds> last_retry_after() const { return last_retry_after_; }
 
   Result<Json> Get(const std::string& path) { return Send("GET", path, nullptr); }
   Result<Json> Delete(const std::string& path) { return Send("DELETE", path, nullptr); }
@@ -109,11 +134,13 @@ class ApiClient {
  protected:
   ApiClient();  // for fakes in tests (defined in the .cpp: Impl is incomplete here)
   void set_last_status(int status) { last_status_ = status; }
+  void set_last_retry_after(std::optional<std::chrono::seconds> v) { last_retry_after_ = v; }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int last_status_ = 0;
+  std::optional<std::chrono::seconds> last_retry_after_;
 };
 
 // Builds "?a=1&b=x" from the non-empty pairs (values percent-encoded); "" when none.

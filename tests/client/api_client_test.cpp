@@ -204,4 +204,84 @@ TEST_CASE("ApiClient: a server that never answers times out", "[client][integrat
   CHECK(elapsed < std::chrono::seconds(10));
 }
 
+// --- Retry-After (RFC 9110 section 10.2.3) and HTTP-date (section 5.6.7) -------------------------
+
+namespace {
+using std::chrono::seconds;
+using std::chrono::sys_days;
+using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace): 2026y, 8h
+// Wed, 02 Dec 2026 08:00:00 GMT
+const std::chrono::system_clock::time_point kNow = sys_days{2026y / 12 / 2} + 8h;
+}  // namespace
+
+TEST_CASE("ParseRetryAfter: delta-seconds, clamped to kMaxRetryAfter", "[client][unit]") {
+  struct Row {
+    const char* text;
+    std::int64_t want;
+  };
+  const Row row = GENERATE(Row{"0", 0}, Row{"1", 1}, Row{"120", 120}, Row{"007", 7},
+                           Row{" 7 \t", 7}, Row{"300", 300}, Row{"301", 300}, Row{"86400", 300},
+                           Row{"99999999999999999999999999999999", 300});
+  CAPTURE(row.text);
+  const auto got = ParseRetryAfter(row.text, kNow);
+  REQUIRE(got.has_value());
+  CHECK(got->count() == row.want);
+}
+
+TEST_CASE("ParseRetryAfter: garbage is absent, never a wait", "[client][unit]") {
+  const std::string text = GENERATE(
+      std::string(""), std::string("  "), std::string("-1"), std::string("+1"), std::string("1.5"),
+      std::string("1s"), std::string("1 2"), std::string("1,2"), std::string("soon"),
+      std::string("0x10"), std::string("\xef\xbc\x91"),  // fullwidth 1
+      std::string("1\0", 2), std::string("Wed, 02 Dec 2026 08:00:30 UTC"),
+      std::string("Wed, 32 Dec 2026 08:00:30 GMT"), std::string("Wed, 29 Feb 2026 08:00:30 GMT"),
+      std::string("Wed, 02 Foo 2026 08:00:30 GMT"), std::string("Wed, 02 Dec 2026 24:00:00 GMT"),
+      std::string("Wed, 02 Dec 2026 08:60:00 GMT"), std::string("Wed, 02 dec 2026 08:00:30 GMT"),
+      std::string("Xyz, 02 Dec 2026 08:00:30 GMT"), std::string("Wed, 2 Dec 2026 08:00:30 GMT"),
+      std::string("Wed, 02 Dec 2026 08:00:30 GMT x"), std::string("Wed, 02 Dec 2026 8:00:30 GMT"),
+      std::string("Wednesday, 02-Dec-2026 08:00:30 GMT"), std::string("Wed Dec 2 08:00:30 2026"));
+  CAPTURE(text);
+  CHECK(ParseRetryAfter(text, kNow) == std::nullopt);
+}
+
+TEST_CASE("ParseRetryAfter: an HTTP-date is the time left until then", "[client][unit]") {
+  struct Row {
+    const char* text;
+    std::int64_t want;
+  };
+  const Row row = GENERATE(Row{"Wed, 02 Dec 2026 08:00:30 GMT", 30},      // IMF-fixdate
+                           Row{"Wednesday, 02-Dec-26 08:01:00 GMT", 60},  // rfc850-date
+                           Row{"Wed Dec  2 08:00:05 2026", 5},            // asctime-date
+                           Row{"Wed, 02 Dec 2026 07:59:59 GMT", 0},       // in the past
+                           Row{"Sun, 06 Nov 1994 08:49:37 GMT", 0},
+                           Row{"Thu, 03 Dec 2026 08:00:00 GMT", 300});  // a day: clamped
+  CAPTURE(row.text);
+  const auto got = ParseRetryAfter(row.text, kNow);
+  REQUIRE(got.has_value());
+  CHECK(got->count() == row.want);
+}
+
+TEST_CASE("ParseHttpDate: the three formats of RFC 9110 section 5.6.7", "[client][unit]") {
+  // The RFC's own example, 784111777 s after the epoch, in each format.
+  for (const char* text : {"Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+                           "Sun Nov  6 08:49:37 1994"}) {
+    CAPTURE(text);
+    const auto t = ParseHttpDate(text, kNow);
+    REQUIRE(t.has_value());
+    CHECK(std::chrono::duration_cast<seconds>(t->time_since_epoch()).count() == 784111777);
+  }
+  // Two-digit years more than 50 years ahead are the past century; others this one.
+  const auto y99 = ParseHttpDate("Thursday, 31-Dec-99 23:59:59 GMT", kNow);
+  REQUIRE(y99.has_value());
+  CHECK(*y99 == sys_days{1999y / 12 / 31} + 23h + 59min + 59s);
+  const auto y30 = ParseHttpDate("Sunday, 01-Jan-30 00:00:00 GMT", kNow);
+  REQUIRE(y30.has_value());
+  CHECK(*y30 == sys_days{2030y / 1 / 1});
+  // Leap day and a leap second.
+  CHECK(ParseHttpDate("Thu, 29 Feb 2024 00:00:00 GMT", kNow).has_value());
+  CHECK(ParseHttpDate("Sat, 31 Dec 2016 23:59:60 GMT", kNow).has_value());
+  CHECK_FALSE(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT ", kNow).has_value());
+  CHECK_FALSE(ParseHttpDate("Sun, 06 Nov 94 08:49:37 GMT", kNow).has_value());
+}
+
 }  // namespace skr::client
