@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -26,7 +24,7 @@
 #include <cpprest/http_client.h>
 #include <cpprest/uri.h>
 
-#include "common/encoding.h"
+#include "client/tls_pin.h"
 #include "common/ossl.h"
 
 namespace skr::client {
@@ -114,123 +112,6 @@ Error TransportError(const std::error_code& ec, std::string_view what) {
   return Error(ErrorCode::kUnavailable, msg, "unreachable");
 }
 
-// --- HTTP-date (RFC 9110 section 5.6.7) ----------------------------------------------------------
-constexpr std::array<std::string_view, 7> kDayNames = {"Mon", "Tue", "Wed", "Thu",
-                                                       "Fri", "Sat", "Sun"};
-constexpr std::array<std::string_view, 7> kDayNamesLong = {
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
-constexpr std::array<std::string_view, 12> kMonthNames = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }  // ASCII only, unlike a locale's isdigit
-
-// Reads an HTTP-date left to right; every method consumes only on success. Names are
-// case-sensitive (section 5.6.7: "HTTP-date is case sensitive").
-class DateReader {
- public:
-  explicit DateReader(std::string_view text) : rest_(text) {}
-  bool Literal(std::string_view lit) {
-    if (!rest_.starts_with(lit)) return false;
-    rest_.remove_prefix(lit.size());
-    return true;
-  }
-  bool Peek(char c) const { return !rest_.empty() && rest_.front() == c; }
-  // Exactly `n` ASCII digits.
-  std::optional<int> Digits(std::size_t n) {
-    if (rest_.size() < n) return std::nullopt;
-    int v = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!IsDigit(rest_[i])) return std::nullopt;
-      v = v * 10 + (rest_[i] - '0');
-    }
-    rest_.remove_prefix(n);
-    return v;
-  }
-  // 0-based index of the name in `names` that `rest` starts with.
-  template <std::size_t N>
-  std::optional<unsigned> Name(const std::array<std::string_view, N>& names) {
-    for (std::size_t i = 0; i < N; ++i) {
-      if (Literal(names[i])) return static_cast<unsigned>(i);
-    }
-    return std::nullopt;
-  }
-  // time-of-day = hour ":" minute ":" second; second 60 is a leap second.
-  std::optional<std::chrono::seconds> TimeOfDay() {
-    const auto h = Digits(2);
-    if (!h || *h > 23 || !Literal(":")) return std::nullopt;
-    const auto m = Digits(2);
-    if (!m || *m > 59 || !Literal(":")) return std::nullopt;
-    const auto sec = Digits(2);
-    if (!sec || *sec > 60) return std::nullopt;
-    return std::chrono::hours(*h) + std::chrono::minutes(*m) + std::chrono::seconds(*sec);
-  }
-  bool AtEnd() const { return rest_.empty(); }
-
- private:
-  std::string_view rest_;
-};
-
-std::optional<std::chrono::system_clock::time_point> MakeTime(int year, unsigned month_index,
-                                                              int day,
-                                                              std::chrono::seconds time_of_day) {
-  const std::chrono::year_month_day ymd{std::chrono::year(year),
-                                        std::chrono::month(month_index + 1),
-                                        std::chrono::day(static_cast<unsigned>(day))};
-  if (!ymd.ok()) return std::nullopt;  // 31 Apr, 29 Feb 2026, day 00 ...
-  return std::chrono::sys_days(ymd) + time_of_day;
-}
-
-// IMF-fixdate = day-name "," SP 2DIGIT SP month SP 4DIGIT SP time-of-day SP "GMT"
-std::optional<std::chrono::system_clock::time_point> ParseImfFixdate(std::string_view text) {
-  DateReader r(text);
-  if (!r.Name(kDayNames) || !r.Literal(", ")) return std::nullopt;
-  const auto day = r.Digits(2);
-  if (!day || !r.Literal(" ")) return std::nullopt;
-  const auto month = r.Name(kMonthNames);
-  if (!month || !r.Literal(" ")) return std::nullopt;
-  const auto year = r.Digits(4);
-  if (!year || !r.Literal(" ")) return std::nullopt;
-  const auto tod = r.TimeOfDay();
-  if (!tod || !r.Literal(" GMT") || !r.AtEnd()) return std::nullopt;
-  return MakeTime(*year, *month, *day, *tod);
-}
-
-// rfc850-date = day-name-l "," SP 2DIGIT "-" month "-" 2DIGIT SP time-of-day SP "GMT"
-std::optional<std::chrono::system_clock::time_point> ParseRfc850Date(
-    std::string_view text, std::chrono::system_clock::time_point now) {
-  DateReader r(text);
-  if (!r.Name(kDayNamesLong) || !r.Literal(", ")) return std::nullopt;
-  const auto day = r.Digits(2);
-  if (!day || !r.Literal("-")) return std::nullopt;
-  const auto month = r.Name(kMonthNames);
-  if (!month || !r.Literal("-")) return std::nullopt;
-  const auto yy = r.Digits(2);
-  if (!yy || !r.Literal(" ")) return std::nullopt;
-  const auto tod = r.TimeOfDay();
-  if (!tod || !r.Literal(" GMT") || !r.AtEnd()) return std::nullopt;
-  // "a timestamp that appears to be more than 50 years in the future" is the past century.
-  const int this_year = static_cast<int>(
-      std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(now)).year());
-  int year = this_year - this_year % 100 + *yy;
-  if (year > this_year + 50) year -= 100;
-  return MakeTime(year, *month, *day, *tod);
-}
-
-// asctime-date = day-name SP month SP ( 2DIGIT / ( SP DIGIT ) ) SP time-of-day SP 4DIGIT
-std::optional<std::chrono::system_clock::time_point> ParseAsctimeDate(std::string_view text) {
-  DateReader r(text);
-  if (!r.Name(kDayNames) || !r.Literal(" ")) return std::nullopt;
-  const auto month = r.Name(kMonthNames);
-  if (!month || !r.Literal(" ")) return std::nullopt;
-  const auto day = r.Literal(" ") ? r.Digits(1) : r.Digits(2);
-  if (!day || !r.Literal(" ")) return std::nullopt;
-  const auto tod = r.TimeOfDay();
-  if (!tod || !r.Literal(" ")) return std::nullopt;
-  const auto year = r.Digits(4);
-  if (!year || !r.AtEnd()) return std::nullopt;
-  return MakeTime(*year, *month, *day, *tod);
-}
-
 // The Retry-After of a response, an HTTP-date taken relative to the response's own Date when
 // that parses: both come from the server's clock, so a skewed local clock (a VM early in boot)
 // does not stretch or cut the wait.
@@ -242,72 +123,6 @@ std::optional<std::chrono::seconds> RetryAfterOf(const web::http::http_headers& 
     if (auto server_now = ParseHttpDate(date->second, now)) now = *server_now;
   }
   return ParseRetryAfter(field->second, now);
-}
-
-// --- SPKI pinning -------------------------------------------------------------------------------
-// Shared between an ApiClient and the SSL_CTXs cpprestsdk creates for its connections (one per
-// connection, on worker threads). `mismatch` tells Send() why a handshake failed.
-struct PinState {
-  std::vector<std::array<std::uint8_t, 32>> pins;
-  std::atomic<bool> mismatch{false};
-};
-using PinStatePtr = std::shared_ptr<PinState>;
-
-// Each SSL_CTX owns a heap copy of the shared_ptr in its ex_data slot, freed with the context, so
-// the state outlives any connection cpprestsdk still holds after the ApiClient is gone.
-void FreePinStateExData(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/,
-                        long /*argl*/, void* /*argp*/) {
-  delete static_cast<PinStatePtr*>(ptr);
-}
-
-int PinStateIndex() {
-  static const int index =
-      CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, nullptr, nullptr, nullptr,
-                              &FreePinStateExData);
-  return index;
-}
-
-// SSL_CTX_set_cert_verify_callback: replaces the library's call to X509_verify_cert for the whole
-// chain. We call X509_verify_cert ourselves first, which still runs the per-connection verify
-// callback cpprestsdk installs (RFC 2818 host name check) and the CA checks; only if all of that
-// succeeded is the leaf's SPKI compared with the pins. (A callback set with SSL_CTX_set_verify
-// would not run: cpprestsdk calls SSL_set_verify on every connection, which replaces it.)
-int VerifyChainThenPin(X509_STORE_CTX* store_ctx, void* arg) {
-  auto* state_ptr = static_cast<PinStatePtr*>(arg);
-  const int ok = X509_verify_cert(store_ctx);
-  if (ok != 1 || state_ptr == nullptr || !*state_ptr || (*state_ptr)->pins.empty()) return ok;
-  PinState& state = **state_ptr;
-  X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);
-  unsigned char* der = nullptr;
-  const int len = leaf != nullptr ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der) : -1;
-  bool matched = false;
-  if (len > 0) {
-    const auto digest = Sha256(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
-    for (const auto& pin : state.pins) {
-      // Evaluate every pin (no early exit) so timing does not depend on which pin matched.
-      if (ConstantTimeEquals(digest, pin)) matched = true;
-    }
-  }
-  OPENSSL_free(der);
-  if (!matched) {
-    state.mismatch.store(true);
-    X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
-    return 0;
-  }
-  return 1;
-}
-
-void InstallPinning(SSL_CTX* ctx, const PinStatePtr& state) {
-  const int index = PinStateIndex();
-  auto* owned = new PinStatePtr(state);
-  if (index < 0 || SSL_CTX_set_ex_data(ctx, index, owned) != 1) {
-    delete owned;
-    // Fail closed: an empty store makes every handshake fail verification.
-    SSL_CTX_set_cert_store(ctx, X509_STORE_new());
-    state->mismatch.store(true);
-    return;
-  }
-  SSL_CTX_set_cert_verify_callback(ctx, &VerifyChainThenPin, owned);
 }
 
 // --- connect probe ------------------------------------------------------------------------------
@@ -373,35 +188,6 @@ Error ErrorFromResponse(int status, std::string_view body) {
   return Error(code, detail, slug);
 }
 
-std::optional<std::chrono::system_clock::time_point> ParseHttpDate(
-    std::string_view text, std::chrono::system_clock::time_point now) {
-  if (auto t = ParseImfFixdate(text)) return t;
-  if (auto t = ParseRfc850Date(text, now)) return t;
-  return ParseAsctimeDate(text);
-}
-
-std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
-                                                    std::chrono::system_clock::time_point now) {
-  // RFC 9110 section 5.5: leading and trailing whitespace is not part of the field value.
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  if (value.empty()) return std::nullopt;
-  // delta-seconds = 1*DIGIT (section 10.2.3); saturate instead of overflowing.
-  if (std::all_of(value.begin(), value.end(), IsDigit)) {
-    std::int64_t secs = 0;
-    for (const char c : value) {
-      secs = secs * 10 + (c - '0');
-      if (secs > kMaxRetryAfter.count()) return kMaxRetryAfter;
-    }
-    return std::chrono::seconds(secs);
-  }
-  auto date = ParseHttpDate(value, now);
-  if (!date) return std::nullopt;
-  if (*date <= now) return std::chrono::seconds(0);
-  // Rounded up: the server's date is a time not to come back before.
-  return std::min(std::chrono::ceil<std::chrono::seconds>(*date - now), kMaxRetryAfter);
-}
-
 Result<std::string> PathSegment(std::string_view segment) {
   if (segment.empty() || segment == "." || segment == "..") {
     return Error(ErrorCode::kInvalidArgument,
@@ -423,42 +209,6 @@ std::string Query(const std::vector<std::pair<std::string, std::string>>& params
     out += '=';
     out += web::uri::encode_data_string(v);
   }
-  return out;
-}
-
-
-Result<std::string> SpkiSha256(X509* cert) {
-  if (cert == nullptr) {
-    return Error(ErrorCode::kInvalidArgument, "no certificate", "bad_certificate");
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  if (len <= 0) return OpenSslError("i2d_X509_PUBKEY");
-  const auto digest = Sha256(std::span<const std::uint8_t>(der, static_cast<std::size_t>(len)));
-  OPENSSL_free(der);
-  return Base64Encode(digest);
-}
-
-Result<std::string> SpkiSha256FromPem(std::string_view cert_pem) {
-  BioPtr bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
-  if (!bio) return OpenSslError("BIO_new_mem_buf");
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) {
-    (void)OpenSslError("PEM_read_bio_X509");  // drains the queue
-    return Error(ErrorCode::kInvalidArgument, "no PEM certificate", "bad_certificate");
-  }
-  return SpkiSha256(cert.get());
-}
-
-Result<std::array<std::uint8_t, 32>> ParseSpkiPin(std::string_view pin) {
-  auto raw = Base64Decode(pin);
-  if (!raw || raw->size() != 32) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "--pin-sha256 must be the base64 SHA-256 of a SubjectPublicKeyInfo (44 chars)",
-                 "bad_pin");
-  }
-  std::array<std::uint8_t, 32> out{};
-  std::copy(raw->begin(), raw->end(), out.begin());
   return out;
 }
 

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "client/retry_after.h"  // ParseRetryAfter, kMaxRetryAfter (for existing includers)
+#include "client/tls_pin.h"      // SpkiSha256, ParseSpkiPin (for existing includers)
 #include "common/json.h"
 #include "common/ossl.h"
 #include "common/result.h"
@@ -43,16 +45,6 @@ struct ApiClientOptions {
   std::vector<std::string> pin_sha256;
 };
 
-// base64(SHA-256(DER SubjectPublicKeyInfo of `cert`)), the value of
-//   openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
-//   base64
-// Errors: kInvalidArgument (null certificate), kInternal (encoding failure).
-Result<std::string> SpkiSha256(X509* cert);
-// The same for the first certificate of a PEM text. Errors: kInvalidArgument "bad_certificate".
-Result<std::string> SpkiSha256FromPem(std::string_view cert_pem);
-// Decodes a --pin-sha256 value (standard base64, 32 bytes). Errors: kInvalidArgument "bad_pin".
-Result<std::array<std::uint8_t, 32>> ParseSpkiPin(std::string_view pin);
-
 // TCP connect probe to the host and port of an https:// URL (default port 443), bounded by
 // `timeout` per resolved address and in total. Errors: kInvalidArgument "bad_url",
 // kUnavailable "connect_timeout" (no answer in time) or "unreachable" (refused, no route, DNS).
@@ -68,26 +60,6 @@ Result<void> ProbeConnect(std::string_view url, std::chrono::milliseconds timeou
 // (slugs naming "exists") / kFailedPrecondition, 410 kGone, 413 kPayloadTooLarge,
 // 429 kRateLimited, 503 kSealed (slug sealed) / kUnavailable, anything else kInternal.
 Error ErrorFromResponse(int status, std::string_view body);
-
-// Longest wait a Retry-After may ask for; larger values are clamped to it, so a bad or hostile
-// server cannot park the agent (the agent's --deadline bounds the wait further).
-inline constexpr std::chrono::seconds kMaxRetryAfter{300};
-
-// Parses an HTTP-date (RFC 9110 section 5.6.7): IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", and
-// the obsolete forms recipients must also accept, rfc850-date "Sunday, 06-Nov-94 08:49:37 GMT"
-// (a two-digit year more than 50 years ahead of `now` is read as the past century) and
-// asctime-date "Sun Nov  6 08:49:37 1994". Pure; nullopt for anything else (bad names, out of
-// range fields, trailing bytes).
-std::optional<std::chrono::system_clock::time_point> ParseHttpDate(
-    std::string_view text, std::chrono::system_clock::time_point now);
-
-// Parses a Retry-After field value (RFC 9110 section 10.2.3): delta-seconds (1*DIGIT) or an
-// HTTP-date, the latter taken relative to `now` (a date in the past means 0). Surrounding spaces
-// and tabs are ignored. The result is clamped to [0, kMaxRetryAfter]; a value with too many
-// digits clamps too. Pure; nullopt for an empty, negative, fractional or otherwise malformed
-// value, which callers treat as if the field were absent.
-std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
-                                                    std::chrono::system_clock::time_point now);
 
 // Percent-encodes one path segment. Errors: kInvalidArgument for "", "." and "..".
 Result<std::string> PathSegment(std::string_view segment);
