@@ -330,3 +330,44 @@ TEST_CASE("HTTP framing: ambiguous or incomplete requests get 400 and the connec
   CHECK(absolute.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(Metric(w.skrd, "skr_transport_refused_total{reason=\"bad_framing\"}") == 7);
 }
+
+TEST_CASE("TLS: a reconnecting client resumes its session with a ticket",
+          "[integration][tls]") {
+  World w;
+  net::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file(w.skrd.file("tls/ca.crt"));
+  ctx.set_verify_mode(ssl::verify_peer);
+  SSL_SESSION* saved = nullptr;
+  for (int round = 0; round < 2; ++round) {
+    boost::beast::ssl_stream<boost::beast::tcp_stream> stream(ioc, ctx);
+    SSL_set_tlsext_host_name(stream.native_handle(), "localhost");
+    if (saved != nullptr) REQUIRE(SSL_set_session(stream.native_handle(), saved) == 1);
+    boost::beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+    boost::beast::error_code ec;
+    boost::beast::get_lowest_layer(stream).connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), w.skrd.port()), ec);
+    REQUIRE_FALSE(ec);
+    stream.handshake(ssl::stream_base::client, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(SSL_session_reused(stream.native_handle()) == (round == 1 ? 1 : 0));
+    // One request and its answer, so the TLS 1.3 tickets sent after the handshake are read.
+    const std::string req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    net::write(stream, net::buffer(req), ec);
+    REQUIRE_FALSE(ec);
+    std::string answer;
+    char buf[1024];
+    while (!ec) answer.append(buf, stream.read_some(net::buffer(buf), ec));
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    // Answer the server's close_notify: OpenSSL marks the session of a connection that was not
+    // shut down cleanly as not resumable when the SSL object is freed (a real client closes
+    // cleanly; a broken connection is not resumed).
+    stream.shutdown(ec);
+    if (round == 0) {
+      saved = SSL_get1_session(stream.native_handle());
+      REQUIRE(saved != nullptr);
+      CHECK(SSL_SESSION_is_resumable(saved) == 1);
+    }
+  }
+  SSL_SESSION_free(saved);
+}
