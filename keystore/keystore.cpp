@@ -941,11 +941,19 @@ Result<void> KeyStore::ConsumeNonce(std::string_view nonce) {
   // Forged, truncated, altered or another master key's tokens stop here, before any write.
   SKR_TRY(const std::int64_t expires_at, OpenNonceToken(impl_->nonce_key, nonce));
   const std::int64_t now = impl_->Now();
-  if (expires_at <= now) return Error(ErrorCode::kBadNonce, "nonce expired", "nonce_expired");
+  const std::array<std::uint8_t, 32> hash = Sha256(nonce);
+  if (expires_at <= now) {
+    // A token that was used and has since expired is still reported as reused while its
+    // record is kept (the more telling reason; it does not depend on how late the replay is).
+    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db, "SELECT 1 FROM nonces WHERE hash = ?1"));
+    SKR_TRY_VOID(stmt.BindBlob(1, hash));
+    SKR_TRY(const bool used, stmt.Step());
+    if (used) return Error(ErrorCode::kBadNonce, "nonce already used", "nonce_reused");
+    return Error(ErrorCode::kBadNonce, "nonce expired", "nonce_expired");
+  }
   // The single-use record: one INSERT (an atomic, durable autocommit write) decides the winner;
   // the mutex serializes threads on this connection and SQLite's write lock serializes processes
   // sharing the file. The row lives until the token expires (PurgeNonces).
-  const std::array<std::uint8_t, 32> hash = Sha256(nonce);
   SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
                                    "INSERT INTO nonces (hash, expires_at, consumed_at) "
                                    "VALUES (?1, ?2, ?3)"));

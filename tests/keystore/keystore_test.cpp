@@ -979,8 +979,10 @@ TEST_CASE("KeyStore::PurgeNonces: removes consumed-nonce records past their expi
   REQUIRE(purged.has_value());
   CHECK(*purged == 2);  // a and b; c expires exactly at the cutoff and stays
   f.clock.Advance(260);
-  // A purged record's token has expired, so it can never be replayed.
+  // A purged record's token has expired, so it can never be replayed; a used token whose record
+  // is still kept says "reused" even once expired.
   CHECK(ReasonOf(ks.ConsumeNonce(a)) == "nonce_expired");
+  CHECK(ReasonOf(ks.ConsumeNonce(c)) == "nonce_reused");
   CHECK(ReasonOf(ks.ConsumeNonce(d)) == "nonce_reused");
   CHECK(*ks.PurgeNonces(kT0 + 250) == 0);
   CHECK(*ks.PurgeNonces(kT0 + 1000) == 2);
