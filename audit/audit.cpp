@@ -17,6 +17,8 @@
 #include <utility>
 
 #include "audit/internal.h"
+#include "audit/log_impl.h"
+#include "audit/merkle.h"
 #include "audit/sqlite_util.h"
 #include "common/jose.h"
 
@@ -52,6 +54,23 @@ constexpr const char* kMigrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
     "CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records"
     " BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;",
+    // 3: the Merkle tree over the records (RFC 9162; audit/tree_store.h), and the signed
+    // checkpoints of it (C2SP tlog-checkpoint notes). Leaves of the records already stored are
+    // added when the log is opened. Both append-only.
+    "CREATE TABLE merkle_nodes ("
+    "  level INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    "  PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+    "CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes"
+    " BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only'); END;"
+    "CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes"
+    " BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only'); END;"
+    "CREATE TABLE checkpoints ("
+    "  tree_size INTEGER PRIMARY KEY,"
+    "  root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),"
+    "  note TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);",
 };
 constexpr std::int64_t kSchemaVersion =
     static_cast<std::int64_t>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -122,22 +141,21 @@ void RollbackIfOpen(sqlite3* db) {
   }
 }
 
-struct Head {
-  std::int64_t seq = 0;
-  std::string hash = internal::GenesisHash();
-};
+constexpr const char* kHeadSql = "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1";
 
-Result<Head> ReadHead(sqlite3* db) {
-  SKR_TRY(auto stmt, Prepare(db, "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
-                             ErrorCode::kUnavailable));
-  const int rc = sqlite3_step(stmt.get());
+// The chain head, with `stmt` a prepared kHeadSql (reset afterwards).
+Result<Head> ReadHeadWith(sqlite3* db, sqlite3_stmt* stmt) {
+  const int rc = sqlite3_step(stmt);
   Head head;
   if (rc == SQLITE_ROW) {
-    head.seq = sqlite3_column_int64(stmt.get(), 0);
-    head.hash = internal::ColumnText(stmt.get(), 1);
+    head.seq = sqlite3_column_int64(stmt, 0);
+    head.hash = internal::ColumnText(stmt, 1);
   } else if (rc != SQLITE_DONE) {
-    return SqliteError(db, "reading the audit chain head", ErrorCode::kUnavailable);
+    Error e = SqliteError(db, "reading the audit chain head", ErrorCode::kUnavailable);
+    sqlite3_reset(stmt);
+    return e;
   }
+  sqlite3_reset(stmt);
   return head;
 }
 
@@ -196,38 +214,46 @@ Result<Record> RowToRecord(sqlite3_stmt* stmt, int seq_col, int hash_col, int js
   return record;
 }
 
-struct Pending {
-  Record record;
-  std::optional<Result<Record>> result;  // set by the leader that wrote it, under mu
-};
+// Adds the Merkle leaves of records stored before the tree existed (schema version 2 logs), in
+// one transaction. Leaf bytes are the JCS form of each stored record.
+Result<void> BackfillTree(sqlite3* db, TreeStore& tree) {
+  SKR_TRY_VOID(Exec(db, "BEGIN IMMEDIATE", ErrorCode::kUnavailable));
+  auto fail = [db](const Error& e) {
+    RollbackIfOpen(db);
+    return e;
+  };
+  auto leaves = tree.LeafCount();
+  if (!leaves) return fail(leaves.error());
+  auto stmt = Prepare(db, "SELECT seq, hash, json FROM audit_records WHERE seq > ?1 ORDER BY seq",
+                      ErrorCode::kUnavailable);
+  if (!stmt) return fail(stmt.error());
+  sqlite3_bind_int64(stmt->get(), 1, static_cast<sqlite3_int64>(*leaves));
+  std::uint64_t next = *leaves;
+  for (;;) {
+    const int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail(SqliteError(db, "reading records", ErrorCode::kUnavailable));
+    const std::int64_t seq = sqlite3_column_int64(stmt->get(), 0);
+    if (seq < 1 || static_cast<std::uint64_t>(seq) != next + 1) {
+      return fail(Error(ErrorCode::kUnavailable,
+                        "audit log unavailable: record seq " + std::to_string(next + 1) +
+                            " is missing (cannot build the Merkle tree)",
+                        "audit_integrity"));
+    }
+    auto record = RowToRecord(stmt->get(), 0, 1, 2, ErrorCode::kUnavailable);
+    if (!record) return fail(record.error());
+    auto canonical = CanonicalizeJson(RecordToJson(*record));
+    if (!canonical) return fail(Error(ErrorCode::kUnavailable, canonical.error().message()));
+    if (auto ok = tree.AppendLeaf(next, merkle::LeafHash(*canonical)); !ok) return fail(ok.error());
+    ++next;
+  }
+  stmt->reset();
+  auto committed = Exec(db, "COMMIT", ErrorCode::kUnavailable);
+  if (!committed) RollbackIfOpen(db);
+  return committed;
+}
 
 }  // namespace
-
-struct AuditLog::Impl {
-  const Clock* clock = nullptr;
-  AuditOptions options;
-
-  // Writer connection and statements: used only by Open and by the current leader (the
-  // leader_active flag is the exclusive right to touch them).
-  SqliteDbPtr write_db;
-  SqliteStmtPtr insert_stmt;
-
-  // Reader connection for Entries/VerifyAll/Size. In WAL mode readers never wait for the
-  // writer, so audit queries do not stall behind a commit.
-  std::mutex read_mu;
-  SqliteDbPtr read_db;  // guarded by read_mu
-
-  mutable std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Pending*> queue;  // guarded by mu
-  bool leader_active = false;  // guarded by mu
-  Head head;                   // guarded by mu; changes only after a successful COMMIT
-  AppendStats stats;           // guarded by mu
-
-  // Writes `batch` in one transaction on top of `head`. On success returns the stored records
-  // and the new head; on any failure everything is rolled back and nothing is returned.
-  Result<std::vector<Record>> CommitBatch(const std::vector<Pending*>& batch, const Head& expect);
-};
 
 Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pending*>& batch,
                                                         const Head& expect) {
@@ -248,7 +274,7 @@ Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pendin
   // The head in the file must be the one we hold in memory. A larger seq means another process
   // appended to the same file: continue its chain. Anything else (rows removed or rewritten)
   // would make us fork the chain, so refuse: nothing may be released without a sound log.
-  auto db_head = ReadHead(db);
+  auto db_head = ReadHeadWith(db, head_stmt.get());
   if (!db_head) {
     RollbackIfOpen(db);
     return Unavailable(db_head.error().message());
@@ -279,7 +305,13 @@ Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pendin
       return Error(ErrorCode::kInternal, "audit record hash: " + hash.error().message());
     }
     r.hash = std::move(*hash);
-    const std::string json = DumpJson(RecordToJson(r));
+    // Stored as its JCS form, which is also the Merkle leaf (DESIGN.md section 6).
+    auto canonical = CanonicalizeJson(RecordToJson(r));
+    if (!canonical) {
+      RollbackIfOpen(db);
+      return Error(ErrorCode::kInternal, "audit record JCS: " + canonical.error().message());
+    }
+    const std::string& json = *canonical;
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
     if (sqlite3_bind_int64(ins, 1, r.seq) != SQLITE_OK ||
@@ -296,6 +328,12 @@ Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pendin
       return e;
     }
     sqlite3_reset(ins);
+    if (auto leaf = write_tree->AppendLeaf(static_cast<std::uint64_t>(r.seq - 1),
+                                           merkle::LeafHash(json));
+        !leaf) {
+      RollbackIfOpen(db);
+      return leaf.error();
+    }
     tip.seq = r.seq;
     tip.hash = r.hash;
     out.push_back(std::move(r));
@@ -340,11 +378,17 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
                   "INSERT INTO audit_records (seq, time, tenant, decision, json, hash)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                   ErrorCode::kUnavailable));
-  SKR_TRY(impl.head, ReadHead(db));
+  SKR_TRY(impl.head_stmt, Prepare(db, kHeadSql, ErrorCode::kUnavailable));
+  SKR_TRY(impl.head, ReadHeadWith(db, impl.head_stmt.get()));
+  SKR_TRY(TreeStore tree, TreeStore::Open(db));
+  impl.write_tree.emplace(std::move(tree));
+  SKR_TRY_VOID(BackfillTree(db, *impl.write_tree));
 
   SKR_TRY(impl.read_db,
           internal::OpenDb(path, rw, options.busy_timeout_ms, ErrorCode::kUnavailable));
   SKR_TRY_VOID(Exec(impl.read_db.get(), "PRAGMA query_only = ON", ErrorCode::kUnavailable));
+  SKR_TRY(TreeStore read_tree, TreeStore::Open(impl.read_db.get()));
+  impl.read_tree.emplace(std::move(read_tree));
   return log;
 }
 
@@ -463,6 +507,7 @@ Result<std::int64_t> AuditLog::VerifyAll() {
   std::string prev = internal::GenesisHash();
   std::int64_t count = 0;
   std::string hash_at_head;
+  merkle::Frontier frontier;  // the root recomputed from the leaves, as they stream by
   auto flush = [&]() -> Result<void> {
     if (chunk.empty()) return Ok();
     SKR_TRY_VOID(VerifyChain(chunk, prev));
@@ -487,6 +532,28 @@ Result<std::int64_t> AuditLog::VerifyAll() {
           "audit chain broken at seq " + std::to_string(seq) + ": " + record.error().message(),
           "audit_chain_broken");
     }
+    // The Merkle leaf stored for this record must be the hash of its JCS form, and every node it
+    // completes the hash of its children.
+    auto leaf_bytes = LeafBytes(*record);
+    if (!leaf_bytes) {
+      return Error(ErrorCode::kVerificationFailed,
+                   "audit log broken at seq " + std::to_string(seq) + ": " +
+                       leaf_bytes.error().message(),
+                   "audit_chain_broken");
+    }
+    const auto index = static_cast<std::uint64_t>(seq - 1);
+    const std::vector<merkle::Hash> computed = frontier.Push(merkle::LeafHash(*leaf_bytes));
+    const auto names = merkle::NodesCompletedBy(index);
+    for (std::size_t k = 0; k < names.size() && k < computed.size(); ++k) {
+      auto stored = impl_->read_tree->Reader()(names[k].first, names[k].second);
+      if (!stored || *stored != computed[k]) {
+        return Error(ErrorCode::kVerificationFailed,
+                     "audit log broken at seq " + std::to_string(seq) + ": its Merkle " +
+                         (k == 0 ? std::string("leaf") : "node at level " + std::to_string(k)) +
+                         " is missing or does not hash the records",
+                     "audit_chain_broken");
+      }
+    }
     ++count;
     if (count == committed_head.seq) hash_at_head = record->hash;
     chunk.push_back(std::move(*record));
@@ -498,6 +565,14 @@ Result<std::int64_t> AuditLog::VerifyAll() {
                  "audit chain broken at seq " + std::to_string(count + 1) + ": records up to seq " +
                      std::to_string(committed_head.seq) +
                      " were committed but are missing (log truncated)",
+                 "audit_chain_broken");
+  }
+  // The stored inner nodes must give the same root as the leaves.
+  auto stored_root = merkle::RootHash(impl_->read_tree->Reader(), static_cast<std::uint64_t>(count));
+  if (!stored_root || *stored_root != frontier.Root()) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "audit log broken: the stored Merkle tree of " + std::to_string(count) +
+                     " records does not match the records",
                  "audit_chain_broken");
   }
   if (committed_head.seq > 0 && hash_at_head != committed_head.hash) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/merkle.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/result.h"
@@ -47,6 +48,8 @@ Result<std::string> ComputeRecordHash(const Record& r);
 // `prev_hash` is the hash before the first record (64 zeros when it is seq 1).
 // Errors: kVerificationFailed naming the first bad seq.
 Result<void> VerifyChain(const std::vector<Record>& records, const std::string& prev_hash);
+// The record's Merkle leaf bytes: JCS (RFC 8785) of RecordToJson(r).
+Result<std::string> LeafBytes(const Record& r);
 
 struct Query {
   std::optional<std::string> tenant;
@@ -95,6 +98,26 @@ class AuditLog {
   // Number of records. Errors: kUnavailable.
   Result<std::int64_t> Size();
   AppendStats Stats() const;
+
+  // ---- The Merkle tree over the records (DESIGN.md section 6; audit_tree.cpp) ----
+  // Record seq S is leaf S - 1; its leaf bytes are the record's JCS form (LeafBytes).
+  struct TreeHead {
+    std::int64_t size = 0;  // committed records
+    merkle::Hash root{};    // RFC 9162 MTH of the first `size` leaves
+  };
+  // The committed tree now. Errors: kUnavailable; kUnavailable "audit_integrity" when a node is
+  // missing or malformed.
+  Result<TreeHead> CurrentTree();
+  // Root of the first `size` leaves (0 <= size <= committed size, else kInvalidArgument
+  // "invalid_proof_range").
+  Result<merkle::Hash> RootAt(std::int64_t size);
+  // RFC 9162 inclusion proof of record `seq` in the tree of `tree_size` records
+  // (1 <= seq <= tree_size <= committed size, else kInvalidArgument "invalid_proof_range").
+  Result<std::vector<merkle::Hash>> InclusionProof(std::int64_t seq, std::int64_t tree_size);
+  // RFC 9162 consistency proof between tree sizes `from` <= `to` <= committed size.
+  Result<std::vector<merkle::Hash>> ConsistencyProof(std::int64_t from, std::int64_t to);
+  // The stored leaf hash of record `seq`.
+  Result<merkle::Hash> LeafHashAt(std::int64_t seq);
 
  private:
   AuditLog();

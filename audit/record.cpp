@@ -166,6 +166,8 @@ Result<std::string> ComputeRecordHash(const Record& r) {
   return HexEncode(Sha256(input));
 }
 
+Result<std::string> LeafBytes(const Record& r) { return CanonicalizeJson(RecordToJson(r)); }
+
 Result<void> VerifyChain(const std::vector<Record>& records, const std::string& prev_hash) {
   std::string expected_prev = prev_hash;
   std::int64_t prev_seq = 0;

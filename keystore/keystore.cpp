@@ -138,8 +138,11 @@ bool IsValidName(std::string_view name) {
 
 // All members are guarded by `mu`; every *Locked helper expects the caller to hold it.
 struct KeyStore::Impl {
-  Impl(sqlite3* handle, const Clock& c) : db(handle), clock(c) {}
-  ~Impl() { sqlite3_close_v2(db); }
+  Impl(sqlite3* handle, const Clock& c) : db(handle), clock(c), stmts(handle) {}
+  ~Impl() {
+    stmts.Clear();
+    sqlite3_close_v2(db);
+  }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -148,11 +151,12 @@ struct KeyStore::Impl {
   const Clock& clock;  // thread-safe by contract
   SecretBytes dek;        // guarded by mu; empty while sealed
   SecretBytes nonce_key;  // guarded by mu; HKDF of the master key (nonce_token.h)
+  db::StmtCache stmts;    // guarded by mu; every statement on `db` comes from here
 
   std::int64_t Now() const { return clock.NowUnix(); }
 
   Result<bool> TenantExistsLocked(std::string_view tenant) {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(db, "SELECT 1 FROM tenants WHERE name = ?1"));
+    SKR_TRY(Stmt stmt, stmts.Prepare( "SELECT 1 FROM tenants WHERE name = ?1"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     return stmt.Step();
   }
@@ -165,7 +169,7 @@ struct KeyStore::Impl {
 
   Result<bool> PolicyExistsLocked(std::string_view tenant, std::string_view name) {
     SKR_TRY(Stmt stmt,
-            Stmt::Prepare(db, "SELECT 1 FROM policies WHERE tenant = ?1 AND name = ?2 LIMIT 1"));
+            stmts.Prepare( "SELECT 1 FROM policies WHERE tenant = ?1 AND name = ?2 LIMIT 1"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     SKR_TRY_VOID(stmt.BindText(2, name));
     return stmt.Step();
@@ -173,7 +177,7 @@ struct KeyStore::Impl {
 
   Result<std::vector<KeyVersion>> LoadVersionsLocked(std::string_view tenant,
                                                      std::string_view key) {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(db,
+    SKR_TRY(Stmt stmt, stmts.Prepare(
                                      "SELECT version, state, origin, length, created_at "
                                      "FROM key_versions WHERE tenant = ?1 AND key = ?2 "
                                      "ORDER BY version ASC"));
@@ -196,7 +200,7 @@ struct KeyStore::Impl {
 
   // The key with its versions, or nullopt when the key does not exist.
   Result<std::optional<KeyInfo>> FindKeyLocked(std::string_view tenant, std::string_view name) {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(db,
+    SKR_TRY(Stmt stmt, stmts.Prepare(
                                      "SELECT policy, created_at FROM keys "
                                      "WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
@@ -228,7 +232,7 @@ struct KeyStore::Impl {
     const std::string aad = MaterialAad(tenant, key, version);
     SKR_TRY(const std::vector<std::uint8_t> ciphertext,
             AesGcmSeal(dek.Reveal(), material.Reveal(), AsBytes(aad)));
-    SKR_TRY(Stmt stmt, Stmt::Prepare(db,
+    SKR_TRY(Stmt stmt, stmts.Prepare(
                                      "INSERT INTO key_versions (tenant, key, version, state, "
                                      "origin, length, ciphertext, created_at) "
                                      "VALUES (?1, ?2, ?3, 'enabled', ?4, ?5, ?6, ?7)"));
@@ -318,7 +322,7 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, const 
 
 bool KeyStore::IsInitialized() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto stmt = Stmt::Prepare(impl_->db, "SELECT 1 FROM meta WHERE name = ?1");
+  auto stmt = impl_->stmts.Prepare( "SELECT 1 FROM meta WHERE name = ?1");
   if (!stmt.has_value()) return false;
   if (!stmt->BindText(1, kDekMetaName).has_value()) return false;
   auto row = stmt->Step();
@@ -332,7 +336,7 @@ Result<void> KeyStore::Initialize(const SecretBytes& master_key) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kWrite));
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db, "SELECT 1 FROM meta WHERE name = ?1"));
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare( "SELECT 1 FROM meta WHERE name = ?1"));
     SKR_TRY_VOID(stmt.BindText(1, kDekMetaName));
     SKR_TRY(const bool exists, stmt.Step());
     if (exists) {
@@ -344,7 +348,7 @@ Result<void> KeyStore::Initialize(const SecretBytes& master_key) {
   SKR_TRY(const std::vector<std::uint8_t> wrapped,
           AesGcmSeal(master_key.Reveal(), dek.Reveal(), AsBytes(kDekAad)));
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "INSERT INTO meta (name, value, created_at) "
                                      "VALUES (?1, ?2, ?3)"));
     SKR_TRY_VOID(stmt.BindText(1, kDekMetaName));
@@ -364,7 +368,7 @@ Result<void> KeyStore::Unseal(const SecretBytes& master_key) {
     return Error(ErrorCode::kSealed, "master key must be 32 bytes", "bad_master_key");
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db, "SELECT value FROM meta WHERE name = ?1"));
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare( "SELECT value FROM meta WHERE name = ?1"));
   SKR_TRY_VOID(stmt.BindText(1, kDekMetaName));
   SKR_TRY(const bool row, stmt.Step());
   if (!row) {
@@ -396,7 +400,7 @@ Result<Tenant> KeyStore::CreateTenant(std::string_view name) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Tenant t{std::string(name), impl_->Now()};
   SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)"));
+          impl_->stmts.Prepare( "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)"));
   SKR_TRY_VOID(stmt.BindText(1, name));
   SKR_TRY_VOID(stmt.BindInt64(2, t.created_at));
   if (auto r = stmt.Run(); !r.has_value()) {
@@ -411,7 +415,7 @@ Result<Tenant> KeyStore::CreateTenant(std::string_view name) {
 Result<std::vector<Tenant>> KeyStore::ListTenants() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, "SELECT name, created_at FROM tenants ORDER BY name"));
+          impl_->stmts.Prepare( "SELECT name, created_at FROM tenants ORDER BY name"));
   std::vector<Tenant> out;
   while (true) {
     SKR_TRY(const bool row, stmt.Step());
@@ -433,7 +437,7 @@ Result<void> KeyStore::DeleteTenant(std::string_view name) {
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kWrite));
   SKR_TRY_VOID(impl_->RequireTenantLocked(name));
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "SELECT 1 FROM key_versions WHERE tenant = ?1 "
                                      "AND state <> 'destroyed' LIMIT 1"));
     SKR_TRY_VOID(stmt.BindText(1, name));
@@ -444,7 +448,7 @@ Result<void> KeyStore::DeleteTenant(std::string_view name) {
     }
   }
   // ON DELETE CASCADE removes its policies, keys (all versions destroyed), and tokens.
-  SKR_TRY(Stmt del, Stmt::Prepare(impl_->db, "DELETE FROM tenants WHERE name = ?1"));
+  SKR_TRY(Stmt del, impl_->stmts.Prepare( "DELETE FROM tenants WHERE name = ?1"));
   SKR_TRY_VOID(del.BindText(1, name));
   SKR_TRY_VOID(del.Run());
   return txn.Commit();
@@ -471,7 +475,7 @@ Result<PolicyRecord> KeyStore::PutPolicy(std::string_view tenant, std::string_vi
   rec.document = std::string(document);
   rec.created_at = impl_->Now();
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "SELECT COALESCE(MAX(version), 0) FROM policies "
                                      "WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
@@ -485,7 +489,7 @@ Result<PolicyRecord> KeyStore::PutPolicy(std::string_view tenant, std::string_vi
     rec.version = latest + 1;
   }
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "INSERT INTO policies (tenant, name, version, document, "
                                      "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
@@ -507,7 +511,7 @@ Result<PolicyRecord> KeyStore::GetPolicy(std::string_view tenant, std::string_vi
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kRead));
   SKR_TRY_VOID(impl_->RequireTenantLocked(tenant));
   SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, version.has_value()
+          impl_->stmts.Prepare( version.has_value()
                                        ? "SELECT version, document, created_at FROM policies "
                                          "WHERE tenant = ?1 AND name = ?2 AND version = ?3"
                                        : "SELECT version, document, created_at FROM policies "
@@ -537,7 +541,7 @@ Result<std::vector<PolicyRecord>> KeyStore::ListPolicies(std::string_view tenant
   std::lock_guard<std::mutex> lock(impl_->mu);
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kRead));
   SKR_TRY_VOID(impl_->RequireTenantLocked(tenant));
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "SELECT p.name, p.version, p.document, p.created_at "
                                    "FROM policies p WHERE p.tenant = ?1 AND p.version = "
                                    "(SELECT MAX(q.version) FROM policies q "
@@ -590,7 +594,7 @@ Result<KeyInfo> KeyStore::CreateKey(std::string_view tenant, std::string_view na
   if (!policy_exists) return PolicyNotFound();
   const std::int64_t now = impl_->Now();
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "INSERT INTO keys (tenant, name, policy, created_at) "
                                      "VALUES (?1, ?2, ?3, ?4)"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
@@ -646,7 +650,7 @@ Result<std::vector<KeyInfo>> KeyStore::ListKeys(std::string_view tenant) {
   SKR_TRY_VOID(impl_->RequireTenantLocked(tenant));
   std::vector<KeyInfo> out;
   {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "SELECT name, policy, created_at FROM keys "
                                      "WHERE tenant = ?1 ORDER BY name"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
@@ -680,7 +684,7 @@ Result<KeyInfo> KeyStore::SetKeyPolicy(std::string_view tenant, std::string_view
   {
     SKR_TRY(
         Stmt stmt,
-        Stmt::Prepare(impl_->db, "UPDATE keys SET policy = ?3 WHERE tenant = ?1 AND name = ?2"));
+        impl_->stmts.Prepare( "UPDATE keys SET policy = ?3 WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     SKR_TRY_VOID(stmt.BindText(2, name));
     SKR_TRY_VOID(stmt.BindText(3, policy));
@@ -711,7 +715,7 @@ Result<KeyInfo> KeyStore::SetVersionState(std::string_view tenant, std::string_v
   if (current->state != state) {
     // Destroying drops the ciphertext; with secure_delete=ON SQLite overwrites the freed bytes.
     SKR_TRY(Stmt stmt,
-            Stmt::Prepare(impl_->db, state == VersionState::kDestroyed
+            impl_->stmts.Prepare( state == VersionState::kDestroyed
                                          ? "UPDATE key_versions SET state = 'destroyed', "
                                            "ciphertext = NULL "
                                            "WHERE tenant = ?1 AND key = ?2 AND version = ?3"
@@ -739,7 +743,7 @@ Result<KeyMaterial> KeyStore::GetKeyMaterial(std::string_view tenant, std::strin
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kRead));
   {
     SKR_TRY(Stmt stmt,
-            Stmt::Prepare(impl_->db, "SELECT 1 FROM keys WHERE tenant = ?1 AND name = ?2"));
+            impl_->stmts.Prepare( "SELECT 1 FROM keys WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     SKR_TRY_VOID(stmt.BindText(2, name));
     SKR_TRY(const bool exists, stmt.Step());
@@ -749,7 +753,7 @@ Result<KeyMaterial> KeyStore::GetKeyMaterial(std::string_view tenant, std::strin
     }
   }
   SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, version.has_value()
+          impl_->stmts.Prepare( version.has_value()
                                        ? "SELECT version, state, length, ciphertext "
                                          "FROM key_versions "
                                          "WHERE tenant = ?1 AND key = ?2 AND version = ?3"
@@ -830,7 +834,7 @@ Result<NewToken> KeyStore::CreateToken(Role role, std::optional<std::string> ten
   // A 64-bit id collision is practically impossible; retry a few times rather than fail.
   for (int attempt = 0;; ++attempt) {
     out.info.id = "tok_" + HexEncode(RandomBytes(kTokenIdBytes));
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                      "INSERT INTO tokens (id, hash, role, tenant, created_at, "
                                      "expires_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)"));
     SKR_TRY_VOID(stmt.BindText(1, out.info.id));
@@ -863,7 +867,7 @@ Result<TokenInfo> KeyStore::Authenticate(std::string_view secret) {
   }
   const std::array<std::uint8_t, 32> hash = Sha256(secret);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "SELECT hash, revoked, id, role, tenant, created_at, "
                                    "expires_at FROM tokens WHERE hash = ?1"));
   SKR_TRY_VOID(stmt.BindBlob(1, hash));
@@ -888,7 +892,7 @@ Result<std::vector<TokenInfo>> KeyStore::ListTokens(std::optional<std::string> t
   std::lock_guard<std::mutex> lock(impl_->mu);
   // Revoked tokens are kept (their ids appear in audit records) but are no longer listed.
   SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, tenant.has_value()
+          impl_->stmts.Prepare( tenant.has_value()
                                        ? "SELECT id, role, tenant, created_at, expires_at "
                                          "FROM tokens WHERE revoked = 0 AND tenant = ?1 "
                                          "ORDER BY created_at, id"
@@ -908,7 +912,7 @@ Result<std::vector<TokenInfo>> KeyStore::ListTokens(std::optional<std::string> t
 
 Result<TokenInfo> KeyStore::GetToken(std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "SELECT id, role, tenant, created_at, expires_at "
                                    "FROM tokens WHERE id = ?1 AND revoked = 0"));
   SKR_TRY_VOID(stmt.BindText(1, id));
@@ -920,7 +924,7 @@ Result<TokenInfo> KeyStore::GetToken(std::string_view id) {
 Result<void> KeyStore::RevokeToken(std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   SKR_TRY(Stmt stmt,
-          Stmt::Prepare(impl_->db, "UPDATE tokens SET revoked = 1 WHERE id = ?1 AND revoked = 0"));
+          impl_->stmts.Prepare( "UPDATE tokens SET revoked = 1 WHERE id = ?1 AND revoked = 0"));
   SKR_TRY_VOID(stmt.BindText(1, id));
   SKR_TRY_VOID(stmt.Run());
   if (sqlite3_changes(impl_->db) != 1) return TokenNotFound();
@@ -945,7 +949,7 @@ Result<void> KeyStore::ConsumeNonce(std::string_view nonce) {
   if (expires_at <= now) {
     // A token that was used and has since expired is still reported as reused while its
     // record is kept (the more telling reason; it does not depend on how late the replay is).
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db, "SELECT 1 FROM nonces WHERE hash = ?1"));
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare( "SELECT 1 FROM nonces WHERE hash = ?1"));
     SKR_TRY_VOID(stmt.BindBlob(1, hash));
     SKR_TRY(const bool used, stmt.Step());
     if (used) return Error(ErrorCode::kBadNonce, "nonce already used", "nonce_reused");
@@ -954,7 +958,7 @@ Result<void> KeyStore::ConsumeNonce(std::string_view nonce) {
   // The single-use record: one INSERT (an atomic, durable autocommit write) decides the winner;
   // the mutex serializes threads on this connection and SQLite's write lock serializes processes
   // sharing the file. The row lives until the token expires (PurgeNonces).
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "INSERT INTO nonces (hash, expires_at, consumed_at) "
                                    "VALUES (?1, ?2, ?3)"));
   SKR_TRY_VOID(stmt.BindBlob(1, hash));
@@ -971,7 +975,7 @@ Result<void> KeyStore::ConsumeNonce(std::string_view nonce) {
 
 Result<int> KeyStore::PurgeNonces(std::int64_t before) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db, "DELETE FROM nonces WHERE expires_at < ?1"));
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare( "DELETE FROM nonces WHERE expires_at < ?1"));
   SKR_TRY_VOID(stmt.BindInt64(1, before));
   SKR_TRY_VOID(stmt.Run());
   return sqlite3_changes(impl_->db);
@@ -986,7 +990,7 @@ Result<void> KeyStore::PutCollateral(std::string_view kind, std::string_view loo
     return Error(ErrorCode::kInvalidArgument, "collateral must be 1 byte..1 MiB");
   }
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "INSERT OR REPLACE INTO collateral (kind, lookup, data, info, "
                                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
   SKR_TRY_VOID(stmt.BindText(1, kind));
@@ -1000,7 +1004,7 @@ Result<void> KeyStore::PutCollateral(std::string_view kind, std::string_view loo
 Result<KeyStore::Collateral> KeyStore::FindCollateral(std::string_view kind,
                                                       std::string_view lookup) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "SELECT data, info, created_at FROM collateral WHERE kind = ?1 "
                                    "AND lookup = ?2"));
   SKR_TRY_VOID(stmt.BindText(1, kind));
@@ -1018,7 +1022,7 @@ Result<KeyStore::Collateral> KeyStore::FindCollateral(std::string_view kind,
 
 Result<std::vector<KeyStore::Collateral>> KeyStore::ListCollateral(std::string_view kind) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
                                    "SELECT lookup, data, info, created_at FROM collateral WHERE "
                                    "kind = ?1 ORDER BY lookup"));
   SKR_TRY_VOID(stmt.BindText(1, kind));
@@ -1040,7 +1044,7 @@ Result<std::vector<KeyStore::Collateral>> KeyStore::ListCollateral(std::string_v
 Result<void> KeyStore::Ping() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto check = [&]() -> Result<void> {
-    SKR_TRY(Stmt stmt, Stmt::Prepare(impl_->db, "SELECT COUNT(*) FROM meta"));
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare( "SELECT COUNT(*) FROM meta"));
     SKR_TRY(const bool row, stmt.Step());
     if (!row) return Error(ErrorCode::kUnavailable, "storage ping returned no row");
     return Ok();
@@ -1086,7 +1090,7 @@ Result<KeyStore::TpmAk> KeyStore::PutTpmAk(const TpmAk& ak, std::span<const std:
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kWrite));
   SKR_TRY_VOID(impl_->RequireTenantLocked(ak.tenant));
   {
-    SKR_TRY(Stmt q, Stmt::Prepare(impl_->db, "SELECT state FROM tpm_aks WHERE tenant = ?1 AND name = ?2"));
+    SKR_TRY(Stmt q, impl_->stmts.Prepare( "SELECT state FROM tpm_aks WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(q.BindText(1, ak.tenant));
     SKR_TRY_VOID(q.BindText(2, ak.name));
     SKR_TRY(const bool row, q.Step());
@@ -1097,7 +1101,7 @@ Result<KeyStore::TpmAk> KeyStore::PutTpmAk(const TpmAk& ak, std::span<const std:
   }
   {
     // A pending enrolment of this name is replaced; expired ones of any name are purged.
-    SKR_TRY(Stmt del, Stmt::Prepare(impl_->db,
+    SKR_TRY(Stmt del, impl_->stmts.Prepare(
                                     "DELETE FROM tpm_aks WHERE state = 'pending' AND "
                                     "((tenant = ?1 AND name = ?2) OR expires_at < ?3)"));
     SKR_TRY_VOID(del.BindText(1, ak.tenant));
@@ -1109,7 +1113,7 @@ Result<KeyStore::TpmAk> KeyStore::PutTpmAk(const TpmAk& ak, std::span<const std:
   out.created_at = impl_->Now();
   out.activated_at = pending ? 0 : out.created_at;
   if (!pending) out.expires_at = 0;
-  SKR_TRY(Stmt ins, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt ins, impl_->stmts.Prepare(
                                   "INSERT INTO tpm_aks (id, tenant, name, ak_public, ak_name, ek_sha256, state, "
                                   "secret_hash, created_at, expires_at, activated_at) VALUES "
                                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
@@ -1142,7 +1146,7 @@ Result<KeyStore::TpmAk> KeyStore::ActivateTpmAk(std::string_view tenant, std::st
                                                 std::span<const std::uint8_t> secret) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   SKR_TRY(Txn txn, Txn::Begin(impl_->db, Txn::Mode::kWrite));
-  SKR_TRY(Stmt q, Stmt::Prepare(impl_->db, std::string("SELECT ") + kTpmAkColumns +
+  SKR_TRY(Stmt q, impl_->stmts.Prepare( std::string("SELECT ") + kTpmAkColumns +
                                                ", secret_hash FROM tpm_aks WHERE id = ?1 AND tenant = ?2 "
                                                "AND state = 'pending'"));
   SKR_TRY_VOID(q.BindText(1, id));
@@ -1156,7 +1160,7 @@ Result<KeyStore::TpmAk> KeyStore::ActivateTpmAk(std::string_view tenant, std::st
                   impl_->Now() <= ak.expires_at;
   if (!ok) {
     // One attempt per challenge: a wrong guess burns the enrolment.
-    SKR_TRY(Stmt del, Stmt::Prepare(impl_->db, "DELETE FROM tpm_aks WHERE id = ?1 AND state = 'pending'"));
+    SKR_TRY(Stmt del, impl_->stmts.Prepare( "DELETE FROM tpm_aks WHERE id = ?1 AND state = 'pending'"));
     SKR_TRY_VOID(del.BindText(1, id));
     SKR_TRY_VOID(del.Run());
     SKR_TRY_VOID(txn.Commit());
@@ -1167,7 +1171,7 @@ Result<KeyStore::TpmAk> KeyStore::ActivateTpmAk(std::string_view tenant, std::st
   ak.state = "active";
   ak.activated_at = impl_->Now();
   ak.expires_at = 0;
-  SKR_TRY(Stmt up, Stmt::Prepare(impl_->db,
+  SKR_TRY(Stmt up, impl_->stmts.Prepare(
                                  "UPDATE tpm_aks SET state = 'active', secret_hash = NULL, expires_at = NULL, "
                                  "activated_at = ?2 WHERE id = ?1"));
   SKR_TRY_VOID(up.BindText(1, id));
@@ -1179,7 +1183,7 @@ Result<KeyStore::TpmAk> KeyStore::ActivateTpmAk(std::string_view tenant, std::st
 
 Result<KeyStore::TpmAk> KeyStore::FindTpmAk(std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt q, Stmt::Prepare(impl_->db, std::string("SELECT ") + kTpmAkColumns + " FROM tpm_aks WHERE id = ?1"));
+  SKR_TRY(Stmt q, impl_->stmts.Prepare( std::string("SELECT ") + kTpmAkColumns + " FROM tpm_aks WHERE id = ?1"));
   SKR_TRY_VOID(q.BindText(1, id));
   SKR_TRY(const bool row, q.Step());
   if (!row) return Error(ErrorCode::kNotFound, "no TPM AK with that id", "tpm_ak_not_found");
@@ -1189,7 +1193,7 @@ Result<KeyStore::TpmAk> KeyStore::FindTpmAk(std::string_view id) {
 Result<std::vector<KeyStore::TpmAk>> KeyStore::ListTpmAks(std::string_view tenant) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   SKR_TRY_VOID(impl_->RequireTenantLocked(tenant));
-  SKR_TRY(Stmt q, Stmt::Prepare(impl_->db, std::string("SELECT ") + kTpmAkColumns +
+  SKR_TRY(Stmt q, impl_->stmts.Prepare( std::string("SELECT ") + kTpmAkColumns +
                                                " FROM tpm_aks WHERE tenant = ?1 ORDER BY name"));
   SKR_TRY_VOID(q.BindText(1, tenant));
   std::vector<TpmAk> out;
@@ -1203,7 +1207,7 @@ Result<std::vector<KeyStore::TpmAk>> KeyStore::ListTpmAks(std::string_view tenan
 
 Result<void> KeyStore::DeleteTpmAk(std::string_view tenant, std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  SKR_TRY(Stmt del, Stmt::Prepare(impl_->db, "DELETE FROM tpm_aks WHERE tenant = ?1 AND id = ?2"));
+  SKR_TRY(Stmt del, impl_->stmts.Prepare( "DELETE FROM tpm_aks WHERE tenant = ?1 AND id = ?2"));
   SKR_TRY_VOID(del.BindText(1, tenant));
   SKR_TRY_VOID(del.BindText(2, id));
   SKR_TRY_VOID(del.Run());

@@ -54,6 +54,50 @@ Result<Stmt> Stmt::Prepare(sqlite3* db, std::string_view sql) {
   return Stmt(db, owned.release());
 }
 
+Stmt& Stmt::operator=(Stmt&& other) noexcept {
+  if (this != &other) {
+    GiveBack();
+    db_ = other.db_;
+    stmt_ = std::move(other.stmt_);
+    home_ = std::exchange(other.home_, nullptr);
+    sql_ = std::move(other.sql_);
+  }
+  return *this;
+}
+
+Stmt::~Stmt() { GiveBack(); }
+
+void Stmt::GiveBack() noexcept {
+  if (home_ == nullptr || !stmt_) return;
+  (void)sqlite3_reset(stmt_.get());  // ends any read, drops references to bound buffers
+  (void)sqlite3_clear_bindings(stmt_.get());
+  home_->Return(std::move(sql_), std::move(stmt_));
+  home_ = nullptr;
+}
+
+Result<Stmt> StmtCache::Prepare(std::string_view sql) {
+  if (auto it = idle_.find(sql); it != idle_.end()) {
+    Stmt stmt(db_, it->second.release());
+    stmt.sql_ = it->first;
+    idle_.erase(it);
+    stmt.home_ = this;
+    return stmt;
+  }
+  SKR_TRY(Stmt stmt, Stmt::Prepare(db_, sql));
+  stmt.sql_ = std::string(sql);
+  stmt.home_ = this;
+  return stmt;
+}
+
+void StmtCache::Return(std::string sql, StmtPtr stmt) noexcept {
+  try {
+    // A second statement for the same SQL (nested use) is finalized instead of kept.
+    idle_.try_emplace(std::move(sql), std::move(stmt));
+  } catch (...) {
+    // Out of memory: `stmt` is finalized by its deleter.
+  }
+}
+
 Result<void> Stmt::CheckBind(int rc, int idx) {
   if (rc == SQLITE_OK) return Ok();
   return SqliteError(db_, rc, "bind parameter " + std::to_string(idx));

@@ -349,6 +349,8 @@ Result<VerifiedEndorsement> VerifyEndorsementWith(X509* leaf, Signer expected,
   out.signer = expected;
   out.ext = std::move(ext);
   out.key = std::move(key);
+  out.intermediate = intermediate;
+  out.ark = ark;
   return out;
 }
 

@@ -67,6 +67,9 @@ struct VerifiedEndorsement {
   Signer signer = Signer::kVcek;
   VcekExtensions ext;
   EvpPkeyPtr key;  // the VCEK/VLEK public key, EC P-384
+  // The chain it verified with (owned by the AmdTrustStore, which must outlive this).
+  X509* intermediate = nullptr;  // ASK (VCEK) or ASVK (VLEK)
+  X509* ark = nullptr;
 };
 
 // Verifies `leaf` (a VCEK when `expected` is kVcek, a VLEK when kVlek) up to a trusted ARK:

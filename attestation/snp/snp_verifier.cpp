@@ -2,10 +2,15 @@
 #include "attestation/snp/snp_verifier.h"
 
 #include "attestation/snp/cert_table.h"
+#include "attestation/snp/endorsement_cache.h"
 #include "attestation/snp/claims.h"
 #include "attestation/snp/verify.h"
 #include "common/encoding.h"
+#include "common/ossl.h"
 #include "common/x509.h"
+
+#include <optional>
+#include <utility>
 
 namespace skr::attestation::snp {
 namespace {
@@ -37,16 +42,56 @@ std::string SplTuple(const TcbVersion& t, bool with_fmc) {
   return JoinSpl({t.bootloader, t.tee, t.snp, t.microcode});
 }
 
-// The leaf certificates the evidence offers for the report's signer kind.
-Result<std::vector<X509Ptr>> LeavesFromEvidence(const Json& evidence, Signer signer) {
-  std::vector<X509Ptr> leaves;
+// A certificate the evidence offers for the report's signer kind, as offered (parsed only on a
+// miss of the endorsement cache).
+struct Offer {
+  enum class Form : std::uint8_t { kAnyText = 1, kPemBundleFirst = 2, kPem = 3, kDer = 4 };
+  Form form;
+  std::string bytes;
+};
+
+OfferDigest DigestOf(const Offer& o) {
+  std::string tagged;
+  tagged.reserve(o.bytes.size() + 1);
+  tagged.push_back(static_cast<char>(o.form));
+  tagged.append(o.bytes);
+  return Sha256(tagged);
+}
+
+Result<X509Ptr> ParseOffer(const Offer& o) {
+  switch (o.form) {
+    case Offer::Form::kAnyText: {
+      auto cert = ParseCertificateAny(o.bytes);
+      if (!cert) return Malformed("'vcek' is not a certificate", "snp_cert_malformed");
+      return cert;
+    }
+    case Offer::Form::kPemBundleFirst: {
+      // A PEM bundle: its first certificate is the VCEK/VLEK (AMD KDS order leaf, ASK, ARK).
+      auto certs = ParseCertificatesPem(o.bytes);
+      if (!certs || certs->empty()) {
+        return Malformed("'cert_chain' PEM does not parse", "snp_cert_malformed");
+      }
+      return std::move((*certs)[0]);
+    }
+    case Offer::Form::kPem:
+    case Offer::Form::kDer: {
+      auto cert = o.form == Offer::Form::kPem ? ParseCertificatePem(o.bytes)
+                                              : ParseCertificateDer(AsBytes(o.bytes));
+      if (!cert) return Malformed("certificate table entry does not parse", "snp_cert_malformed");
+      return cert;
+    }
+  }
+  return Malformed("certificate form unknown");
+}
+
+// The certificates the evidence offers for the report's signer kind ('vcek', then 'cert_chain').
+Result<std::vector<Offer>> OffersFromEvidence(const Json& evidence, Signer signer) {
+  std::vector<Offer> offers;
   if (auto v = evidence.find("vcek"); v != evidence.end()) {
     if (!v->is_string() || v->get_ref<const std::string&>().size() > kMaxSnpEvidenceCertBytes) {
       return Malformed("'vcek' must be a PEM or base64 DER string");
     }
-    auto cert = ParseCertificateAny(v->get_ref<const std::string&>());
-    if (!cert) return Malformed("'vcek' is not a certificate", "snp_cert_malformed");
-    leaves.push_back(std::move(cert).value());
+    offers.push_back({Offer::Form::kAnyText, v->get_ref<const std::string&>()});
   }
   if (auto c = evidence.find("cert_chain"); c != evidence.end()) {
     if (!c->is_string() || c->get_ref<const std::string&>().size() > kMaxSnpEvidenceCertBytes) {
@@ -54,10 +99,7 @@ Result<std::vector<X509Ptr>> LeavesFromEvidence(const Json& evidence, Signer sig
     }
     const auto& text = c->get_ref<const std::string&>();
     if (text.find("-----BEGIN") != std::string::npos) {
-      // A PEM bundle: its first certificate is the VCEK/VLEK (AMD KDS order leaf, ASK, ARK).
-      auto certs = ParseCertificatesPem(text);
-      if (!certs || certs->empty()) return Malformed("'cert_chain' PEM does not parse", "snp_cert_malformed");
-      leaves.push_back(std::move((*certs)[0]));
+      offers.push_back({Offer::Form::kPemBundleFirst, text});
     } else {
       auto blob = Base64Decode(text);
       if (!blob) return Malformed("'cert_chain' is not base64");
@@ -65,18 +107,43 @@ Result<std::vector<X509Ptr>> LeavesFromEvidence(const Json& evidence, Signer sig
       const CertKind want = signer == Signer::kVlek ? CertKind::kVlek : CertKind::kVcek;
       for (const auto& e : table) {
         if (e.kind != want) continue;
-        std::string_view as_text(reinterpret_cast<const char*>(e.data.data()), e.data.size());  // NOLINT
-        auto cert = as_text.find("-----BEGIN") != std::string_view::npos
-                        ? ParseCertificatePem(as_text)
-                        : ParseCertificateDer(e.data);
-        if (!cert) return Malformed("certificate table entry does not parse", "snp_cert_malformed");
-        leaves.push_back(std::move(cert).value());
+        std::string bytes(reinterpret_cast<const char*>(e.data.data()), e.data.size());  // NOLINT
+        const bool pem = bytes.find("-----BEGIN") != std::string::npos;
+        offers.push_back({pem ? Offer::Form::kPem : Offer::Form::kDer, std::move(bytes)});
       }
     }
   }
-  return leaves;
+  return offers;
 }
 
+// One leaf to try: an endorsement found in the cache, or a parsed certificate to verify.
+struct Candidate {
+  OfferDigest digest{};
+  std::shared_ptr<const CachedEndorsement> cached;
+  X509Ptr parsed;  // null when `cached` is set
+  X509* leaf() const { return cached ? cached->leaf.get() : parsed.get(); }
+};
+
+// The checks of VerifyEndorsement that depend on time, for an endorsement verified earlier
+// under the same CRL set: validity of the three certificates, usability of the CRLs covering
+// the chain. Revocation itself cannot have changed (the set is immutable).
+bool StillValid(const CachedEndorsement& c, std::uint64_t crl_generation, const CrlSet* crls,
+                std::int64_t now) {
+  if (c.crl_generation != crl_generation) return false;
+  if (!CheckValidity(c.leaf.get(), now) || !CheckValidity(c.endorsement.intermediate, now) ||
+      !CheckValidity(c.endorsement.ark, now)) {
+    return false;
+  }
+  if (crls != nullptr) {
+    for (const AmdCrl& crl : crls->crls()) {
+      if ((crl.issuer_sha256 == c.ark_sha256 || crl.issuer_sha256 == c.intermediate_sha256) &&
+          !crls->CheckUsable(crl, now)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
 }  // namespace
 
 std::string CollateralKey(Signer signer, const VcekExtensions& ext) {
@@ -111,9 +178,15 @@ std::shared_ptr<const CrlSet> SnpVerifier::crls() const {
   return crls_;
 }
 
+std::pair<std::shared_ptr<const CrlSet>, std::uint64_t> SnpVerifier::CrlSnapshot() const {
+  MutexLock lock(crl_mu_);
+  return {crls_, crl_generation_};
+}
+
 void SnpVerifier::ReplaceCrls(std::shared_ptr<const CrlSet> crls) {
   MutexLock lock(crl_mu_);
   crls_.swap(crls);
+  ++crl_generation_;  // cached endorsements were checked against the old set
   // The old set (now in `crls`) is released after the lock, outside the critical section.
 }
 
@@ -136,14 +209,35 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   SKR_TRY_VOID(Validate(report));
   const Signer signer = report.signing_key() == SigningKey::kVlek ? Signer::kVlek : Signer::kVcek;
 
-  SKR_TRY(std::vector<X509Ptr> leaves, LeavesFromEvidence(evidence, signer));
-  if (leaves.empty() && options_.collateral != nullptr) {
+  // Each offered certificate: a cached endorsement, or parsed now (a malformed offer is an
+  // error even when another one would verify, as before the cache).
+  SKR_TRY(std::vector<Offer> offers, OffersFromEvidence(evidence, signer));
+  std::vector<Candidate> candidates;
+  for (const Offer& o : offers) {
+    Candidate c;
+    c.digest = DigestOf(o);
+    c.cached = cache_.Find(c.digest);
+    if (!c.cached) {
+      SKR_TRY(c.parsed, ParseOffer(o));
+    }
+    candidates.push_back(std::move(c));
+  }
+  if (candidates.empty() && options_.collateral != nullptr) {
     for (auto& der : options_.collateral->Candidates(signer, report.chip_id(), report.reported_tcb())) {
-      if (leaves.size() == kMaxCandidates) break;
-      if (auto cert = ParseCertificateDer(der); cert) leaves.push_back(std::move(cert).value());
+      if (candidates.size() == kMaxCandidates) break;
+      Candidate c;
+      std::string bytes(der.begin(), der.end());
+      c.digest = DigestOf({Offer::Form::kDer, std::move(bytes)});
+      c.cached = cache_.Find(c.digest);
+      if (!c.cached) {
+        auto cert = ParseCertificateDer(der);
+        if (!cert) continue;
+        c.parsed = std::move(cert).value();
+      }
+      candidates.push_back(std::move(c));
     }
   }
-  if (leaves.empty()) {
+  if (candidates.empty()) {
     return Error(ErrorCode::kVerificationFailed,
                  "no VCEK/VLEK in the evidence and none provisioned for this chip and TCB",
                  "snp_vcek_missing");
@@ -154,23 +248,46 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   // first offered certificate is reported when none succeeds.
   const std::int64_t now = clock_.NowUnix();
   // One snapshot of the CRL set for this whole verification (a SIGHUP reload may swap it).
-  const std::shared_ptr<const CrlSet> crls = this->crls();
+  const auto [crls, crl_generation] = CrlSnapshot();
   std::optional<Error> first_error;
-  for (auto& leaf : leaves) {
-    auto endorsement = crls ? VerifyEndorsement(leaf.get(), signer, options_.trust, now, *crls)
-                            : VerifyEndorsement(leaf.get(), signer, options_.trust, now);
-    Result<void> ok = endorsement ? VerifyReportSignature(report, endorsement->key.get())
-                                  : Result<void>(endorsement.error());
-    if (ok) ok = ValidateAgainstEndorsement(report, *endorsement);
+  for (auto& cand : candidates) {
+    std::shared_ptr<const CachedEndorsement> endorsed = cand.cached;
+    if (endorsed && !StillValid(*endorsed, crl_generation, crls.get(), now)) endorsed = nullptr;
+    if (!endorsed) {
+      // The full check (a miss, or a hit that no longer holds: the error is reported as the
+      // full check words it).
+      auto e = crls ? VerifyEndorsement(cand.leaf(), signer, options_.trust, now, *crls)
+                    : VerifyEndorsement(cand.leaf(), signer, options_.trust, now);
+      Result<P384PublicKey> key = e ? P384PublicKey::FromEvpPkey(e->key.get())
+                                    : Result<P384PublicKey>(e.error());
+      if (!key) {
+        if (!first_error) first_error = key.error();
+        continue;
+      }
+      auto entry = std::make_shared<CachedEndorsement>(CachedEndorsement{
+          std::move(e).value(), std::move(key).value(), nullptr, crl_generation, {}, {}});
+      if (cand.parsed) {
+        entry->leaf = std::move(cand.parsed);
+      } else {
+        X509_up_ref(cand.cached->leaf.get());  // shared with the stale entry it replaces
+        entry->leaf.reset(cand.cached->leaf.get());
+      }
+      entry->ark_sha256 = CertificateSha256(entry->endorsement.ark);
+      entry->intermediate_sha256 = CertificateSha256(entry->endorsement.intermediate);
+      cache_.Insert(cand.digest, entry);
+      endorsed = std::move(entry);
+    }
+    Result<void> ok = VerifyReportSignature(report, endorsed->key);
+    if (ok) ok = ValidateAgainstEndorsement(report, endorsed->endorsement);
     if (!ok) {
       if (!first_error) first_error = ok.error();
       continue;
     }
+    const VerifiedEndorsement& en = endorsed->endorsement;
     VerifiedEvidence out;
     out.type = "sev-snp";
-    out.claims = ToClaims(report, endorsement->product,
-                          endorsement->signer == Signer::kVlek ? "vlek" : "vcek");
-    if (endorsement->ext.csp_id) out.claims["snp.csp_id"] = *endorsement->ext.csp_id;
+    out.claims = ToClaims(report, en.product, en.signer == Signer::kVlek ? "vlek" : "vcek");
+    if (en.ext.csp_id) out.claims["snp.csp_id"] = *en.ext.csp_id;
     out.binding_form = BindingForm::kReportData64;
     const auto rd = report.report_data();
     out.bound_data.assign(rd.begin(), rd.end());

@@ -13,10 +13,12 @@
 #include <map>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "attestation/snp/amd_roots.h"
 #include "attestation/snp/cert_chain.h"
+#include "attestation/snp/endorsement_cache.h"
 #include "attestation/verifier.h"
 #include "common/clock.h"
 #include "common/thread_annotations.h"
@@ -69,11 +71,20 @@ class SnpVerifier final : public Verifier {
   // already running finish with the set they started with (they hold a reference to it).
   void ReplaceCrls(std::shared_ptr<const CrlSet> crls) SKR_EXCLUDES(crl_mu_);
 
+  // Endorsements verified so far and kept for the next report of the same chip and TCB
+  // (endorsement_cache.h); exposed for tests.
+  std::size_t cached_endorsements() const { return cache_.size(); }
+
  private:
+  std::pair<std::shared_ptr<const CrlSet>, std::uint64_t> CrlSnapshot() const
+      SKR_EXCLUDES(crl_mu_);
   SnpVerifierOptions options_;  // options_.crls is moved into crls_ and stays null
   const Clock& clock_;
   mutable Mutex crl_mu_;
   std::shared_ptr<const CrlSet> crls_ SKR_GUARDED_BY(crl_mu_);
+  std::uint64_t crl_generation_ SKR_GUARDED_BY(crl_mu_) = 0;
+  // 256 chips x TCBs: a fleet's hosts between two TCB updates; FIFO beyond.
+  mutable EndorsementCache cache_{256};
 };
 
 }  // namespace skr::attestation::snp

@@ -32,11 +32,25 @@ Result<std::array<std::uint8_t, kP384ScalarBytes>> LittleEndianScalar(
 }  // namespace
 
 Result<void> VerifyReportSignature(const Report& report, EVP_PKEY* signer_key) {
+  // Malformed R or S are reported as such before anything about the key.
+  SKR_TRY_VOID(LittleEndianScalar(report.signature_r()));
+  SKR_TRY_VOID(LittleEndianScalar(report.signature_s()));
+  auto key = P384PublicKey::FromEvpPkey(signer_key);
+  if (!key) {
+    return Error(ErrorCode::kVerificationFailed,
+                 "SNP report signature does not verify with the VCEK/VLEK (" +
+                     key.error().message() + ")",
+                 "snp_signature_invalid");
+  }
+  return VerifyReportSignature(report, *key);
+}
+
+Result<void> VerifyReportSignature(const Report& report, const P384PublicKey& signer_key) {
   SKR_TRY(const auto r, LittleEndianScalar(report.signature_r()));
   SKR_TRY(const auto s, LittleEndianScalar(report.signature_s()));
   // ECDSA P-384 through nettle (common/ecdsa_p384.h): the largest cost of a release on OpenSSL.
   const auto digest = Sha384(report.signed_bytes());
-  if (auto ok = VerifyEcdsaP384(signer_key, digest, r, s); !ok) {
+  if (auto ok = signer_key.Verify(digest, r, s); !ok) {
     return Error(
         ErrorCode::kVerificationFailed,
         "SNP report signature does not verify with the VCEK/VLEK (" + ok.error().message() + ")",

@@ -8,6 +8,7 @@
 
 #include "attestation/snp/cert_chain.h"
 #include "attestation/snp/report.h"
+#include "common/ecdsa_p384.h"
 #include "common/result.h"
 
 namespace skr::attestation::snp {
@@ -17,6 +18,8 @@ namespace skr::attestation::snp {
 // Errors: kVerificationFailed reason "snp_signature_invalid"; kMalformedEvidence when R or S do
 // not fit P-384 (non-zero padding).
 Result<void> VerifyReportSignature(const Report& report, EVP_PKEY* signer_key);
+// The same with the key already in nettle's form (SnpVerifier's endorsement cache).
+Result<void> VerifyReportSignature(const Report& report, const P384PublicKey& signer_key);
 
 // Checks the report against the endorsement that signed it: the signer kind in the report's
 // SIGNING_KEY field, REPORTED_TCB components against the certificate's SPLs (reason
