@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -18,7 +19,7 @@
 
 #include "audit/internal.h"
 #include "audit/log_impl.h"
-#include "audit/merkle.h"
+#include "common/merkle.h"
 #include "audit/sqlite_util.h"
 #include "common/jose.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "audit/merkle.h"
+#include "common/merkle.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/result.h"
@@ -118,6 +118,19 @@ class AuditLog {
   Result<std::vector<merkle::Hash>> ConsistencyProof(std::int64_t from, std::int64_t to);
   // The stored leaf hash of record `seq`.
   Result<merkle::Hash> LeafHashAt(std::int64_t seq);
+
+  // ---- Signed checkpoints (audit/checkpoint.h), kept in the log's file ----
+  struct StoredCheckpoint {
+    std::int64_t tree_size = 0;
+    merkle::Hash root{};
+    std::string note;  // the signed note text
+    std::int64_t created_at = 0;
+  };
+  // Stores a checkpoint (the first one stored for a tree size is kept). Serialized with appends.
+  // Errors: kUnavailable.
+  Result<void> StoreCheckpoint(const StoredCheckpoint& checkpoint);
+  // The checkpoint of the largest tree size stored, if any. Errors: kUnavailable.
+  Result<std::optional<StoredCheckpoint>> LatestCheckpoint();
 
  private:
   AuditLog();

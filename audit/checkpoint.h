@@ -14,17 +14,15 @@
 #include <string>
 #include <string_view>
 
-#include "audit/merkle.h"
+#include "common/merkle.h"
+#include "common/signed_note.h"
 #include "common/ossl.h"
 #include "common/result.h"
 
 namespace skr::audit {
 
-struct Checkpoint {
-  std::string origin;
-  std::int64_t tree_size = 0;
-  merkle::Hash root{};
-};
+using skr::Checkpoint;
+using skr::VerifyCheckpoint;
 
 class CheckpointSigner {
  public:
@@ -49,11 +47,5 @@ class CheckpointSigner {
   std::string verifier_key_;
   std::array<std::uint8_t, 4> key_id_{};
 };
-
-// Parses `note` and checks its signature by `verifier_key` (a verifier key string as above). The
-// origin must be the key's name; other signatures on the note are ignored. Errors:
-// kVerificationFailed "checkpoint_invalid" (malformed note or body, no signature by that key, bad
-// signature), kInvalidArgument "verifier_key_invalid".
-Result<Checkpoint> VerifyCheckpoint(std::string_view note, std::string_view verifier_key);
 
 }  // namespace skr::audit

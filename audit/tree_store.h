@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "audit/merkle.h"
+#include "common/merkle.h"
 #include "audit/sqlite_util.h"
 #include "common/result.h"
 

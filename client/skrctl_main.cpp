@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/api_client.h"
+#include "client/audit_verify.h"
 #include "client/skrctl_format.h"
 #include "client/tpm_attester.h"
 #include "common/encoding.h"
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
 
   // Option storage shared by subcommands (only one subcommand runs).
   std::string name, tenant, role, file, policy, id, material_file, evidence_file, claims_file,
-      decision;
+      decision, verifier_key, state_file;
   std::optional<std::int64_t> ttl, version_opt, from_seq, limit, bytes_opt;
   std::int64_t version = 0;
   std::int64_t bytes = 32;
@@ -484,6 +485,42 @@ int main(int argc, char** argv) {
       auto r = ctx.api().Get("/v1/audit/entries" + q);
       if (!r) return ctx.ApiError(r.error());
       return ctx.Emit(*r, FormatAuditEntries(*r));
+    });
+
+    auto* v = audit_cmd->add_subcommand(
+        "verify", "verify the log against its signed checkpoint and the last verified one");
+    v->add_option("--verifier-key", verifier_key,
+                  "the log's verifier key, as `skrd init` printed it (or $SKR_AUDIT_VERIFIER_KEY)");
+    v->add_option("--state", state_file,
+                  "file keeping the last verified checkpoint (resumed and checked for "
+                  "consistency next time)");
+    on(v, [&](Ctx& ctx) {
+      if (verifier_key.empty()) {
+        if (const char* env = std::getenv("SKR_AUDIT_VERIFIER_KEY")) verifier_key = env;
+      }
+      if (verifier_key.empty()) return UsageError("--verifier-key (or $SKR_AUDIT_VERIFIER_KEY) is required");
+      auto r = VerifyAuditLog(ctx.api(), {verifier_key, state_file});
+      if (!r) return ctx.ApiError(r.error());
+      Json out = {{"ok", r->ok}, {"origin", r->origin}, {"tree_size", r->tree_size},
+                  {"root_hash", r->root_hash}, {"previous_size", r->previous_size},
+                  {"entries_read", r->entries_read}};
+      if (r->first_bad_seq) out["first_bad_seq"] = *r->first_bad_seq;
+      if (!r->detail.empty()) out["detail"] = r->detail;
+      if (!r->ok) {
+        if (g.format == "json") {
+          std::cout << skr::DumpJson(out, 2) << '\n';
+        } else {
+          std::cerr << "audit log verification FAILED: " << r->detail << '\n';
+        }
+        return kExitApi;
+      }
+      std::string text = "audit log verified: " + std::to_string(r->tree_size) +
+                         " records under checkpoint " + r->origin + " (root " + r->root_hash + ")";
+      if (r->previous_size > 0) {
+        text += "; consistent with the checkpoint of " + std::to_string(r->previous_size) +
+                " records verified before; " + std::to_string(r->entries_read) + " new entries read";
+      }
+      return ctx.Emit(out, text + "\n");
     });
   }
 

@@ -88,6 +88,9 @@ const KeySpec kKeys[] = {
     {"audit.busy_timeout_ms", [](Config& c) -> Target { return &c.audit.busy_timeout_ms; }},
     {"audit.unknown_release_interval_seconds",
      [](Config& c) -> Target { return &c.audit.unknown_release_interval_seconds; }},
+    {"audit.signing_key", [](Config& c) -> Target { return &c.audit.signing_key; }},
+    {"audit.checkpoint_interval_seconds",
+     [](Config& c) -> Target { return &c.audit.checkpoint_interval_seconds; }},
 };
 
 // Tables that may appear in the file (each holds keys of kKeys or further sections).
@@ -441,6 +444,8 @@ Result<void> Validate(Config& c, const fs::path& dir,
   SKR_TRY_VOID(InRange("audit.busy_timeout_ms", c.audit.busy_timeout_ms, 1, 600000));
   SKR_TRY_VOID(InRange("audit.unknown_release_interval_seconds",
                        c.audit.unknown_release_interval_seconds, 1, 86400));
+  SKR_TRY_VOID(InRange("audit.checkpoint_interval_seconds", c.audit.checkpoint_interval_seconds,
+                       1, 86400));
 
   // Relative paths are relative to the config file (DESIGN.md section 9).
   c.server.tls_cert = Resolve(dir, c.server.tls_cert);
@@ -455,6 +460,12 @@ Result<void> Validate(Config& c, const fs::path& dir,
     return KeyError("storage.audit_path", "must differ from storage.path");
   }
   c.master_key.path = Resolve(dir, c.master_key.path);
+  if (c.audit.signing_key.empty()) {
+    c.audit.signing_key =
+        (fs::path(c.master_key.path).parent_path() / "audit-signing.key").string();
+  } else {
+    c.audit.signing_key = Resolve(dir, c.audit.signing_key);
+  }
   if (!c.attestation.sample.public_key.empty()) {
     c.attestation.sample.public_key = Resolve(dir, c.attestation.sample.public_key);
   }

@@ -111,6 +111,12 @@ struct AuditConfig {
   int busy_timeout_ms = 5000;
   // Releases naming unknown tenants or keys: one aggregated record per source per interval.
   int unknown_release_interval_seconds = 60;
+  // Ed25519 key that signs the audit log's checkpoints (issue 11), made by `skrd init`; default:
+  // audit-signing.key beside the master key. The latest checkpoint is also kept beside it
+  // (<signing_key>.checkpoint), outside the database.
+  std::string signing_key;
+  // How often a checkpoint is signed when the log grew (also on demand and at shutdown).
+  int checkpoint_interval_seconds = 60;
 };
 
 struct Config {

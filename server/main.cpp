@@ -25,10 +25,12 @@
 #include "server/broker/policy_lint.h"
 #include "server/broker/tpm_aks.h"
 #include "audit/audit.h"
+#include "audit/checkpoint.h"
 #include "common/ossl.h"
 #include "config/config.h"
 #include "keystore/keystore.h"
 #include "keystore/master_key.h"
+#include "server/broker/audit_service.h"
 #include "server/broker/broker.h"
 #include "server/http/https_server.h"
 #include "server/http/router.h"
@@ -313,6 +315,17 @@ int RunInit(const skr::config::Config& cfg) {
     auto ks = skr::keystore::KeyStore::Open(cfg.storage.path, clock);
     if (!ks) return Fail(kExitFailure, ks.error().message());
     if ((*ks)->IsInitialized()) {
+      if (!std::filesystem::exists(cfg.audit.signing_key)) {
+        // A store made before signed checkpoints (issue 11): add the audit signing key only.
+        if (auto r = skr::audit::CheckpointSigner::CreateFile(cfg.audit.signing_key); !r) {
+          return Fail(kExitFailure, r.error().message());
+        }
+        auto signer = skr::audit::CheckpointSigner::LoadFile(cfg.audit.signing_key);
+        if (!signer) return Fail(kExitFailure, signer.error().message());
+        std::cout << skr::DumpJson(Json{{"audit_verifier_key", signer->verifier_key()}})
+                  << std::endl;
+        return kExitOk;
+      }
       return Fail(kExitFailure, "store " + cfg.storage.path +
                                     " is already initialized; nothing was changed");
     }
@@ -320,6 +333,13 @@ int RunInit(const skr::config::Config& cfg) {
   if (std::filesystem::exists(cfg.master_key.path)) {
     return Fail(kExitFailure, "master key " + cfg.master_key.path +
                                   " already exists; refusing to overwrite it");
+  }
+  if (std::filesystem::exists(cfg.audit.signing_key)) {
+    return Fail(kExitFailure, "audit signing key " + cfg.audit.signing_key +
+                                  " already exists; refusing to overwrite it");
+  }
+  if (auto r = EnsureParentDir(cfg.audit.signing_key); !r) {
+    return Fail(kExitFailure, r.error().message());
   }
   auto provider = MakeProvider(cfg);
   if (auto r = provider->Create(); !r) return Fail(kExitFailure, r.error().message());
@@ -331,6 +351,11 @@ int RunInit(const skr::config::Config& cfg) {
   if (auto r = (*ks)->Unseal(*mk); !r) return Fail(kExitFailure, r.error().message());
   auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock);
   if (!audit) return Fail(kExitFailure, audit.error().message());
+  if (auto r = skr::audit::CheckpointSigner::CreateFile(cfg.audit.signing_key); !r) {
+    return Fail(kExitFailure, r.error().message());
+  }
+  auto signer = skr::audit::CheckpointSigner::LoadFile(cfg.audit.signing_key);
+  if (!signer) return Fail(kExitFailure, signer.error().message());
   auto tok = (*ks)->CreateToken(skr::keystore::Role::kOperator, std::nullopt, 0);
   if (!tok) return Fail(kExitFailure, tok.error().message());
   skr::audit::Record rec;
@@ -341,7 +366,10 @@ int RunInit(const skr::config::Config& cfg) {
   rec.reason = "store initialized; operator token " + tok->info.id + " created";
   if (auto r = (*audit)->Append(std::move(rec)); !r) return Fail(kExitFailure, r.error().message());
   // The one time the operator token is shown (DESIGN.md section 9).
-  std::cout << skr::DumpJson(Json{{"operator_token", tok->secret}}) << std::endl;
+  // The verifier key is public: auditors pin it to check the log's signed checkpoints.
+  std::cout << skr::DumpJson(Json{{"operator_token", tok->secret},
+                                  {"audit_verifier_key", signer->verifier_key()}})
+            << std::endl;
   return kExitOk;
 }
 
@@ -404,6 +432,11 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   aopt.busy_timeout_ms = cfg.audit.busy_timeout_ms;
   auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock, aopt);
   if (!audit) return Fail(kExitFailure, "audit log: " + audit.error().message());
+  auto signer = skr::audit::CheckpointSigner::LoadFile(cfg.audit.signing_key);
+  if (!signer) {
+    return Fail(kExitConfig, signer.error().message() +
+                                 " (run `skrd init --config FILE` to create the audit signing key)");
+  }
 
   skr::attestation::Registry registry;
   skr::server::KeystoreSnpCollateral snp_cache(**ks);
@@ -428,6 +461,15 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   limits.release_burst = cfg.server.release_burst;
   limits.max_tracked_addresses = static_cast<std::size_t>(cfg.server.max_tracked_addresses);
   skr::server::http::Router router(broker, limits);
+  // The audit log against its last signed checkpoint (DESIGN.md section 6): a damaged log keeps
+  // releases refused (503 audit_integrity) until an operator deals with it.
+  skr::server::AuditService audit_service(**audit, *signer, clock,
+                                          cfg.audit.signing_key + ".checkpoint");
+  if (auto r = audit_service.CheckIntegrity(); !r) {
+    LogLine("error", "audit log: " + r.error().message() + "; releases are refused");
+  }
+  broker.SetReleaseGate([&audit_service] { return audit_service.IntegrityFailure(); });
+  router.SetAuditService(&audit_service);
   CrlReloader crl_reloader(cfg, built->snp, clock);
   router.AddMetricsSource([&crl_reloader] { return crl_reloader.MetricsText(); });
 
@@ -461,13 +503,23 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   skr::keystore::KeyStore* kp = ks->get();
   const int interval = cfg.audit.unknown_release_interval_seconds;
   auto last_purge = std::make_shared<std::int64_t>(0);
-  (*srv)->SetPeriodicTask(std::min(60, interval), [kp, &clock, &broker, last_purge] {
+  auto last_checkpoint = std::make_shared<std::int64_t>(clock.NowUnix());
+  const int checkpoint_every = cfg.audit.checkpoint_interval_seconds;
+  (*srv)->SetPeriodicTask(std::min({60, interval, checkpoint_every}),
+                          [kp, &clock, &broker, &audit_service, last_purge, last_checkpoint,
+                           checkpoint_every] {
     const std::int64_t now = clock.NowUnix();
     if (now - *last_purge >= 60) {
       (void)kp->PurgeNonces(now);
       *last_purge = now;
     }
     broker.FlushUnknownReleases();
+    if (now - *last_checkpoint >= checkpoint_every) {
+      *last_checkpoint = now;
+      if (auto cp = audit_service.Checkpoint(); !cp && !audit_service.IntegrityFailure()) {
+        LogLine("error", "audit checkpoint: " + cp.error().message());
+      }
+    }
   });
   const std::uint16_t port = (*srv)->port();
   if (!port_file.empty()) {
@@ -486,6 +538,11 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
            {"workers", sopt.workers}});
   (*srv)->Run(/*handle_signals=*/true);
   broker.FlushUnknownReleases();
+  if (auto cp = audit_service.Checkpoint(); cp) {
+    LogLine("info", "audit checkpoint", {{"tree_size", cp->tree_size}});
+  } else if (!audit_service.IntegrityFailure()) {
+    LogLine("error", "audit checkpoint at shutdown: " + cp.error().message());
+  }
   LogLine("info", "stopped");
   return kExitOk;
 }

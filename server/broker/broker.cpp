@@ -385,6 +385,13 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
   rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
   rec.request_id = request_id;
   if (version) rec.version = *version;
+  if (release_gate_) {
+    if (auto refused = release_gate_()) {
+      // The log cannot be trusted to record this decision: nothing is released.
+      stats_.errors.fetch_add(1, std::memory_order_relaxed);
+      return *refused;
+    }
+  }
 
   auto result = DoRelease(rec, tenant, key, version, body);
   if (!result) {
@@ -883,7 +890,13 @@ Result<Json> Broker::AuditEntries(const Actor& a, const audit::Query& query) {
   q.limit = std::clamp(q.limit, 1, 1000);
   SKR_TRY(std::vector<audit::Record> recs, audit_.Entries(q));
   Json arr = Json::array();
-  for (const auto& r : recs) arr.push_back(audit::RecordToJson(r));
+  for (const auto& r : recs) {
+    Json j = audit::RecordToJson(r);
+    // The Merkle leaf bytes (DESIGN.md section 6): what the auditor hashes to check proofs.
+    SKR_TRY(const std::string leaf, audit::LeafBytes(r));
+    j["leaf"] = Base64Encode(AsBytes(leaf));
+    arr.push_back(std::move(j));
+  }
   Json next = nullptr;
   if (static_cast<int>(recs.size()) == q.limit && !recs.empty()) next = recs.back().seq + 1;
   return Json{{"entries", arr}, {"next_from_seq", next}};

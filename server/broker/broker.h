@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,9 @@ class Broker {
   // Appends one audit record per source for the unknown-key releases noted since the last call
   // (call every audit.unknown_release_interval_seconds, and at shutdown).
   void FlushUnknownReleases();
+  // Consulted before every release: an error (e.g. the audit log failed its integrity check,
+  // 503 "audit_integrity") refuses the release before anything else is done. Set before serving.
+  void SetReleaseGate(std::function<std::optional<Error>()> gate) { release_gate_ = std::move(gate); }
 
   // Bearer token -> actor. kUnauthenticated.
   Result<Actor> Authenticate(std::string_view authorization_header);
@@ -165,6 +169,7 @@ class Broker {
   audit::AuditLog& audit_;
   const attestation::Registry& verifiers_;
   const Clock& clock_;
+  std::function<std::optional<Error>()> release_gate_;
   BrokerOptions options_;
   ReleaseStats stats_;
 };

@@ -139,6 +139,39 @@ bool IsReleasePath(const std::vector<std::string>& s) {
          s[5] == "release";
 }
 
+// GET /v1/audit/checkpoint and /v1/audit/proof/{inclusion,consistency} (DESIGN.md section 6).
+Response AuditProofs(AuditService* audit_service_, const Actor& a, std::string_view which,
+                     const Target& target, const std::string& rid) {
+  if (audit_service_ == nullptr) {
+    return ProblemResponse(Error(ErrorCode::kUnavailable, "audit checkpoints are not configured",
+                                 "audit_unavailable"),
+                           rid);
+  }
+  if (which == "checkpoint") return FromResult(audit_service_->GetCheckpoint(a), rid);
+  // Required integer parameters (and the optional tree_size).
+  auto required = [&](const char* name) -> Result<std::int64_t> {
+    SKR_TRY(const auto v, QueryInt(target, name));
+    if (!v) {
+      return Error(ErrorCode::kInvalidArgument, std::string("query parameter '") + name +
+                                                    "' is required",
+                   "invalid_proof_range");
+    }
+    return *v;
+  };
+  if (which == "inclusion") {
+    auto seq = required("seq");
+    if (!seq) return ProblemResponse(seq.error(), rid);
+    auto size = QueryInt(target, "tree_size");
+    if (!size) return ProblemResponse(size.error(), rid);
+    return FromResult(audit_service_->GetInclusionProof(a, *seq, *size), rid);
+  }
+  auto from = required("from");
+  if (!from) return ProblemResponse(from.error(), rid);
+  auto to = required("to");
+  if (!to) return ProblemResponse(to.error(), rid);
+  return FromResult(audit_service_->GetConsistencyProof(a, *from, *to), rid);
+}
+
 }  // namespace
 
 Router::Router(Broker& broker, const RouterLimits& limits)
@@ -270,7 +303,8 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   enum class R {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
     kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts,
-    kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk
+    kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk, kAuditCheckpoint, kAuditInclusion,
+    kAuditConsistency
   };
   R route = R::kNone;
   if (n == 2 && s[1] == "tenants") route = R::kTenants;
@@ -289,6 +323,9 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
            (s[7] == "disable" || s[7] == "enable")) route = R::kVersionAction;
   else if (n == 3 && s[1] == "attestation" && s[2] == "verify") route = R::kVerify;
   else if (n == 3 && s[1] == "audit" && s[2] == "entries") route = R::kAuditEntries;
+  else if (n == 3 && s[1] == "audit" && s[2] == "checkpoint") route = R::kAuditCheckpoint;
+  else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "inclusion") route = R::kAuditInclusion;
+  else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "consistency") route = R::kAuditConsistency;
   else if (n == 4 && s[1] == "attestation" && s[2] == "snp" && s[3] == "certs") route = R::kSnpCerts;
   else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments") route = R::kTpmEnroll;
   else if (n == 7 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments" && s[6] == "activate") route = R::kTpmActivate;
@@ -379,6 +416,15 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       if (*limit) q.limit = static_cast<int>(std::min<std::int64_t>(**limit, 1000));
       return FromResult(broker_.AuditEntries(a, q), rid);
     }
+    case R::kAuditCheckpoint:
+    case R::kAuditInclusion:
+    case R::kAuditConsistency:
+      if (m != "GET") return MethodNotAllowed(rid);
+      return AuditProofs(audit_service_, a,
+                         route == R::kAuditCheckpoint   ? "checkpoint"
+                            : route == R::kAuditInclusion ? "inclusion"
+                                                          : "consistency",
+                         t, rid);
     case R::kSnpCerts:
       if (m == "POST") return FromResult(broker_.ImportSnpCert(a, req.body, rid), rid, 201);
       if (m == "GET") return FromResult(broker_.ListSnpCerts(a), rid);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 
+#include "server/broker/audit_service.h"
 #include "server/broker/broker.h"
 #include "server/http/message.h"
 #include "server/http/rate_limit.h"
@@ -40,6 +41,9 @@ class Router {
   // Thread-safe. Never throws: a stray exception becomes a 500 problem.
   Response Handle(const Request& request);
   std::string MetricsText() const;
+  // The auditor endpoints for checkpoints and proofs (absent: they answer 503). Set before
+  // serving; `service` must outlive the router.
+  void SetAuditService(AuditService* service) { audit_service_ = service; }
   // Appends the output of `source` (complete Prometheus text-format lines, HELP/TYPE included) to
   // /metrics, e.g. skrd's CRL freshness gauges. Call before serving (not synchronised with
   // Handle); `source` itself must be thread-safe.
@@ -50,6 +54,7 @@ class Router {
  private:
   Response Dispatch(const Request& request, const std::string& request_id);
   Broker& broker_;
+  AuditService* audit_service_ = nullptr;
   std::array<std::atomic<std::uint64_t>, 6> status_class_{};  // 1xx..5xx, index 1..5
   std::atomic<std::uint64_t> requests_{0};
   RateLimiter challenge_limiter_;

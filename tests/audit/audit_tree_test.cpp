@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "audit/audit.h"
-#include "audit/merkle.h"
+#include "common/merkle.h"
 #include "tests/support/test_support.h"
 
 namespace skr::audit {

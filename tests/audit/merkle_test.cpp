@@ -10,14 +10,14 @@
 #include <utility>
 #include <vector>
 
-#include "audit/merkle.h"
+#include "common/merkle.h"
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/ossl.h"
 #include "tests/support/process.h"
 #include "tests/support/test_support.h"
 
-namespace merkle = skr::audit::merkle;
+namespace merkle = skr::merkle;
 using merkle::Hash;
 
 namespace {
@@ -236,4 +236,22 @@ TEST_CASE("merkle: roots and proofs agree with an independent Python implementat
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.rfind("ok ", 0) == 0);
+}
+
+TEST_CASE("merkle: a frontier saved and restored continues the same tree", "[audit][merkle]") {
+  const auto leaves = Leaves(100);
+  for (std::uint64_t cut : std::initializer_list<std::uint64_t>{0, 1, 2, 7, 64, 65, 99}) {
+    merkle::Frontier a;
+    for (std::uint64_t i = 0; i < cut; ++i) a.Push(merkle::LeafHash(leaves[i]));
+    auto b = merkle::Frontier::FromEdges(a.size(), a.edges());
+    REQUIRE(b.has_value());
+    for (std::uint64_t i = cut; i < leaves.size(); ++i) b->Push(merkle::LeafHash(leaves[i]));
+    CHECK(b->Root() == Mth(leaves, 0, leaves.size()));
+  }
+  merkle::Frontier f;
+  for (int i = 0; i < 6; ++i) f.Push(merkle::LeafHash(leaves[static_cast<std::size_t>(i)]));
+  CHECK_FALSE(merkle::Frontier::FromEdges(7, f.edges()).has_value());  // 6 = 0b110, not 7
+  auto reversed = f.edges();
+  std::swap(reversed[0], reversed[1]);
+  CHECK_FALSE(merkle::Frontier::FromEdges(6, reversed).has_value());
 }

@@ -79,6 +79,24 @@ TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved pat
   CHECK(cfg->server.queue_limit == 512);
   CHECK(cfg->audit.unknown_release_interval_seconds == 60);
   CHECK(cfg->audit.busy_timeout_ms == 5000);
+  // The audit signing key sits beside the master key unless configured (issue 11).
+  CHECK(cfg->audit.signing_key == "/etc/skr/data/audit-signing.key");
+  CHECK(cfg->audit.checkpoint_interval_seconds == 60);
+}
+
+TEST_CASE("ParseConfig: audit signing key and checkpoint interval", "[config][unit]") {
+  auto cfg = ParseConfig(std::string(kMinimal) +
+                             "[audit]\nsigning_key = \"keys/audit.key\"\n"
+                             "checkpoint_interval_seconds = 5\n",
+                         "/etc/skr", {});
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->audit.signing_key == "/etc/skr/keys/audit.key");
+  CHECK(cfg->audit.checkpoint_interval_seconds == 5);
+  for (const char* bad : {"0", "86401", "-1"}) {
+    auto c = ParseConfig(std::string(kMinimal) + "[audit]\ncheckpoint_interval_seconds = " + bad + "\n",
+                         "/etc/skr", {});
+    CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
+  }
 }
 
 TEST_CASE("ParseConfig: every key is read from the file", "[config][unit]") {
@@ -284,8 +302,8 @@ TEST_CASE("ParseConfig: unknown keys in the file are errors", "[config][unit]") 
                               "attestation.sample.extra"),
                std::make_pair(std::string(kMinimal) + "top = 1\n", "release.top"),
                std::make_pair("top = 1\n" + std::string(kMinimal), "top"),
-               std::make_pair(std::string(kMinimal) + "[audit]\nsigning_key = \"k\"\n",
-                              "audit.signing_key"));
+               std::make_pair(std::string(kMinimal) + "[audit]\nsigner = \"k\"\n",
+                              "audit.signer"));
   auto cfg = ParseConfig(text, "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK(MessageOf(cfg) == "unknown key '" + std::string(key) + "'");

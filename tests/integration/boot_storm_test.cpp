@@ -282,7 +282,8 @@ TEST_CASE("Limits: worker queue full is 503 with Retry-After; nothing released, 
   auto entries = w.skrd.Get("/v1/audit/entries?limit=1000", w.skrd.operator_token());
   REQUIRE(entries.status == 200);
   std::vector<skr::audit::Record> recs;
-  for (const auto& e : entries.json["entries"]) {
+  for (Json e : entries.json["entries"]) {
+    e.erase("leaf");  // the Merkle leaf bytes that come with each record
     recs.push_back(skr::audit::RecordFromJson(e).value());
   }
   CHECK(skr::audit::VerifyChain(recs, std::string(64, '0')).has_value());

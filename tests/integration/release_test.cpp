@@ -435,7 +435,13 @@ TEST_CASE("Release: the audit log is a verifiable hash chain", "[integration][au
   auto r = w.skrd.Get("/v1/audit/entries?limit=1000", w.skrd.operator_token());
   REQUIRE(r.status == 200);
   std::vector<skr::audit::Record> recs;
-  for (const auto& e : r.json["entries"]) recs.push_back(skr::audit::RecordFromJson(e).value());
+  for (Json e : r.json["entries"]) {
+    const auto leaf = skr::Base64Decode(e.at("leaf").get<std::string>()).value();
+    e.erase("leaf");
+    // Each entry is the record plus its Merkle leaf bytes (DESIGN.md section 6): the same record.
+    CHECK(skr::ParseJson(std::string(leaf.begin(), leaf.end())).value() == e);
+    recs.push_back(skr::audit::RecordFromJson(e).value());
+  }
   REQUIRE(recs.size() >= 8);  // init, tenant, token, policy, key, 3 releases
   CHECK(skr::audit::VerifyChain(recs, std::string(64, '0')).has_value());
   // A tampered copy fails verification.

@@ -51,6 +51,7 @@ bool Skrd::Start() {
     std::filesystem::create_directories(dir_.file("tls"));
     std::filesystem::copy_file(options_.replica_of->file("tls/ca.crt"), dir_.file("tls/ca.crt"));
     operator_token_ = options_.replica_of->operator_token();
+    audit_verifier_key_ = options_.replica_of->audit_verifier_key();
   }
   if (!std::filesystem::exists(dir_.file("tls/ca.crt"))) {
     auto pki = RunCommand({SourceDir() + "/scripts/dev-pki", dir()});
@@ -77,6 +78,9 @@ bool Skrd::Start() {
       auto j = ParseJson(init.out);
       if (!j || !j->contains("operator_token")) return false;
       operator_token_ = (*j)["operator_token"].get<std::string>();
+      if (j->contains("audit_verifier_key")) {
+        audit_verifier_key_ = (*j)["audit_verifier_key"].get<std::string>();
+      }
     }
   }
   std::filesystem::remove(dir_.file("port"));

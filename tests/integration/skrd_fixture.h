@@ -65,6 +65,8 @@ class Skrd {
   void SetSourceAddress(std::string address) { source_address_ = std::move(address); }
 
   const std::string& operator_token() const { return operator_token_; }
+  // Printed by `skrd init`: pins the log's checkpoint signatures (DESIGN.md section 6).
+  const std::string& audit_verifier_key() const { return audit_verifier_key_; }
   std::string dir() const { return dir_.path().string(); }
   std::string file(const std::string& rel) const { return dir_.file(rel); }
   std::uint16_t port() const { return port_; }
@@ -86,6 +88,7 @@ class Skrd {
   TempDir dir_;
   Service service_;
   std::string operator_token_;
+  std::string audit_verifier_key_;
   std::uint16_t port_ = 0;
   std::string source_address_;
 };

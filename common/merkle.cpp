@@ -2,13 +2,13 @@
 // RFC 9162 section 2.1 (Merkle Tree Hash, inclusion and consistency proofs). The proof
 // generators follow the recursive definitions of sections 2.1.3.1 and 2.1.4.1 over ranges of
 // leaves; the verifiers follow the iterative algorithms of sections 2.1.3.2 and 2.1.4.2.
-#include "audit/merkle.h"
+#include "common/merkle.h"
 
 #include <bit>
 
 #include "common/ossl.h"
 
-namespace skr::audit::merkle {
+namespace skr::merkle {
 namespace {
 
 Hash Sha256Parts(std::uint8_t prefix, std::span<const std::uint8_t> a,
@@ -202,6 +202,25 @@ std::vector<Hash> Frontier::Push(const Hash& leaf_hash) {
   return completed;
 }
 
+Result<Frontier> Frontier::FromEdges(std::uint64_t size, std::vector<std::pair<int, Hash>> edges) {
+  std::uint64_t covered = 0;
+  int previous = 64;
+  for (const auto& [level, hash] : edges) {
+    if (level < 0 || level >= previous) {
+      return Error(ErrorCode::kInvalidArgument, "Merkle frontier levels must decrease");
+    }
+    covered |= std::uint64_t{1} << level;
+    previous = level;
+  }
+  if (covered != size) {
+    return Error(ErrorCode::kInvalidArgument, "Merkle frontier does not match its tree size");
+  }
+  Frontier f;
+  f.stack_ = std::move(edges);
+  f.size_ = size;
+  return f;
+}
+
 Hash Frontier::Root() const {
   if (stack_.empty()) return EmptyRoot();
   // MTH splits at the largest power of two: the left subtrees are the complete ones on the
@@ -224,4 +243,4 @@ std::vector<std::pair<int, std::uint64_t>> NodesCompletedBy(std::uint64_t index)
   return out;
 }
 
-}  // namespace skr::audit::merkle
+}  // namespace skr::merkle

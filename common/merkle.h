@@ -18,7 +18,7 @@
 
 #include "common/result.h"
 
-namespace skr::audit::merkle {
+namespace skr::merkle {
 
 using Hash = std::array<std::uint8_t, 32>;
 
@@ -68,6 +68,13 @@ class Frontier {
   std::uint64_t size() const { return size_; }
   Hash Root() const;  // MTH of the leaves pushed so far (EmptyRoot() for none)
 
+  // The saved state (a verifier resuming later): the complete subtrees on the right edge,
+  // (level, hash), largest first: one per set bit of size().
+  const std::vector<std::pair<int, Hash>>& edges() const { return stack_; }
+  // Rebuilds a frontier from edges(); kInvalidArgument unless the levels are exactly the set
+  // bits of `size`, largest first.
+  static Result<Frontier> FromEdges(std::uint64_t size, std::vector<std::pair<int, Hash>> edges);
+
  private:
   std::vector<std::pair<int, Hash>> stack_;  // (level, hash), levels strictly decreasing
   std::uint64_t size_ = 0;
@@ -78,4 +85,4 @@ class Frontier {
 // node store.
 std::vector<std::pair<int, std::uint64_t>> NodesCompletedBy(std::uint64_t index);
 
-}  // namespace skr::audit::merkle
+}  // namespace skr::merkle

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "client/audit_verify.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/json.h"
+#include "common/merkle.h"
+#include "common/signed_note.h"
+
+namespace skr::client {
+namespace {
+
+constexpr int kPage = 1000;
+constexpr std::size_t kMaxStateBytes = 64 * 1024;
+
+Result<merkle::Hash> HashB64(const Json& v) {
+  if (!v.is_string()) return Error(ErrorCode::kInvalidArgument, "hash must be a base64 string");
+  SKR_TRY(const auto bytes, Base64Decode(v.get_ref<const std::string&>()));
+  if (bytes.size() != 32) return Error(ErrorCode::kInvalidArgument, "hash must be 32 bytes");
+  merkle::Hash h{};
+  std::copy(bytes.begin(), bytes.end(), h.begin());
+  return h;
+}
+
+Result<std::vector<merkle::Hash>> HashList(const Json& arr) {
+  if (!arr.is_array()) return Error(ErrorCode::kInvalidArgument, "'hashes' must be an array");
+  std::vector<merkle::Hash> out;
+  for (const auto& v : arr) {
+    SKR_TRY(merkle::Hash h, HashB64(v));
+    out.push_back(h);
+  }
+  return out;
+}
+
+struct State {
+  std::int64_t tree_size = 0;
+  merkle::Hash root = merkle::EmptyRoot();
+  merkle::Frontier frontier;
+};
+
+Result<std::optional<State>> LoadState(const std::string& path, const std::string& verifier_key) {
+  if (path.empty() || !std::filesystem::exists(path)) return std::optional<State>();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (buf.str().size() > kMaxStateBytes) {
+    return Error(ErrorCode::kInvalidArgument, "state file " + path + " is too large");
+  }
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kInvalidArgument, "state file " + path + ": " + why);
+  };
+  auto j = ParseJson(buf.str());
+  if (!j || !j->is_object()) return bad("not a JSON object");
+  if (j->value("verifier_key", "") != verifier_key) {
+    return bad("saved for another verifier key (another log); use another --state file");
+  }
+  State s;
+  if (!j->contains("tree_size") || !(*j)["tree_size"].is_number_integer()) return bad("no tree_size");
+  s.tree_size = (*j)["tree_size"].get<std::int64_t>();
+  if (s.tree_size < 0) return bad("negative tree_size");
+  auto root = HashB64(j->value("root_hash", Json()));
+  if (!root) return bad("bad root_hash");
+  s.root = *root;
+  std::vector<std::pair<int, merkle::Hash>> edges;
+  const Json fr = j->value("frontier", Json::array());
+  if (!fr.is_array()) return bad("bad frontier");
+  for (const auto& e : fr) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer()) return bad("bad frontier");
+    auto h = HashB64(e[1]);
+    if (!h) return bad("bad frontier hash");
+    edges.emplace_back(e[0].get<int>(), *h);
+  }
+  auto f = merkle::Frontier::FromEdges(static_cast<std::uint64_t>(s.tree_size), std::move(edges));
+  if (!f) return bad(f.error().message());
+  if (f->Root() != s.root) return bad("frontier does not give the saved root");
+  s.frontier = std::move(f).value();
+  return std::optional<State>(std::move(s));
+}
+
+Result<void> SaveState(const std::string& path, const std::string& verifier_key,
+                       const Checkpoint& cp, const merkle::Frontier& f) {
+  if (path.empty()) return Ok();
+  Json edges = Json::array();
+  for (const auto& [level, h] : f.edges()) edges.push_back(Json::array({level, Base64Encode(h)}));
+  const Json j = {{"verifier_key", verifier_key},
+                  {"origin", cp.origin},
+                  {"tree_size", cp.tree_size},
+                  {"root_hash", Base64Encode(cp.root)},
+                  {"frontier", edges}};
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << DumpJson(j, 2) << '\n';
+    if (!out) return Error(ErrorCode::kUnavailable, "cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
+  return Ok();
+}
+
+// Is the prefix of `k` leaves (root `prefix_root`) part of the signed tree?
+Result<bool> PrefixConsistent(ApiClient& api, std::int64_t k, const merkle::Hash& prefix_root,
+                              const Checkpoint& cp) {
+  if (k == 0) return true;
+  if (k == cp.tree_size) return prefix_root == cp.root;
+  SKR_TRY(const Json r, api.Get("/v1/audit/proof/consistency?from=" + std::to_string(k) +
+                                "&to=" + std::to_string(cp.tree_size)));
+  SKR_TRY(const auto proof, HashList(r.value("hashes", Json())));
+  return merkle::VerifyConsistency(static_cast<std::uint64_t>(k),
+                                   static_cast<std::uint64_t>(cp.tree_size), prefix_root, cp.root,
+                                   proof);
+}
+
+}  // namespace
+
+Result<AuditVerifyReport> VerifyAuditLog(ApiClient& api, const AuditVerifyOptions& options) {
+  AuditVerifyReport rep;
+  SKR_TRY(const Json cpj, api.Get("/v1/audit/checkpoint"));
+  if (!cpj.contains("checkpoint") || !cpj["checkpoint"].is_string()) {
+    return Error(ErrorCode::kInvalidArgument, "the server sent no checkpoint");
+  }
+  auto verified = VerifyCheckpoint(cpj["checkpoint"].get<std::string>(), options.verifier_key);
+  if (!verified) {
+    if (verified.error().code() == ErrorCode::kInvalidArgument) return verified.error();
+    rep.detail = "the checkpoint does not verify with the pinned key: " + verified.error().message();
+    return rep;
+  }
+  const Checkpoint cp = std::move(verified).value();
+  rep.origin = cp.origin;
+  rep.tree_size = cp.tree_size;
+  rep.root_hash = Base64Encode(cp.root);
+
+  // The checkpoint saved by the previous run must be a prefix of this one.
+  SKR_TRY(std::optional<State> saved, LoadState(options.state_file, options.verifier_key));
+  State start;
+  if (saved) {
+    rep.previous_size = saved->tree_size;
+    if (saved->tree_size > cp.tree_size) {
+      rep.detail = "the log shrank: a checkpoint of " + std::to_string(saved->tree_size) +
+                   " records was verified before, the server now signs " +
+                   std::to_string(cp.tree_size) + " (truncated or rolled back)";
+      rep.first_bad_seq = cp.tree_size + 1;
+      return rep;
+    }
+    SKR_TRY(const bool consistent, PrefixConsistent(api, saved->tree_size, saved->root, cp));
+    if (!consistent) {
+      rep.detail = "the checkpoint of " + std::to_string(saved->tree_size) +
+                   " records verified before is not a prefix of the new one (log rewritten or "
+                   "forked)";
+      return rep;
+    }
+    start = std::move(*saved);
+  }
+
+  // Every new entry: the leaf bytes are the entry as shown, then hashed into the tree.
+  merkle::Frontier f = start.frontier;
+  std::vector<merkle::Hash> leaves;  // this run's, for locating a bad one
+  std::int64_t next = start.tree_size + 1;
+  while (next <= cp.tree_size) {
+    SKR_TRY(const Json page, api.Get("/v1/audit/entries?from_seq=" + std::to_string(next) +
+                                     "&limit=" + std::to_string(kPage)));
+    const Json entries = page.value("entries", Json::array());
+    if (!entries.is_array() || entries.empty()) {
+      rep.detail = "the server returned no entry from seq " + std::to_string(next) +
+                   " although its checkpoint covers " + std::to_string(cp.tree_size);
+      rep.first_bad_seq = next;
+      return rep;
+    }
+    for (Json e : entries) {
+      if (next > cp.tree_size) break;
+      if (!e.is_object() || e.value("seq", std::int64_t{0}) != next || !e.contains("leaf") ||
+          !e["leaf"].is_string()) {
+        rep.detail = "entry " + std::to_string(next) + " is missing or out of order";
+        rep.first_bad_seq = next;
+        return rep;
+      }
+      auto leaf = Base64Decode(e["leaf"].get<std::string>());
+      e.erase("leaf");
+      auto as_json = leaf ? ParseJson(std::string(leaf->begin(), leaf->end())) : Result<Json>(leaf.error());
+      if (!as_json || *as_json != e) {
+        rep.detail = "entry " + std::to_string(next) + " is not the record its leaf bytes hash";
+        rep.first_bad_seq = next;
+        return rep;
+      }
+      leaves.push_back(merkle::LeafHash(*leaf));
+      f.Push(leaves.back());
+      ++rep.entries_read;
+      ++next;
+    }
+  }
+  if (f.Root() != cp.root) {
+    // The largest prefix consistent with the signed root; the entry after it is the first bad.
+    std::int64_t lo = start.tree_size;  // known good
+    std::int64_t hi = cp.tree_size;     // known bad
+    while (hi - lo > 1) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      merkle::Frontier g = start.frontier;
+      for (std::int64_t i = start.tree_size; i < mid; ++i) {
+        g.Push(leaves[static_cast<std::size_t>(i - start.tree_size)]);
+      }
+      SKR_TRY(const bool good, PrefixConsistent(api, mid, g.Root(), cp));
+      (good ? lo : hi) = mid;
+    }
+    rep.first_bad_seq = hi;
+    rep.detail = "the entries do not give the signed root; the first entry that differs from the "
+                 "signed log is seq " + std::to_string(hi);
+    return rep;
+  }
+  SKR_TRY_VOID(SaveState(options.state_file, options.verifier_key, cp, f));
+  rep.ok = true;
+  return rep;
+}
+
+}  // namespace skr::client

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// The auditor-facing side of the audit log (DESIGN.md section 6, issue 11): signed checkpoints
+// of the Merkle tree (on an interval, on demand, at shutdown), inclusion and consistency proofs,
+// and the start-up / tamper check against the last signed checkpoint. Transport-free, like
+// Broker; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "audit/audit.h"
+#include "audit/checkpoint.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/result.h"
+#include "server/broker/broker.h"
+
+namespace skr::server {
+
+class AuditService {
+ public:
+  // `checkpoint_file` keeps the latest checkpoint outside the database (beside the signing
+  // key), so that a log rolled back together with its checkpoints table is still caught.
+  AuditService(audit::AuditLog& log, const audit::CheckpointSigner& signer, const Clock& clock,
+               std::string checkpoint_file);
+
+  // The start-up / tamper check: the latest checkpoint (from the database or the file, the
+  // larger tree) carries a valid signature by this log's key, the stored tree has at least its
+  // size, and the stored tree's root at that size is its root. On failure the log is marked
+  // damaged (IntegrityFailure) and the error says which seq first differs.
+  Result<void> CheckIntegrity();
+  // Set while the log is damaged: releases are refused with it (503 "audit_integrity").
+  std::optional<Error> IntegrityFailure() const;
+
+  // Signs and stores a checkpoint of the current tree unless the latest one already covers it;
+  // returns the latest. While the log is damaged nothing is signed: the latest stored checkpoint
+  // is returned (or the integrity error when there is none). Errors: kUnavailable.
+  Result<audit::AuditLog::StoredCheckpoint> Checkpoint();
+
+  // GET /v1/audit/checkpoint: a fresh checkpoint (signed on demand when the tree grew).
+  Result<Json> GetCheckpoint(const Actor& a);
+  // GET /v1/audit/proof/inclusion?seq=S&tree_size=N (N defaults to the latest checkpoint's size).
+  // A tenant-scoped auditor gets proofs for its own tenant's records only.
+  Result<Json> GetInclusionProof(const Actor& a, std::int64_t seq,
+                                 std::optional<std::int64_t> tree_size);
+  // GET /v1/audit/proof/consistency?from=M&to=N (hashes only: any auditor).
+  Result<Json> GetConsistencyProof(const Actor& a, std::int64_t from, std::int64_t to);
+
+  const std::string& verifier_key() const { return signer_.verifier_key(); }
+
+ private:
+  Result<void> RequireAuditor(const Actor& a) const;
+  void MarkDamaged(Error e);
+  Result<void> SaveFile(const std::string& note) const;
+
+  audit::AuditLog& log_;
+  const audit::CheckpointSigner& signer_;
+  const Clock& clock_;
+  const std::string checkpoint_file_;
+  std::mutex sign_mu_;  // one checkpoint signed at a time
+  mutable std::mutex mu_;
+  std::optional<Error> damaged_;  // guarded by mu_
+};
+
+}  // namespace skr::server
