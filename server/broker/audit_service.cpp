@@ -201,6 +201,29 @@ Result<Json> AuditService::GetInclusionProof(const Actor& a, std::int64_t seq,
   return out;
 }
 
+Result<Json> AuditService::Receipt(std::int64_t seq) {
+  SKR_TRY(const auto cp, Checkpoint());
+  if (cp.tree_size < seq) {
+    return Error(ErrorCode::kUnavailable, "no signed checkpoint covers the record yet",
+                 "audit_unavailable");
+  }
+  audit::Query q;
+  q.from_seq = seq;
+  q.limit = 1;
+  SKR_TRY(const auto recs, log_.Entries(q));
+  if (recs.empty() || recs.front().seq != seq) {
+    return Error(ErrorCode::kInternal, "the released record is not in the log", "audit_integrity");
+  }
+  SKR_TRY(const std::string leaf, audit::LeafBytes(recs.front()));
+  SKR_TRY(const auto path, log_.InclusionProof(seq, cp.tree_size));
+  return Json{{"checkpoint", cp.note},
+              {"tree_size", cp.tree_size},
+              {"leaf_index", seq - 1},
+              {"leaf", Base64Encode(AsBytes(leaf))},
+              {"hashes", HashesJson(path)},
+              {"verifier_key", signer_.verifier_key()}};
+}
+
 Result<Json> AuditService::GetConsistencyProof(const Actor& a, std::int64_t from, std::int64_t to) {
   SKR_TRY_VOID(RequireAuditor(a));
   SKR_TRY(const auto proof, log_.ConsistencyProof(from, to));

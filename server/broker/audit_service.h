@@ -48,6 +48,11 @@ class AuditService {
   // GET /v1/audit/proof/consistency?from=M&to=N (hashes only: any auditor).
   Result<Json> GetConsistencyProof(const Actor& a, std::int64_t from, std::int64_t to);
 
+  // A release receipt (`?receipt=1`): a signed checkpoint that includes record `seq`, the
+  // record's leaf bytes (base64) and its inclusion proof, so a VM owner can later prove that its
+  // key release was logged. Signs a new checkpoint when the latest does not cover `seq`.
+  Result<Json> Receipt(std::int64_t seq);
+
   const std::string& verifier_key() const { return signer_.verifier_key(); }
 
  private:

@@ -295,7 +295,21 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       }
       version = *pv;
     }
-    return FromResult(broker_.Release(s[2], s[4], version, req.body, rid, req.source), rid);
+    auto released = broker_.Release(s[2], s[4], version, req.body, rid, req.source);
+    if (const auto want = QueryParam(t, "receipt");
+        released && want && (*want == "1" || *want == "true")) {
+      // The key is already released and its record durable: a receipt that cannot be made is
+      // reported next to the key, never instead of it.
+      auto receipt = audit_service_ != nullptr
+                         ? audit_service_->Receipt(released->at("audit_seq").get<std::int64_t>())
+                         : Result<Json>(Error(ErrorCode::kUnavailable, "no audit checkpoints"));
+      if (receipt) {
+        (*released)["receipt"] = std::move(receipt).value();
+      } else {
+        (*released)["receipt_error"] = receipt.error().message();
+      }
+    }
+    return FromResult(released, rid);
   }
 
   // --- admin and auditor endpoints: bearer token ---

@@ -304,3 +304,51 @@ TEST_CASE("skrctl audit verify: recomputes the tree, resumes, and finds the firs
     CHECK_THAT(r.err, Catch::Contains("the log shrank"));
   }
 }
+
+TEST_CASE("Release receipts: ?receipt=1 proves the release was logged", "[integration][audit][merkle]") {
+  Skrd skrd;
+  REQUIRE(skrd.Start());
+  skrd.SetUpTenant("acme", "disk", kPolicy, "root", kMaterialB64);
+  const std::string attester = skr::test::ReadFileOrFail(skrd.file("dev/sample-attester.key"));
+  auto release = [&](const std::string& query) {
+    auto nonce = skrd.Post("/v1/challenge", Json::object());
+    REQUIRE(nonce.status == 200);
+    auto a = skr::test::MakeSampleAttestation(attester, nonce.json["nonce"], {{"debug", false}});
+    return skrd.Post("/v1/tenants/acme/keys/root/release" + query,
+                     {{"nonce", nonce.json["nonce"]}, {"tee-pubkey", a.tee_pubkey}, {"evidence", a.evidence}});
+  };
+  auto plain = release("");
+  REQUIRE(plain.status == 200);
+  CHECK(!plain.json.contains("receipt"));
+
+  auto r = release("?receipt=1");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  REQUIRE(r.json.contains("jwe"));
+  REQUIRE(r.json.contains("receipt"));
+  const Json& rc = r.json["receipt"];
+  const std::int64_t seq = r.json.at("audit_seq");
+  CHECK(rc.at("leaf_index") == seq - 1);
+  CHECK(rc.at("verifier_key") == skrd.audit_verifier_key());
+  // Checked by the VM owner with the pinned key only: the checkpoint, the record, the path.
+  auto cp = skr::audit::VerifyCheckpoint(rc.at("checkpoint").get<std::string>(), skrd.audit_verifier_key());
+  REQUIRE(cp.has_value());
+  CHECK(cp->tree_size >= seq);
+  CHECK(rc.at("tree_size") == cp->tree_size);
+  const auto leaf = skr::Base64Decode(rc.at("leaf").get<std::string>()).value();
+  const Json record = skr::ParseJson(std::string(leaf.begin(), leaf.end())).value();
+  CHECK(record.at("seq") == seq);
+  CHECK(record.at("decision") == "granted");
+  CHECK(record.at("tenant") == "acme");
+  CHECK(record.at("key") == "root");
+  CHECK(merkle::VerifyInclusion(static_cast<std::uint64_t>(seq - 1),
+                                static_cast<std::uint64_t>(cp->tree_size), merkle::LeafHash(leaf),
+                                Hashes(rc.at("hashes")), cp->root));
+  // A denied release gets no receipt (nothing was released); the denial is still logged.
+  auto nonce = skrd.Post("/v1/challenge", Json::object());
+  auto bad = skr::test::MakeSampleAttestation(attester, nonce.json["nonce"], {{"debug", true}});
+  auto denied = skrd.Post("/v1/tenants/acme/keys/root/release?receipt=1",
+                          {{"nonce", nonce.json["nonce"]}, {"tee-pubkey", bad.tee_pubkey}, {"evidence", bad.evidence}});
+  CHECK(denied.status == 403);
+  CHECK(!denied.json.contains("receipt"));
+}
