@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/skrctl_format.h"
 
+#include "common/clock.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -144,7 +146,16 @@ std::string FormatEvaluation(const Json& body) {
 }
 
 std::string FormatAuditEntries(const Json& body) {
-  std::string out = RenderList(body, "entries",
+  // Times as RFC 3339 (UTC), not the epoch seconds the records carry.
+  Json shown = body;
+  if (shown.is_object() && shown.contains("entries") && shown["entries"].is_array()) {
+    for (auto& e : shown["entries"]) {
+      if (e.is_object() && e.contains("time") && e["time"].is_number_integer()) {
+        e["time"] = FormatRfc3339(e["time"].get<std::int64_t>());
+      }
+    }
+  }
+  std::string out = RenderList(shown, "entries",
                                {"seq", "time", "kind", "action", "actor", "tenant", "key",
                                 "version", "decision", "reason"});
   if (body.is_object() && body.contains("next_from_seq") && !body["next_from_seq"].is_null()) {

@@ -61,6 +61,14 @@ TEST_CASE("FormatKey and FormatKeyList: metadata only", "[client][unit]") {
   CHECK(l == "NAME  POLICY  VERSIONS  LATEST  CREATED_AT\ndisk  p       2         2       t0\n");
 }
 
+TEST_CASE("FormatAuditEntries: times are RFC 3339", "[client][unit]") {
+  const Json body = {{"entries", Json::array({{{"seq", 1}, {"time", 1764300000}, {"kind", "admin"}}})},
+                     {"next_from_seq", nullptr}};
+  const std::string t = FormatAuditEntries(body);
+  CHECK(t.find("2025-11-28T03:20:00Z") != std::string::npos);
+  CHECK(t.find("1764300000") == std::string::npos);
+}
+
 TEST_CASE("FormatAuditEntries: shows the continuation point", "[client][unit]") {
   const Json body = {{"entries", {{{"seq", 1}, {"decision", "allow"}}}}, {"next_from_seq", 2}};
   const std::string t = FormatAuditEntries(body);
