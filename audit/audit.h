@@ -97,6 +97,9 @@ class AuditLog {
   Result<std::int64_t> VerifyAll();
   // Number of records. Errors: kUnavailable.
   Result<std::int64_t> Size();
+  // SQLite's PRAGMA quick_check on the file (page and index structure). kVerificationFailed
+  // "audit_file_corrupt" with SQLite's first complaint when it is not "ok"; kUnavailable.
+  Result<void> QuickCheck();
   AppendStats Stats() const;
 
   // ---- The Merkle tree over the records (DESIGN.md section 6; audit_tree.cpp) ----

@@ -28,6 +28,24 @@ Result<std::int64_t> CommittedSize(sqlite3* db) {
 
 }  // namespace
 
+Result<void> AuditLog::QuickCheck() {
+  std::lock_guard<std::mutex> guard(impl_->read_mu);
+  sqlite3* db = impl_->read_db.get();
+  SKR_TRY(auto stmt, internal::Prepare(db, "PRAGMA quick_check(1)", ErrorCode::kUnavailable));
+  const int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) {
+    return Error(ErrorCode::kUnavailable,
+                 std::string("audit log unavailable: quick_check: ") + sqlite3_errmsg(db),
+                 "audit_unavailable");
+  }
+  const std::string verdict = internal::ColumnText(stmt.get(), 0);
+  if (verdict != "ok") {
+    return Error(ErrorCode::kVerificationFailed, "audit file is corrupt: " + verdict,
+                 "audit_file_corrupt");
+  }
+  return Ok();
+}
+
 Result<AuditLog::TreeHead> AuditLog::CurrentTree() {
   std::lock_guard<std::mutex> guard(impl_->read_mu);
   SKR_TRY(const std::int64_t size, CommittedSize(impl_->read_db.get()));

@@ -42,6 +42,13 @@ void AuditService::MarkDamaged(Error e) {
 }
 
 Result<void> AuditService::CheckIntegrity() {
+  // The file's own structure first (a torn or overwritten page).
+  if (auto quick = log_.QuickCheck(); !quick) {
+    if (quick.error().code() != ErrorCode::kVerificationFailed) return quick.error();
+    Error e = Damaged(quick.error().message());
+    MarkDamaged(e);
+    return e;
+  }
   // Records and tree agree, link by link (names the first bad seq for rows edited in place).
   if (auto all = log_.VerifyAll(); !all) {
     if (all.error().code() != ErrorCode::kVerificationFailed) return all.error();
