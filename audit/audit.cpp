@@ -6,6 +6,11 @@
 // its result. One fsync then covers many concurrent releases.
 #include "audit/audit.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <exception>
 
 #include <sqlite3.h>
@@ -33,7 +38,11 @@ using internal::SqliteStmtPtr;
 
 namespace {
 
-constexpr std::size_t kMaxBatch = 512;
+constexpr std::size_t kMaxBatchLimit = 512;
+// The WAL is truncated back to this size after checkpoints, so a log that filled its disk needs
+// only this much free space again to resume (issue 11; SQLite's default keeps the WAL at its
+// largest size).
+constexpr const char* kJournalSizeLimit = "PRAGMA journal_size_limit = 1048576";
 constexpr int kMaxEntriesLimit = 1000;
 constexpr std::size_t kVerifyChunk = 1000;
 
@@ -256,8 +265,13 @@ Result<void> BackfillTree(sqlite3* db, TreeStore& tree) {
 
 }  // namespace
 
+LockFd::~LockFd() {
+  if (fd >= 0) ::close(fd);  // releases the flock
+}
+
 Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pending*>& batch,
-                                                        const Head& expect) {
+                                                        const Head& expect,
+                                                        std::int64_t unrecorded) {
   sqlite3* db = write_db.get();
   // BEGIN IMMEDIATE takes the write lock now (waiting up to busy_timeout), so a concurrent
   // writer makes us fail here, before any work, rather than at COMMIT.
@@ -297,6 +311,7 @@ Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pendin
   sqlite3_stmt* ins = insert_stmt.get();
   for (const Pending* p : batch) {
     Record r = p->record;
+    r.unrecorded_failures = out.empty() ? unrecorded : 0;
     r.seq = tip.seq + 1;
     r.time = now;
     r.prev_hash = tip.hash;
@@ -357,6 +372,28 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
   impl.clock = &clock;
   impl.options = options;
 
+  if (options.max_batch < 1 || options.max_batch > kMaxBatchLimit) {
+    return Error(ErrorCode::kInvalidArgument, "audit max_batch must be 1.." +
+                                                  std::to_string(kMaxBatchLimit));
+  }
+  if (options.exclusive) {
+    // One writer per file: a second skrd on the same data dir would fork the Merkle tree's
+    // in-memory state. The lock goes when the process does (kill -9 included).
+    const std::string lock_path = path + ".lock";
+    impl.lock.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (impl.lock.fd < 0) {
+      return Error(ErrorCode::kUnavailable,
+                   "cannot open the audit lock file " + lock_path + ": " + std::strerror(errno),
+                   "audit_unavailable");
+    }
+    if (::flock(impl.lock.fd, LOCK_EX | LOCK_NB) != 0) {
+      return Error(ErrorCode::kUnavailable,
+                   "another process holds " + lock_path +
+                       ": one skrd serves an SQLite audit log at a time (replicas sharing one "
+                       "fleet use the PostgreSQL engine)",
+                   "audit_locked");
+    }
+  }
   const int rw = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
   SKR_TRY(impl.write_db, internal::OpenDb(path, rw | SQLITE_OPEN_CREATE, options.busy_timeout_ms,
                                           ErrorCode::kUnavailable));
@@ -373,6 +410,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
     }
   }
   SKR_TRY_VOID(Exec(db, "PRAGMA synchronous = FULL", ErrorCode::kUnavailable));
+  SKR_TRY_VOID(Exec(db, kJournalSizeLimit, ErrorCode::kUnavailable));
   SKR_TRY_VOID(Migrate(db));
   SKR_TRY(impl.insert_stmt,
           Prepare(db,
@@ -421,11 +459,12 @@ Result<Record> AuditLog::Append(Record record) {
     // Become the leader for everything queued so far (ours included, unless the queue is longer
     // than one batch; then a later round picks ours up).
     impl.leader_active = true;
-    const std::size_t n = std::min(impl.queue.size(), kMaxBatch);
+    const std::size_t n = std::min(impl.queue.size(), impl.options.max_batch);
     std::vector<Pending*> batch(impl.queue.begin(),
                                 impl.queue.begin() + static_cast<std::ptrdiff_t>(n));
     impl.queue.erase(impl.queue.begin(), impl.queue.begin() + static_cast<std::ptrdiff_t>(n));
     const Head expect = impl.head;
+    const std::int64_t unrecorded = impl.stats.unrecorded;
     impl.stats.writing = static_cast<std::int64_t>(batch.size());
     lock.unlock();
 
@@ -434,10 +473,21 @@ Result<Record> AuditLog::Append(Record record) {
     Result<std::vector<Record>> committed =
         Error(ErrorCode::kUnavailable, "audit log unavailable: commit failed", "audit_unavailable");
     try {
-      committed = impl.CommitBatch(batch, expect);
+      committed = impl.CommitBatch(batch, expect, unrecorded);
     } catch (const std::exception&) {
       committed = Error(ErrorCode::kUnavailable, "audit log unavailable: commit failed",
                         "audit_unavailable");
+    }
+    if (!committed) {
+      // Visible (the caller's hook logs it with SQLite's reason), and recoverable: a checkpoint
+      // moves what the WAL holds into the database and truncates the WAL to its size limit, so
+      // that freeing a little space lets the next commit through.
+      try {
+        if (impl.options.on_failure) impl.options.on_failure(committed.error(), batch.size());
+      } catch (const std::exception&) {
+      }
+      (void)sqlite3_wal_checkpoint_v2(impl.write_db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                      nullptr, nullptr);
     }
 
     lock.lock();
@@ -450,10 +500,14 @@ Result<Record> AuditLog::Append(Record record) {
       impl.stats.commits += 1;
       impl.stats.max_batch =
           std::max(impl.stats.max_batch, static_cast<std::int64_t>(batch.size()));
+      impl.stats.unrecorded -= unrecorded;  // now told in the first record of this batch
     } else {
-      // The chain head stays where it was: the rolled-back records never existed.
+      // The chain head stays where it was: the rolled-back records never existed. Their number
+      // goes into the next record that is committed.
       for (Pending* p : batch) p->result.emplace(committed.error());
       impl.stats.failed += static_cast<std::int64_t>(batch.size());
+      impl.stats.failed_commits += 1;
+      impl.stats.unrecorded += static_cast<std::int64_t>(batch.size());
     }
     impl.stats.writing = 0;
     impl.leader_active = false;
@@ -467,9 +521,16 @@ Result<std::vector<Record>> AuditLog::Entries(const Query& q) {
   if (q.limit < 1) return Error(ErrorCode::kInvalidArgument, "limit must be >= 1");
   const int limit = std::min(q.limit, kMaxEntriesLimit);
   // Only the filters present go into the SQL, so SQLite can use the (tenant, seq) index.
+  // key, action and actor are read from the stored record itself (json_extract): no extra
+  // columns, so records of every schema version filter the same way.
   std::string sql = "SELECT seq, hash, json FROM audit_records WHERE seq >= ?1";
   if (q.tenant) sql += " AND tenant = ?2";
   if (q.decision) sql += " AND decision = ?3";
+  if (q.key) sql += " AND json_extract(json, '$.key') = ?5";
+  if (q.action) sql += " AND json_extract(json, '$.action') = ?6";
+  if (q.actor) sql += " AND json_extract(json, '$.actor') = ?7";
+  if (q.since) sql += " AND time >= ?8";
+  if (q.until) sql += " AND time < ?9";
   sql += " ORDER BY seq LIMIT ?4";
 
   std::lock_guard<std::mutex> guard(impl_->read_mu);
@@ -479,6 +540,11 @@ Result<std::vector<Record>> AuditLog::Entries(const Query& q) {
   if (q.tenant) internal::BindText(stmt.get(), 2, *q.tenant);
   if (q.decision) internal::BindText(stmt.get(), 3, *q.decision);
   sqlite3_bind_int(stmt.get(), 4, limit);
+  if (q.key) internal::BindText(stmt.get(), 5, *q.key);
+  if (q.action) internal::BindText(stmt.get(), 6, *q.action);
+  if (q.actor) internal::BindText(stmt.get(), 7, *q.actor);
+  if (q.since) sqlite3_bind_int64(stmt.get(), 8, *q.since);
+  if (q.until) sqlite3_bind_int64(stmt.get(), 9, *q.until);
   std::vector<Record> out;
   for (;;) {
     const int rc = sqlite3_step(stmt.get());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,16 @@ struct Record {
   std::string trace_sha256;  // hex SHA-256 of JCS(trace), "" when no trace
   std::string prev_hash;     // hex; 64 zeros for seq 1
   std::string hash;          // hex SHA-256(prev_hash bytes || JCS(record without "hash"))
+
+  // Optional members (issue 11). Each is written only when set, so the leaf bytes of records
+  // made before they existed do not change.
+  std::string client_address;  // the request's source address ("" = not recorded)
+  std::optional<std::int64_t> intent_seq;  // admin outcome: seq of its "requested" record
+  std::string policy_sha256;   // policy.put: hex SHA-256 of the stored policy document
+  std::string replay_sha256;   // release: hex SHA-256 of the replay bundle kept beside the log
+  // Set by Append on the first record committed after appends failed: how many records could
+  // not be written since the last successful commit (their decisions were not recorded).
+  std::int64_t unrecorded_failures = 0;
 };
 
 Json RecordToJson(const Record& r);  // every member, including prev_hash and hash
@@ -56,10 +67,24 @@ struct Query {
   std::int64_t from_seq = 1;
   int limit = 100;  // capped at 1000
   std::optional<std::string> decision;
+  std::optional<std::string> key;
+  std::optional<std::string> action;
+  std::optional<std::string> actor;
+  std::optional<std::int64_t> since;  // time >= since (unix seconds)
+  std::optional<std::int64_t> until;  // time < until (unix seconds)
 };
 
 struct AuditOptions {
   int busy_timeout_ms = 5000;  // how long to wait for a locked database before kUnavailable
+  // Largest number of records one commit may carry (group commit); 1 = one commit per record.
+  std::size_t max_batch = 512;
+  // Hold an exclusive lock file (`<path>.lock`, flock) for the log's lifetime, so that a second
+  // process cannot append to the same file (the Merkle tree needs one writer). Open fails with
+  // kUnavailable "audit_locked" when another process holds it.
+  bool exclusive = false;
+  // Called (on the appending thread) when a commit fails, with the error (SQLite's reason in
+  // its message) and the number of records that were not written.
+  std::function<void(const Error&, std::size_t records)> on_failure;
 };
 
 // Group-commit counters since Open (for metrics and tests).
@@ -68,6 +93,8 @@ struct AppendStats {
   std::int64_t commits = 0;    // transactions committed (records / commits = mean batch)
   std::int64_t max_batch = 0;  // largest batch committed in one transaction
   std::int64_t failed = 0;     // records that failed with kUnavailable
+  std::int64_t failed_commits = 0;  // transactions that failed
+  std::int64_t unrecorded = 0;  // failed records not yet reported in a committed record
   std::int64_t queued = 0;     // appends waiting now, not counting the batch being written
   std::int64_t writing = 0;    // records in the batch being written now
 };

@@ -30,9 +30,19 @@ struct Pending {
   std::optional<Result<Record>> result;  // set by the leader that wrote it, under mu
 };
 
+// An flock()ed `<path>.lock`, released (closed) with the log.
+struct LockFd {
+  int fd = -1;
+  LockFd() = default;
+  LockFd(const LockFd&) = delete;
+  LockFd& operator=(const LockFd&) = delete;
+  ~LockFd();
+};
+
 struct AuditLog::Impl {
   const Clock* clock = nullptr;
   AuditOptions options;
+  LockFd lock;  // held when options.exclusive
 
   // Writer connection and statements: used only by Open and by the current leader (the
   // leader_active flag is the exclusive right to touch them).
@@ -56,7 +66,10 @@ struct AuditLog::Impl {
 
   // Writes `batch` in one transaction on top of `head`. On success returns the stored records
   // and the new head; on any failure everything is rolled back and nothing is returned.
-  Result<std::vector<Record>> CommitBatch(const std::vector<Pending*>& batch, const Head& expect);
+  // `unrecorded` is the number of records whose commits failed since the last successful one: the
+  // first record of the batch carries it (Record::unrecorded_failures).
+  Result<std::vector<Record>> CommitBatch(const std::vector<Pending*>& batch, const Head& expect,
+                                          std::int64_t unrecorded);
 };
 
 }  // namespace skr::audit

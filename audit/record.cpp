@@ -18,7 +18,7 @@ namespace skr::audit {
 namespace {
 
 // Every member of the JSON form, in the order RecordToJson writes them (JCS sorts anyway).
-constexpr std::array<std::string_view, 20> kMembers = {"seq",
+constexpr std::array<std::string_view, 25> kMembers = {"seq",
                                                        "time",
                                                        "kind",
                                                        "action",
@@ -37,7 +37,12 @@ constexpr std::array<std::string_view, 20> kMembers = {"seq",
                                                        "trace",
                                                        "trace_sha256",
                                                        "prev_hash",
-                                                       "hash"};
+                                                       "hash",
+                                                       "client_address",
+                                                       "intent_seq",
+                                                       "policy_sha256",
+                                                       "replay_sha256",
+                                                       "unrecorded_failures"};
 
 Error BadRecord(std::string_view what) {
   return Error(ErrorCode::kInvalidArgument, "audit record: " + std::string(what),
@@ -117,6 +122,12 @@ Json RecordToJson(const Record& r) {
   j["trace_sha256"] = r.trace_sha256;
   j["prev_hash"] = r.prev_hash;
   j["hash"] = r.hash;
+  // Optional members: present only when set (older records' leaf bytes stay as they were).
+  if (!r.client_address.empty()) j["client_address"] = r.client_address;
+  if (r.intent_seq) j["intent_seq"] = *r.intent_seq;
+  if (!r.policy_sha256.empty()) j["policy_sha256"] = r.policy_sha256;
+  if (!r.replay_sha256.empty()) j["replay_sha256"] = r.replay_sha256;
+  if (r.unrecorded_failures != 0) j["unrecorded_failures"] = r.unrecorded_failures;
   return j;
 }
 
@@ -152,6 +163,29 @@ Result<Record> RecordFromJson(const Json& j) {
   SKR_TRY(r.trace_sha256, StringMember(j, "trace_sha256"));
   SKR_TRY(r.prev_hash, StringMember(j, "prev_hash"));
   SKR_TRY(r.hash, StringMember(j, "hash"));
+  // Optional members: absent means unset; present they must be set (a member written with its
+  // empty value would not survive RecordToJson, and the record would no longer hash the same).
+  if (j.contains("client_address")) {
+    SKR_TRY(r.client_address, StringMember(j, "client_address"));
+    if (r.client_address.empty()) return BadRecord("member 'client_address' must not be empty");
+  }
+  if (j.contains("intent_seq")) {
+    SKR_TRY(const std::int64_t v, Int64Member(j, "intent_seq"));
+    if (v < 1) return BadRecord("member 'intent_seq' must be >= 1");
+    r.intent_seq = v;
+  }
+  if (j.contains("policy_sha256")) {
+    SKR_TRY(r.policy_sha256, StringMember(j, "policy_sha256"));
+    if (r.policy_sha256.empty()) return BadRecord("member 'policy_sha256' must not be empty");
+  }
+  if (j.contains("replay_sha256")) {
+    SKR_TRY(r.replay_sha256, StringMember(j, "replay_sha256"));
+    if (r.replay_sha256.empty()) return BadRecord("member 'replay_sha256' must not be empty");
+  }
+  if (j.contains("unrecorded_failures")) {
+    SKR_TRY(r.unrecorded_failures, Int64Member(j, "unrecorded_failures"));
+    if (r.unrecorded_failures < 1) return BadRecord("member 'unrecorded_failures' must be >= 1");
+  }
   return r;
 }
 

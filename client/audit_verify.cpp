@@ -213,6 +213,14 @@ Result<AuditVerifyReport> VerifyAuditLog(ApiClient& api, const AuditVerifyOption
                  "signed log is seq " + std::to_string(hi);
     return rep;
   }
+  if (const auto damaged = cpj.find("integrity_error");
+      damaged != cpj.end() && damaged->is_string()) {
+    // The signed part is sound, but skrd found its log damaged beyond it and refuses releases.
+    // The state is not advanced, so the next run checks the same span again.
+    rep.detail = "the signed log verifies up to " + std::to_string(cp.tree_size) +
+                 " records, but skrd reports its log damaged: " + damaged->get<std::string>();
+    return rep;
+  }
   SKR_TRY_VOID(SaveState(options.state_file, options.verifier_key, cp, f));
   rep.ok = true;
   return rep;

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/api_client.h"
+#include "client/audit_export.h"
 #include "client/audit_verify.h"
 #include "client/skrctl_format.h"
 #include "client/tpm_attester.h"
@@ -209,7 +210,10 @@ int main(int argc, char** argv) {
 
   // Option storage shared by subcommands (only one subcommand runs).
   std::string name, tenant, role, file, policy, id, material_file, evidence_file, claims_file,
-      decision, verifier_key, state_file;
+      decision, verifier_key, state_file, key_filter, action_filter, actor_filter, since, until;
+  bool follow = false;
+  std::int64_t tail_n = 10;
+  double interval_s = 2.0;
   std::optional<std::int64_t> ttl, version_opt, from_seq, limit, bytes_opt;
   std::int64_t version = 0;
   std::int64_t bytes = 32;
@@ -475,16 +479,76 @@ int main(int argc, char** argv) {
     e->add_option("--from-seq", from_seq, "first sequence number");
     e->add_option("--limit", limit, "maximum number of records");
     e->add_option("--decision", decision, "only records with this decision");
-    on(e, [&](Ctx& ctx) {
+    // The filters entries, export and tail share (DESIGN.md section 6).
+    auto add_filters = [&](CLI::App* c) {
+      c->add_option("--key", key_filter, "only records naming this key");
+      c->add_option("--action", action_filter, "only this action (release, policy.put, ...)");
+      c->add_option("--actor", actor_filter, "only this actor (token id, or attester)");
+      c->add_option("--since", since, "only records at or after this time (RFC 3339)");
+      c->add_option("--until", until, "only records before this time (RFC 3339)");
+    };
+    add_filters(e);
+    auto filters = [&]() -> AuditFilters {
+      return {{"tenant", tenant}, {"decision", decision}, {"key", key_filter},
+              {"action", action_filter}, {"actor", actor_filter}, {"since", since},
+              {"until", until}};
+    };
+    on(e, [&, filters](Ctx& ctx) {
       if (from_seq && *from_seq < 0) return UsageError("--from-seq must not be negative");
       if (limit && *limit <= 0) return UsageError("--limit must be positive");
-      const std::string q = Query({{"tenant", tenant},
-                                   {"from_seq", from_seq ? std::to_string(*from_seq) : ""},
-                                   {"limit", limit ? std::to_string(*limit) : ""},
-                                   {"decision", decision}});
+      AuditFilters params = filters();
+      params.emplace_back("from_seq", from_seq ? std::to_string(*from_seq) : "");
+      params.emplace_back("limit", limit ? std::to_string(*limit) : "");
+      const std::string q = Query(params);
       auto r = ctx.api().Get("/v1/audit/entries" + q);
       if (!r) return ctx.ApiError(r.error());
       return ctx.Emit(*r, FormatAuditEntries(*r));
+    });
+
+    auto* x = audit_cmd->add_subcommand(
+        "export", "write audit records as JSON lines (with leaf bytes), resumable with --state");
+    x->add_option("--tenant", tenant, "only this tenant");
+    x->add_option("--decision", decision, "only records with this decision");
+    add_filters(x);
+    x->add_option("--from-seq", from_seq, "first sequence number (default 1)");
+    x->add_option("--state", state_file,
+                  "file keeping where the export stopped; the next run continues from there");
+    on(x, [&, filters](Ctx& ctx) {
+      AuditExportOptions o;
+      o.from_seq = from_seq ? *from_seq : 1;
+      o.state_file = state_file;
+      o.filters = filters();
+      auto r = ExportAuditLog(ctx.api(), o, std::cout);
+      if (!r) return ctx.ApiError(r.error());
+      std::cerr << "exported " << r->exported << " records; next from seq " << r->next_from_seq
+                << '\n';
+      return kExitOk;
+    });
+
+    auto* tl = audit_cmd->add_subcommand("tail", "show the newest audit records; -f follows");
+    tl->add_option("--tenant", tenant, "only this tenant");
+    tl->add_option("--decision", decision, "only records with this decision");
+    add_filters(tl);
+    tl->add_option("-n,--lines", tail_n, "how many of the newest records to show first (default 10)");
+    tl->add_flag("-f,--follow", follow, "keep polling for new records");
+    tl->add_option("--interval", interval_s, "seconds between polls with -f (default 2)")
+        ->check(CLI::Range(0.1, 3600.0));
+    on(tl, [&, filters](Ctx& ctx) {
+      AuditTailOptions o;
+      o.last = tail_n;
+      o.follow = follow;
+      o.interval = std::chrono::milliseconds(static_cast<std::int64_t>(interval_s * 1000));
+      o.filters = filters();
+      auto r = TailAuditLog(ctx.api(), o, [&](const Json& entries) {
+        if (g.format == "json") {
+          for (const auto& en : entries) std::cout << skr::DumpJson(en) << '\n';
+        } else {
+          std::cout << FormatAuditEntries(Json{{"entries", entries}});
+        }
+        std::cout.flush();
+      });
+      if (!r) return ctx.ApiError(r.error());
+      return kExitOk;
     });
 
     auto* v = audit_cmd->add_subcommand(

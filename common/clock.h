@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace skr {
 
@@ -38,5 +40,10 @@ class FakeClock final : public Clock {
 
 // RFC 3339 UTC timestamp, e.g. "2026-11-28T01:22:22Z".
 std::string FormatRfc3339(std::int64_t unix_seconds);
+
+// Unix seconds of an RFC 3339 date-time (section 5.6): "YYYY-MM-DDTHH:MM:SS", an optional
+// fraction (ignored: whole seconds), then "Z" or "+HH:MM" / "-HH:MM". 't'/'z' accepted as the RFC
+// allows; leap second 60 refused. nullopt for anything else.
+std::optional<std::int64_t> ParseRfc3339(std::string_view text);
 
 }  // namespace skr

@@ -89,6 +89,7 @@ const KeySpec kKeys[] = {
     {"audit.unknown_release_interval_seconds",
      [](Config& c) -> Target { return &c.audit.unknown_release_interval_seconds; }},
     {"audit.signing_key", [](Config& c) -> Target { return &c.audit.signing_key; }},
+    {"audit.max_batch", [](Config& c) -> Target { return &c.audit.max_batch; }},
     {"audit.checkpoint_interval_seconds",
      [](Config& c) -> Target { return &c.audit.checkpoint_interval_seconds; }},
 };
@@ -444,6 +445,7 @@ Result<void> Validate(Config& c, const fs::path& dir,
   SKR_TRY_VOID(InRange("audit.busy_timeout_ms", c.audit.busy_timeout_ms, 1, 600000));
   SKR_TRY_VOID(InRange("audit.unknown_release_interval_seconds",
                        c.audit.unknown_release_interval_seconds, 1, 86400));
+  SKR_TRY_VOID(InRange("audit.max_batch", c.audit.max_batch, 1, 512));
   SKR_TRY_VOID(InRange("audit.checkpoint_interval_seconds", c.audit.checkpoint_interval_seconds,
                        1, 86400));
 

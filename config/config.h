@@ -117,6 +117,8 @@ struct AuditConfig {
   std::string signing_key;
   // How often a checkpoint is signed when the log grew (also on demand and at shutdown).
   int checkpoint_interval_seconds = 60;
+  // Most records one audit commit carries (group commit); 1 = one fsync per record.
+  int max_batch = 512;
 };
 
 struct Config {

@@ -151,6 +151,31 @@ std::string LabelValue(const std::string& v) {
   return out;
 }
 
+// The audit log's counters for /metrics (group commit and failed writes).
+std::string AuditMetricsText(const skr::audit::AppendStats& st) {
+  std::string out;
+  out += "# HELP skr_audit_records_total Audit records committed.\n"
+         "# TYPE skr_audit_records_total counter\n"
+         "skr_audit_records_total " + std::to_string(st.records) + "\n";
+  out += "# HELP skr_audit_commits_total Audit transactions committed (records / commits = mean "
+         "group-commit batch).\n# TYPE skr_audit_commits_total counter\n"
+         "skr_audit_commits_total " + std::to_string(st.commits) + "\n";
+  out += "# HELP skr_audit_write_failures_total Audit records that could not be written (their "
+         "requests got 503; nothing was released).\n"
+         "# TYPE skr_audit_write_failures_total counter\n"
+         "skr_audit_write_failures_total " + std::to_string(st.failed) + "\n";
+  out += "# HELP skr_audit_failed_commits_total Audit transactions that failed.\n"
+         "# TYPE skr_audit_failed_commits_total counter\n"
+         "skr_audit_failed_commits_total " + std::to_string(st.failed_commits) + "\n";
+  out += "# HELP skr_audit_unrecorded_failures Failed audit records not yet counted in a "
+         "committed record (unrecorded_failures).\n# TYPE skr_audit_unrecorded_failures gauge\n"
+         "skr_audit_unrecorded_failures " + std::to_string(st.unrecorded) + "\n";
+  out += "# HELP skr_audit_queued Audit appends waiting for the group commit.\n"
+         "# TYPE skr_audit_queued gauge\n"
+         "skr_audit_queued " + std::to_string(st.queued) + "\n";
+  return out;
+}
+
 // The CRL gauges of /metrics for the set in force at `now`.
 std::string CrlMetricsText(const skr::attestation::snp::CrlSet* set, std::int64_t now,
                            std::uint64_t reloads_ok, std::uint64_t reloads_failed) {
@@ -349,7 +374,9 @@ int RunInit(const skr::config::Config& cfg) {
   if (!ks) return Fail(kExitFailure, ks.error().message());
   if (auto r = (*ks)->Initialize(*mk); !r) return Fail(kExitFailure, r.error().message());
   if (auto r = (*ks)->Unseal(*mk); !r) return Fail(kExitFailure, r.error().message());
-  auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock);
+  skr::audit::AuditOptions init_opt;
+  init_opt.exclusive = true;
+  auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock, init_opt);
   if (!audit) return Fail(kExitFailure, audit.error().message());
   if (auto r = skr::audit::CheckpointSigner::CreateFile(cfg.audit.signing_key); !r) {
     return Fail(kExitFailure, r.error().message());
@@ -430,6 +457,12 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   }
   skr::audit::AuditOptions aopt;
   aopt.busy_timeout_ms = cfg.audit.busy_timeout_ms;
+  aopt.max_batch = static_cast<std::size_t>(cfg.audit.max_batch);
+  aopt.exclusive = true;  // one skrd per SQLite audit log (the Merkle tree has one writer)
+  aopt.on_failure = [](const skr::Error& e, std::size_t records) {
+    LogLine("error", "audit write failed; nothing was released for these requests",
+            {{"reason", e.message()}, {"records", records}});
+  };
   auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock, aopt);
   if (!audit) return Fail(kExitFailure, "audit log: " + audit.error().message());
   auto signer = skr::audit::CheckpointSigner::LoadFile(cfg.audit.signing_key);
@@ -470,6 +503,8 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   }
   broker.SetReleaseGate([&audit_service] { return audit_service.IntegrityFailure(); });
   router.SetAuditService(&audit_service);
+  skr::audit::AuditLog* log_ptr = audit->get();
+  router.AddMetricsSource([log_ptr] { return AuditMetricsText(log_ptr->Stats()); });
   CrlReloader crl_reloader(cfg, built->snp, clock);
   router.AddMetricsSource([&crl_reloader] { return crl_reloader.MetricsText(); });
 
@@ -540,6 +575,13 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   broker.FlushUnknownReleases();
   if (auto cp = audit_service.Checkpoint(); cp) {
     LogLine("info", "audit checkpoint", {{"tree_size", cp->tree_size}});
+    // A clean stop at this size: a log found longer or shorter at the next start was changed
+    // by something else meanwhile.
+    if (auto size = audit->get()->Size(); size && *size == cp->tree_size) {
+      if (auto m = audit_service.MarkStopped(*size); !m) {
+        LogLine("error", "audit stop marker: " + m.error().message());
+      }
+    }
   } else if (!audit_service.IntegrityFailure()) {
     LogLine("error", "audit checkpoint at shutdown: " + cp.error().message());
   }

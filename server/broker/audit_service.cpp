@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "common/encoding.h"
@@ -84,8 +86,8 @@ Result<void> AuditService::CheckIntegrity() {
       source = checkpoint_file_;
     }
   }
-  if (!best) return Ok();  // nothing signed yet
   SKR_TRY(const auto tree, log_.CurrentTree());
+  if (!best) return CheckStopped(tree.size);  // nothing signed yet
   if (tree.size < best->tree_size) {
     Error e = Damaged("the log holds " + std::to_string(tree.size) +
                       " records but a checkpoint (" + source + ") was signed at " +
@@ -103,11 +105,51 @@ Result<void> AuditService::CheckIntegrity() {
     MarkDamaged(e);
     return e;
   }
+  return CheckStopped(tree.size);
+}
+
+Result<void> AuditService::CheckStopped(std::int64_t size) {
+  const std::string marker = stopped_file();
+  if (!std::filesystem::exists(marker)) return Ok();
+  SKR_TRY(const std::string text, ReadFile(marker, 64));
+  std::int64_t stopped = -1;
+  try {
+    std::size_t used = 0;
+    stopped = std::stoll(text, &used);
+    if (used != text.size() && text.substr(used) != "\n") stopped = -1;
+  } catch (const std::exception&) {
+    stopped = -1;
+  }
+  if (stopped < 0) {
+    Error e = Damaged(marker + " does not hold a tree size");
+    MarkDamaged(e);
+    return e;
+  }
+  if (size != stopped) {
+    Error e = Damaged(
+        size > stopped
+            ? "records from seq " + std::to_string(stopped + 1) + " to " + std::to_string(size) +
+                  " were added while skrd was stopped (it stopped cleanly at " +
+                  std::to_string(stopped) + " records)"
+            : "the log holds " + std::to_string(size) + " records but skrd stopped cleanly at " +
+                  std::to_string(stopped) + ": records from seq " + std::to_string(size + 1) +
+                  " are missing (log truncated)");
+    MarkDamaged(e);
+    return e;
+  }
+  // Sound: from now on a crash may leave records after the last checkpoint.
+  if (std::error_code ec; !std::filesystem::remove(marker, ec) || ec) {
+    return Error(ErrorCode::kUnavailable, "cannot remove " + marker, "audit_unavailable");
+  }
   return Ok();
 }
 
-Result<void> AuditService::SaveFile(const std::string& note) const {
-  const std::string tmp = checkpoint_file_ + ".tmp";
+Result<void> AuditService::MarkStopped(std::int64_t tree_size) {
+  return SaveFile(stopped_file(), std::to_string(tree_size) + "\n");
+}
+
+Result<void> AuditService::SaveFile(const std::string& path, const std::string& note) {
+  const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     return Error(ErrorCode::kUnavailable,
@@ -123,12 +165,12 @@ Result<void> AuditService::SaveFile(const std::string& note) const {
   }
   ok = ok && ::fsync(fd) == 0;
   ok = (::close(fd) == 0) && ok;
-  ok = ok && ::rename(tmp.c_str(), checkpoint_file_.c_str()) == 0;
+  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
   if (!ok) {
     ::unlink(tmp.c_str());
-    return Error(ErrorCode::kUnavailable, "cannot write " + checkpoint_file_, "audit_unavailable");
+    return Error(ErrorCode::kUnavailable, "cannot write " + path, "audit_unavailable");
   }
-  const std::string dir = std::filesystem::path(checkpoint_file_).parent_path().string();
+  const std::string dir = std::filesystem::path(path).parent_path().string();
   if (const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dfd >= 0) {
     (void)::fsync(dfd);
@@ -154,7 +196,7 @@ Result<audit::AuditLog::StoredCheckpoint> AuditService::Checkpoint() {
   SKR_TRY(cp.note, signer_.Sign(tree.size, tree.root));
   cp.created_at = clock_.NowUnix();
   SKR_TRY_VOID(log_.StoreCheckpoint(cp));
-  SKR_TRY_VOID(SaveFile(cp.note));
+  SKR_TRY_VOID(SaveFile(checkpoint_file_, cp.note));
   return cp;
 }
 
@@ -168,10 +210,14 @@ Result<void> AuditService::RequireAuditor(const Actor& a) const {
 Result<Json> AuditService::GetCheckpoint(const Actor& a) {
   SKR_TRY_VOID(RequireAuditor(a));
   SKR_TRY(const auto cp, Checkpoint());
-  return Json{{"checkpoint", cp.note},
-              {"tree_size", cp.tree_size},
-              {"root_hash", Base64Encode(cp.root)},
-              {"verifier_key", signer_.verifier_key()}};
+  Json out{{"checkpoint", cp.note},
+           {"tree_size", cp.tree_size},
+           {"root_hash", Base64Encode(cp.root)},
+           {"verifier_key", signer_.verifier_key()}};
+  // A damaged log is served with its last signed checkpoint and says so: what skrd found at
+  // start (e.g. records added while it was stopped, which no signature can tell apart).
+  if (auto damaged = IntegrityFailure()) out["integrity_error"] = damaged->message();
+  return out;
 }
 
 Result<Json> AuditService::GetInclusionProof(const Actor& a, std::int64_t seq,

@@ -55,10 +55,19 @@ class AuditService {
 
   const std::string& verifier_key() const { return signer_.verifier_key(); }
 
+  // Called after the shutdown checkpoint: records (beside the checkpoint file) the tree size
+  // skrd stopped at. At the next start CheckIntegrity refuses a log that grew or shrank while
+  // skrd was stopped (records appended or cut by something else), then removes the marker, so
+  // that after a crash (no marker) records committed after the last checkpoint are accepted.
+  Result<void> MarkStopped(std::int64_t tree_size);
+  std::string stopped_file() const { return checkpoint_file_ + ".stopped"; }
+
  private:
   Result<void> RequireAuditor(const Actor& a) const;
   void MarkDamaged(Error e);
-  Result<void> SaveFile(const std::string& note) const;
+  static Result<void> SaveFile(const std::string& path, const std::string& content);
+  // The stopped-marker part of CheckIntegrity (`size` = records in the log now).
+  Result<void> CheckStopped(std::int64_t size);
 
   audit::AuditLog& log_;
   const audit::CheckpointSigner& signer_;

@@ -92,6 +92,18 @@ Result<void> RequireTenantAdmin(const Actor& a, std::string_view tenant) {
   return Error(ErrorCode::kPermissionDenied, "admin role for this tenant required", "forbidden");
 }
 
+// Reading a tenant's policies and key metadata (never material): its admins, and auditors (of
+// this tenant, or global ones), so that what the audit records name can be looked at.
+Result<void> RequireTenantReader(const Actor& a, std::string_view tenant) {
+  if (a.token.role == Role::kAuditor && (!a.token.tenant || *a.token.tenant == tenant)) {
+    return Ok();
+  }
+  if (a.token.role == Role::kAuditor) {
+    return Error(ErrorCode::kPermissionDenied, "auditor of another tenant", "forbidden");
+  }
+  return RequireTenantAdmin(a, tenant);
+}
+
 Json KeyToJson(const keystore::KeyInfo& k) {
   Json versions = Json::array();
   for (const auto& v : k.versions) {
@@ -384,6 +396,7 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
   rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
   rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
   rec.request_id = request_id;
+  rec.client_address = Clip(source, 64);
   if (version) rec.version = *version;
   if (release_gate_) {
     if (auto refused = release_gate_()) {
@@ -448,6 +461,7 @@ void Broker::AuditRejectedRelease(std::string_view tenant, std::string_view key,
   rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
   rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
   rec.request_id = request_id;
+  rec.client_address = Clip(source, 64);
   rec.decision = "denied";
   rec.reason = Clip(error.reason() + ": " + error.message(), 512);
   (void)audit_.Append(std::move(rec));
@@ -465,7 +479,9 @@ Result<Actor> Broker::Authenticate(std::string_view header) {
     return Error(ErrorCode::kUnauthenticated, "invalid token", "unauthenticated");
   }
   SKR_TRY(keystore::TokenInfo t, keys_.Authenticate(secret));
-  return Actor{std::move(t)};
+  Actor a;
+  a.token = std::move(t);
+  return a;
 }
 
 Result<void> Broker::AuditIntent(const Actor& a, const std::string& rid, std::string action,
@@ -479,18 +495,23 @@ Result<void> Broker::AuditIntent(const Actor& a, const std::string& rid, std::st
   rec.tenant = std::move(tenant);
   rec.key = Clip(key, 128);
   rec.request_id = rid;
+  rec.client_address = Clip(a.source, 64);
   rec.decision = "requested";
+  const std::string action_name = rec.action;
   auto r = audit_.Append(std::move(rec));
   if (!r) {
     return Error(ErrorCode::kUnavailable, "audit log unavailable; nothing was changed",
                  "audit_unavailable");
   }
+  a.intent_seq = r->seq;
+  a.intent_action = action_name;
   return Ok();
 }
 
 Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string tenant,
                                 std::string key, std::optional<int> version,
-                                const std::string& rid, const Result<void>& outcome) {
+                                const std::string& rid, const Result<void>& outcome,
+                                std::string policy_sha256) {
   // Every admin change ends here, whatever its outcome: cached key metadata is dropped, so the
   // next release reads what the change left (DESIGN.md: nothing that matters is only in memory).
   key_cache_.Clear();
@@ -502,6 +523,12 @@ Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string 
   rec.key = std::move(key);
   rec.version = version;
   rec.request_id = rid;
+  rec.client_address = Clip(a.source, 64);
+  // The outcome names its "requested" record: the two records of one change are linked.
+  if (a.intent_seq && a.intent_action == rec.action) rec.intent_seq = a.intent_seq;
+  a.intent_seq.reset();
+  a.intent_action.clear();
+  rec.policy_sha256 = std::move(policy_sha256);
   rec.decision = outcome ? "ok" : "failed";
   rec.reason = outcome ? "" : Clip(outcome.error().reason() + ": " + outcome.error().message(), 512);
   auto r = audit_.Append(std::move(rec));
@@ -627,9 +654,13 @@ Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::str
   SKR_TRY(Json doc, ParseJson(body, 64 * 1024));
   SKR_TRY_VOID(ParsePolicyForStore(doc));
   SKR_TRY_VOID(AuditIntent(a, rid, "policy.put", std::string(tenant), std::string(name)));
-  auto rec = keys_.PutPolicy(tenant, name, DumpJson(doc));
+  const std::string stored = DumpJson(doc);
+  auto rec = keys_.PutPolicy(tenant, name, stored);
+  // The digest of the document exactly as stored (GET .../policies/{p}?version=N returns it),
+  // so an auditor can tie the record to the policy text.
   SKR_TRY_VOID(AuditAdmin(a, "policy.put", std::string(tenant), std::string(name),
-                          rec ? std::optional<int>(rec->version) : std::nullopt, rid, Outcome(rec)));
+                          rec ? std::optional<int>(rec->version) : std::nullopt, rid, Outcome(rec),
+                          rec ? HexEncode(Sha256(stored)) : std::string()));
   if (!rec) return rec.error();
   return Json{{"name", rec->name}, {"version", rec->version}};
 }
@@ -638,20 +669,22 @@ Result<Json> Broker::GetPolicy(const Actor& a, std::string_view tenant, std::str
                                std::optional<int> version) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(RequireTenantReader(a, tenant));
   SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name, version));
   auto doc = ParseJson(rec.document);
   Json out = {{"name", rec.name},
               {"version", rec.version},
               {"created_at", FormatRfc3339(rec.created_at)},
-              {"policy", doc ? *doc : Json(nullptr)}};
+              {"policy", doc ? *doc : Json(nullptr)},
+              // What the policy.put audit record's policy_sha256 names.
+              {"document_sha256", HexEncode(Sha256(rec.document))}};
   AddPolicyWarnings(out, rec.document);
   return out;
 }
 
 Result<Json> Broker::ListPolicies(const Actor& a, std::string_view tenant, const Page& page) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(RequireTenantReader(a, tenant));
   SKR_TRY(std::vector<keystore::PolicyRecord> list, keys_.ListPolicies(tenant));
   return Paginate<keystore::PolicyRecord>(
       list, page, [](const keystore::PolicyRecord& p) { return p.name; },
@@ -736,7 +769,7 @@ Result<Json> Broker::CreateKey(const Actor& a, std::string_view tenant, std::str
 
 Result<Json> Broker::ListKeys(const Actor& a, std::string_view tenant, const Page& page) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(RequireTenantReader(a, tenant));
   SKR_TRY(std::vector<keystore::KeyInfo> list, keys_.ListKeys(tenant));
   return Paginate<keystore::KeyInfo>(
       list, page, [](const keystore::KeyInfo& k) { return k.name; }, KeyToJson, "keys");
@@ -745,7 +778,7 @@ Result<Json> Broker::ListKeys(const Actor& a, std::string_view tenant, const Pag
 Result<Json> Broker::GetKey(const Actor& a, std::string_view tenant, std::string_view key) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(RequireTenantReader(a, tenant));
   SKR_TRY(keystore::KeyInfo info, keys_.GetKey(tenant, key));
   return KeyToJson(info);
 }
@@ -778,11 +811,11 @@ Result<Json> Broker::SetVersionState(const Actor& a, std::string_view tenant,
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
-  SKR_TRY_VOID(AuditIntent(a, rid, "key.set_state", std::string(tenant), std::string(key)));
-  auto info = keys_.SetVersionState(tenant, key, version, state);
   const char* action = state == keystore::VersionState::kEnabled    ? "key.enable"
                        : state == keystore::VersionState::kDisabled ? "key.disable"
                                                                     : "key.destroy";
+  SKR_TRY_VOID(AuditIntent(a, rid, action, std::string(tenant), std::string(key)));
+  auto info = keys_.SetVersionState(tenant, key, version, state);
   SKR_TRY_VOID(AuditAdmin(a, action, std::string(tenant), std::string(key), version, rid,
                           Outcome(info)));
   if (!info) return info.error();

@@ -45,6 +45,11 @@ struct BrokerOptions {
 // The authenticated caller of an admin or auditor endpoint.
 struct Actor {
   keystore::TokenInfo token;
+  std::string source;  // the request's client address, for the audit records
+  // Set by the broker while it handles the request: the seq of the "requested" record of the
+  // admin change in progress, which its outcome record links to (Record::intent_seq).
+  mutable std::optional<std::int64_t> intent_seq;
+  mutable std::string intent_action;
 };
 
 struct Page {
@@ -149,7 +154,7 @@ class Broker {
                            std::string tenant, std::string key);
   Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,
                           std::string key, std::optional<int> version, const std::string& rid,
-                          const Result<void>& outcome);
+                          const Result<void>& outcome, std::string policy_sha256 = "");
 
   // BeginTpmEnrollment after authorization and its intent record: checks and the stored row.
   Result<Json> DoBeginTpmEnrollment(std::string_view tenant, const std::string& name, const Json& req);

@@ -5,6 +5,7 @@
 #include <exception>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/encoding.h"
 #include "common/ossl.h"
 #include "server/http/errors.h"
@@ -65,6 +66,37 @@ Result<std::optional<std::int64_t>> QueryInt(const Target& t, std::string_view n
   if (ec != std::errc() || p != v->data() + v->size() || out < 0) {
     return Error(ErrorCode::kInvalidArgument,
                  "query parameter '" + std::string(name) + "' must be a non-negative integer",
+                 "malformed_request");
+  }
+  return std::optional<std::int64_t>(out);
+}
+
+// A time filter: RFC 3339 ("2026-12-06T10:00:00Z") or unix seconds.
+Result<std::optional<std::int64_t>> QueryTime(const Target& t, std::string_view name) {
+  auto raw = QueryParam(t, name);
+  if (!raw) return std::optional<std::int64_t>();
+  // Clients may percent-encode ':' and '+' (RFC 3986); nothing else is meaningful here.
+  std::string decoded;
+  for (std::size_t i = 0; i < raw->size(); ++i) {
+    const char c = (*raw)[i];
+    if (c == '%' && i + 2 < raw->size()) {
+      const std::string hex = raw->substr(i + 1, 2);
+      if (hex == "3A" || hex == "3a") decoded += ':';
+      else if (hex == "2B" || hex == "2b") decoded += '+';
+      else decoded += '?';  // anything else: not a valid time
+      i += 2;
+    } else {
+      decoded += c;
+    }
+  }
+  const std::optional<std::string> v = decoded;
+  if (auto parsed = ParseRfc3339(*v)) return std::optional<std::int64_t>(*parsed);
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || p != v->data() + v->size() || out < 0) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "query parameter '" + std::string(name) +
+                     "' must be an RFC 3339 time (2026-12-06T10:00:00Z) or unix seconds",
                  "malformed_request");
   }
   return std::optional<std::int64_t>(out);
@@ -349,6 +381,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
 
   auto actor_r = broker_.Authenticate(req.authorization);
   if (!actor_r) return ProblemResponse(actor_r.error(), rid);
+  actor_r->source = req.source;
   const Actor& a = *actor_r;
   auto page = PageOf(t);
   if (!page) return ProblemResponse(page.error(), rid);
@@ -422,6 +455,15 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       audit::Query q;
       q.tenant = QueryParam(t, "tenant");
       q.decision = QueryParam(t, "decision");
+      q.key = QueryParam(t, "key");
+      q.action = QueryParam(t, "action");
+      q.actor = QueryParam(t, "actor");
+      auto since = QueryTime(t, "since");
+      if (!since) return ProblemResponse(since.error(), rid);
+      q.since = *since;
+      auto until = QueryTime(t, "until");
+      if (!until) return ProblemResponse(until.error(), rid);
+      q.until = *until;
       auto from = QueryInt(t, "from_seq");
       if (!from) return ProblemResponse(from.error(), rid);
       if (*from) q.from_seq = **from;

@@ -68,6 +68,12 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
+AuditOptions BusyTimeout(int ms) {
+  AuditOptions o;
+  o.busy_timeout_ms = ms;
+  return o;
+}
+
 std::unique_ptr<AuditLog> OpenOrFail(const std::string& path, const Clock& clock,
                                      AuditOptions options = {}) {
   auto log = AuditLog::Open(path, clock, options);
@@ -234,7 +240,7 @@ TEST_CASE("AuditLog: appends queued behind a busy writer share one commit",
   test::TempDir dir;
   const std::string path = dir.file("audit.db");
   FakeClock clock(kNow);
-  auto log = OpenOrFail(path, clock, AuditOptions{20000});
+  auto log = OpenOrFail(path, clock, BusyTimeout(20000));
   RawDb raw(path);
   REQUIRE(raw.Exec("BEGIN EXCLUSIVE") == SQLITE_OK);
 
@@ -276,7 +282,7 @@ TEST_CASE("AuditLog: a locked database makes Append kUnavailable without advanci
   test::TempDir dir;
   const std::string path = dir.file("audit.db");
   FakeClock clock(kNow);
-  auto log = OpenOrFail(path, clock, AuditOptions{200});
+  auto log = OpenOrFail(path, clock, BusyTimeout(200));
   auto first = log->Append(MakeRecord("acme", "granted", 1));
   REQUIRE(first.has_value());
 
@@ -396,7 +402,7 @@ TEST_CASE("AuditLog: Open fails with kUnavailable when the file cannot be used",
     CHECK(test::CodeOf(r) == ErrorCode::kUnavailable);
   }
   SECTION("negative busy timeout") {
-    CHECK(test::CodeOf(AuditLog::Open(dir.file("audit.db"), clock, AuditOptions{-1})) ==
+    CHECK(test::CodeOf(AuditLog::Open(dir.file("audit.db"), clock, BusyTimeout(-1))) ==
           ErrorCode::kInvalidArgument);
   }
 }
@@ -409,6 +415,147 @@ TEST_CASE("AuditLog: the file uses WAL and the numbered schema", "[audit][integr
   RawDb raw(path);
   CHECK(raw.Text("PRAGMA journal_mode") == "wal");
   CHECK(raw.Text("PRAGMA user_version") == "3");
+}
+
+}  // namespace
+}  // namespace skr::audit
+
+namespace skr::audit {
+namespace {
+
+TEST_CASE("AuditLog: a failed write is reported to the hook and counted in the next record",
+          "[audit][integration]") {
+  test::TempDir dir;
+  const std::string path = dir.file("audit.db");
+  FakeClock clock(kNow);
+  std::vector<std::string> reported;
+  std::size_t reported_records = 0;
+  AuditOptions opt;
+  opt.busy_timeout_ms = 100;
+  opt.on_failure = [&](const Error& e, std::size_t n) {
+    reported.push_back(e.message());
+    reported_records += n;
+  };
+  auto log = OpenOrFail(path, clock, opt);
+  REQUIRE(log->Append(MakeRecord("acme", "granted", 1)).has_value());
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec("BEGIN EXCLUSIVE") == SQLITE_OK);
+    CHECK(test::CodeOf(log->Append(MakeRecord("acme", "granted", 2))) == ErrorCode::kUnavailable);
+    CHECK(test::CodeOf(log->Append(MakeRecord("acme", "denied", 3))) == ErrorCode::kUnavailable);
+    REQUIRE(raw.Exec("COMMIT") == SQLITE_OK);
+  }
+  // The hook got SQLite's own reason each time.
+  REQUIRE(reported.size() == 2);
+  CHECK_THAT(reported[0], Catch::Contains("database is locked"));
+  CHECK(reported_records == 2);
+  AppendStats st = log->Stats();
+  CHECK(st.failed == 2);
+  CHECK(st.failed_commits == 2);
+  CHECK(st.unrecorded == 2);
+
+  // The next record committed says that two decisions went unrecorded; the one after does not.
+  auto next = log->Append(MakeRecord("acme", "granted", 4));
+  REQUIRE(next.has_value());
+  CHECK(next->unrecorded_failures == 2);
+  CHECK(RecordToJson(*next).at("unrecorded_failures") == 2);
+  auto after = log->Append(MakeRecord("acme", "granted", 5));
+  REQUIRE(after.has_value());
+  CHECK(after->unrecorded_failures == 0);
+  CHECK_FALSE(RecordToJson(*after).contains("unrecorded_failures"));
+  CHECK(log->Stats().unrecorded == 0);
+  CHECK(log->VerifyAll().value() == 3);
+  // What was stored reads back the same (the member is part of the leaf and the hash).
+  auto stored = log->Entries({});
+  REQUIRE(stored.has_value());
+  CHECK((*stored)[1].unrecorded_failures == 2);
+}
+
+TEST_CASE("AuditLog: an exclusive log refuses a second exclusive opener until it is closed",
+          "[audit][integration]") {
+  test::TempDir dir;
+  const std::string path = dir.file("audit.db");
+  FakeClock clock(kNow);
+  AuditOptions opt;
+  opt.exclusive = true;
+  {
+    auto first = OpenOrFail(path, clock, opt);
+    auto second = AuditLog::Open(path, clock, opt);
+    REQUIRE(test::CodeOf(second) == ErrorCode::kUnavailable);
+    CHECK(second.error().reason() == "audit_locked");
+    CHECK_THAT(second.error().message(), Catch::Contains(path + ".lock"));
+    REQUIRE(first->Append(MakeRecord("acme", "granted", 1)).has_value());
+  }
+  auto again = OpenOrFail(path, clock, opt);
+  CHECK(again->Size().value() == 1);
+}
+
+TEST_CASE("AuditLog: max_batch bounds the records per commit", "[audit][integration]") {
+  test::TempDir dir;
+  FakeClock clock(kNow);
+  AuditOptions opt;
+  SECTION("0 and more than 512 are refused") {
+    opt.max_batch = 0;
+    CHECK(test::CodeOf(AuditLog::Open(dir.file("a.db"), clock, opt)) == ErrorCode::kInvalidArgument);
+    opt.max_batch = 513;
+    CHECK(test::CodeOf(AuditLog::Open(dir.file("a.db"), clock, opt)) == ErrorCode::kInvalidArgument);
+  }
+  SECTION("1: one commit per record, whatever the concurrency") {
+    opt.max_batch = 1;
+    auto log = OpenOrFail(dir.file("audit.db"), clock, opt);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 16; ++i) {
+      threads.emplace_back([&, i] { REQUIRE(log->Append(MakeRecord("a", "granted", i)).has_value()); });
+    }
+    for (auto& t : threads) t.join();
+    const AppendStats st = log->Stats();
+    CHECK(st.records == 16);
+    CHECK(st.commits == 16);
+    CHECK(st.max_batch == 1);
+    CHECK(log->VerifyAll().value() == 16);
+  }
+}
+
+TEST_CASE("AuditLog: Entries filters by key, action, actor and time range", "[audit][integration]") {
+  test::TempDir dir;
+  FakeClock clock(kNow);
+  auto log = OpenOrFail(dir.file("audit.db"), clock);
+  // seq 1..6 at kNow, kNow+10, ..., kNow+50; keys k0,k1,k0,k1,k0,k1; seq 3 and 6 are admin.
+  for (int i = 0; i < 6; ++i) {
+    Record r = MakeRecord("a", "granted", i % 2);
+    if (i % 3 == 2) {
+      r.kind = "admin";
+      r.action = "key.rotate";
+      r.actor = "tok-" + std::to_string(i);
+    }
+    REQUIRE(log->Append(r).has_value());
+    clock.Advance(10);
+  }
+  auto seqs = [&](const Query& q) {
+    std::vector<std::int64_t> out;
+    auto r = log->Entries(q);
+    REQUIRE(r.has_value());
+    for (const Record& rec : *r) out.push_back(rec.seq);
+    return out;
+  };
+  using V = std::vector<std::int64_t>;
+  Query q;
+  q.key = "k0";
+  CHECK(seqs(q) == V{1, 3, 5});
+  q = Query{};
+  q.action = "key.rotate";
+  CHECK(seqs(q) == V{3, 6});
+  q.actor = "tok-5";
+  CHECK(seqs(q) == V{6});
+  q = Query{};
+  q.since = kNow + 10;
+  q.until = kNow + 40;  // exclusive
+  CHECK(seqs(q) == V{2, 3, 4});
+  q.key = "k1";
+  CHECK(seqs(q) == V{2, 4});
+  q = Query{};
+  q.key = "nope";
+  CHECK(seqs(q).empty());
 }
 
 }  // namespace

@@ -61,6 +61,11 @@ void CheckSame(const Record& a, const Record& b) {
   CHECK(a.trace_sha256 == b.trace_sha256);
   CHECK(a.prev_hash == b.prev_hash);
   CHECK(a.hash == b.hash);
+  CHECK(a.client_address == b.client_address);
+  CHECK(a.intent_seq == b.intent_seq);
+  CHECK(a.policy_sha256 == b.policy_sha256);
+  CHECK(a.replay_sha256 == b.replay_sha256);
+  CHECK(a.unrecorded_failures == b.unrecorded_failures);
 }
 
 // A valid chain of n records built with the public helpers.
@@ -107,6 +112,38 @@ TEST_CASE("RecordToJson: round trips every field through RecordFromJson", "[audi
   auto back = RecordFromJson(*parsed);
   REQUIRE(back.has_value());
   CheckSame(*back, r);
+}
+
+TEST_CASE("RecordToJson: optional members appear only when set, and round trip",
+          "[audit][unit]") {
+  Record r = FullRecord();
+  const Json plain = RecordToJson(r);
+  // Unset: the JSON (hence leaf bytes and hash) is exactly what records had before them.
+  for (const char* m : {"client_address", "intent_seq", "policy_sha256", "replay_sha256",
+                        "unrecorded_failures"}) {
+    CHECK_FALSE(plain.contains(m));
+  }
+  r.client_address = "127.0.0.5";
+  r.intent_seq = 41;
+  r.policy_sha256 = std::string(64, 'a');
+  r.replay_sha256 = std::string(64, 'b');
+  r.unrecorded_failures = 3;
+  const Json j = RecordToJson(r);
+  CHECK(j.size() == 25);
+  CHECK(j.at("intent_seq") == 41);
+  auto back = RecordFromJson(ParseJson(DumpJson(j)).value());
+  REQUIRE(back.has_value());
+  CheckSame(*back, r);
+  CHECK(ComputeRecordHash(*back).value() != ComputeRecordHash(FullRecord()).value());
+  // Present means set: an empty or zero value would not survive the round trip.
+  for (const auto& [member, value] : std::vector<std::pair<std::string, Json>>{
+           {"client_address", ""}, {"intent_seq", 0}, {"policy_sha256", ""},
+           {"replay_sha256", ""}, {"unrecorded_failures", 0}, {"intent_seq", "4"}}) {
+    Json bad = plain;
+    bad[member] = value;
+    INFO(member);
+    CHECK(test::CodeOf(RecordFromJson(bad)) == ErrorCode::kInvalidArgument);
+  }
 }
 
 TEST_CASE("RecordFromJson: rejects malformed records", "[audit][unit]") {

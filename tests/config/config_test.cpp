@@ -82,19 +82,25 @@ TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved pat
   // The audit signing key sits beside the master key unless configured (issue 11).
   CHECK(cfg->audit.signing_key == "/etc/skr/data/audit-signing.key");
   CHECK(cfg->audit.checkpoint_interval_seconds == 60);
+  CHECK(cfg->audit.max_batch == 512);
 }
 
 TEST_CASE("ParseConfig: audit signing key and checkpoint interval", "[config][unit]") {
   auto cfg = ParseConfig(std::string(kMinimal) +
                              "[audit]\nsigning_key = \"keys/audit.key\"\n"
-                             "checkpoint_interval_seconds = 5\n",
+                             "checkpoint_interval_seconds = 5\nmax_batch = 1\n",
                          "/etc/skr", {});
   REQUIRE(cfg.has_value());
   CHECK(cfg->audit.signing_key == "/etc/skr/keys/audit.key");
   CHECK(cfg->audit.checkpoint_interval_seconds == 5);
+  CHECK(cfg->audit.max_batch == 1);
   for (const char* bad : {"0", "86401", "-1"}) {
     auto c = ParseConfig(std::string(kMinimal) + "[audit]\ncheckpoint_interval_seconds = " + bad + "\n",
                          "/etc/skr", {});
+    CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
+  }
+  for (const char* bad : {"0", "513"}) {
+    auto c = ParseConfig(std::string(kMinimal) + "[audit]\nmax_batch = " + bad + "\n", "/etc/skr", {});
     CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
   }
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit.h"
 #include "audit/checkpoint.h"
 #include "common/merkle.h"
 #include "common/encoding.h"
@@ -70,6 +71,52 @@ skr::audit::Checkpoint Checkpoint(Skrd& skrd, const std::string& token) {
   CHECK(cp->tree_size == r.json.at("tree_size").get<std::int64_t>());
   CHECK(skr::Base64Encode(cp->root) == r.json.at("root_hash"));
   return std::move(cp).value();
+}
+
+// What an attacker with write access to audit.db (and none to the signing key) can append: a
+// record that links to the last one by hash, so that the chain and the Merkle tree rebuilt from
+// the rows are both sound. Only the stop marker beside the signing key tells it apart.
+void AppendForgedRecord(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT json FROM audit_records ORDER BY seq DESC LIMIT 1", -1, &st,
+                             nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const std::string last_json = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  auto last = skr::audit::RecordFromJson(skr::ParseJson(last_json).value()).value();
+  skr::audit::Record forged = last;
+  forged.seq = last.seq + 1;
+  forged.prev_hash = last.hash;
+  forged.kind = "release";
+  forged.action = "release";
+  forged.decision = "granted";
+  forged.request_id = "forged";
+  forged.hash = skr::audit::ComputeRecordHash(forged).value();
+  const std::string json = skr::audit::LeafBytes(forged).value();
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "INSERT INTO audit_records (seq, time, tenant, decision, json, hash)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                             -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_int64(st, 1, forged.seq);
+  sqlite3_bind_int64(st, 2, forged.time);
+  sqlite3_bind_text(st, 3, forged.tenant.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, forged.decision.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 5, json.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 6, forged.hash.c_str(), -1, SQLITE_TRANSIENT);
+  REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
+// Records `a` and `b` trade places, each renumbered (row and JSON) so that it reads as the seq
+// it now sits at: a reorder that no row-level check sees.
+void SwapRecords(sqlite3* db, int a, int b) {
+  const std::string sql =
+      "DROP TRIGGER IF EXISTS audit_records_no_update;"
+      "UPDATE audit_records SET seq = -seq WHERE seq IN (" + std::to_string(a) + ", " +
+      std::to_string(b) + ");"
+      "UPDATE audit_records SET seq = " + std::to_string(a + b) + " + seq, json = json_set(json, '$.seq', " +
+      std::to_string(a + b) + " + seq) WHERE seq IN (-" + std::to_string(a) + ", -" + std::to_string(b) + ");";
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
 }
 
 }  // namespace
@@ -192,6 +239,19 @@ TEST_CASE("Audit log: a log truncated or rewritten while skrd was down keeps rel
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     expect = "at seq 1";
   }
+  SECTION("a record deleted from the middle") {
+    REQUIRE(sqlite3_exec(db, "DELETE FROM audit_records WHERE seq = 3", nullptr, nullptr, nullptr) == SQLITE_OK);
+    CHECK(sqlite3_changes(db) == 1);
+    expect = "at seq 3";
+  }
+  SECTION("two records swapped (renumbered so each row still reads as its seq)") {
+    SwapRecords(db, 2, 3);
+    expect = "at seq 2";
+  }
+  SECTION("a well-formed record appended, chained to the last one") {
+    AppendForgedRecord(db);
+    expect = "were added while skrd was stopped";  // skrd stopped cleanly at the previous size
+  }
   sqlite3_close_v2(db);
 
   REQUIRE(skrd.Start());
@@ -215,6 +275,32 @@ TEST_CASE("Audit log: a log truncated or rewritten while skrd was down keeps rel
     REQUIRE(cp.status == 200);
     CHECK(cp.json.at("tree_size").get<std::int64_t>() >= signed_cp.tree_size);
   }
+}
+
+TEST_CASE("Audit log: a database file cut short while skrd was down is refused",
+          "[integration][audit][merkle]") {
+  Skrd skrd;
+  REQUIRE(skrd.Start());
+  skrd.SetUpTenant("acme", "disk", kPolicy, "root", kMaterialB64);
+  skrd.Stop();
+  const std::string path = skrd.file("data/audit.db");
+  const auto full = std::filesystem::file_size(path);
+  REQUIRE(full > 8192);
+  std::filesystem::resize_file(path, 8192);  // the first pages survive, the rest is gone
+  // Either skrd does not start (the log cannot be opened) or it starts refusing releases.
+  if (!skrd.Start()) {
+    CHECK_THAT(skrd.Log(), Catch::Contains("audit"));
+    return;
+  }
+  auto nonce = skrd.Post("/v1/challenge", Json::object());
+  REQUIRE(nonce.status == 200);
+  auto attester = skr::test::ReadFileOrFail(skrd.file("dev/sample-attester.key"));
+  auto a = skr::test::MakeSampleAttestation(attester, nonce.json["nonce"], {{"debug", false}});
+  auto r = skrd.Post("/v1/tenants/acme/keys/root/release",
+                     {{"nonce", nonce.json["nonce"]}, {"tee-pubkey", a.tee_pubkey}, {"evidence", a.evidence}});
+  INFO(r.body << skrd.Log());
+  CHECK(r.status == 503);
+  CHECK(!r.json.contains("jwe"));
 }
 
 namespace {
@@ -284,6 +370,37 @@ TEST_CASE("skrctl audit verify: recomputes the tree, resumes, and finds the firs
     CHECK(bad.at("first_bad_seq") == 4);
     CHECK(bad.at("tree_size").get<std::int64_t>() >= size);
   }
+  SECTION("a record deleted, two swapped, or one appended while skrd was down") {
+    skrd.Stop();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(skrd.file("data/audit.db").c_str(), &db, SQLITE_OPEN_READWRITE,
+                            nullptr) == SQLITE_OK);
+    std::int64_t bad_seq = 0;
+    std::string says;
+    const int variant = GENERATE(0, 1, 2);
+    if (variant == 0) {
+      REQUIRE(sqlite3_exec(db, "DROP TRIGGER audit_records_no_delete; DELETE FROM audit_records WHERE seq = 3",
+                           nullptr, nullptr, nullptr) == SQLITE_OK);
+      bad_seq = 3;
+      says = "entry 3 is missing";
+    } else if (variant == 1) {
+      SwapRecords(db, 2, 3);
+      bad_seq = 2;
+      says = "first entry that differs from the signed log is seq 2";
+    } else {
+      AppendForgedRecord(db);
+      says = "were added while skrd was stopped";
+    }
+    sqlite3_close_v2(db);
+    REQUIRE(skrd.Start());
+    auto r = AuditVerify(skrd, {"--verifier-key", key, "--format", "json"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    const Json bad = skr::ParseJson(r.out).value();
+    CHECK(bad.at("ok") == false);
+    CHECK_THAT(bad.at("detail").get<std::string>(), Catch::Contains(says));
+    if (bad_seq != 0) CHECK(bad.at("first_bad_seq") == bad_seq);
+  }
   SECTION("a log rolled back below the saved checkpoint") {
     skrd.Stop();
     sqlite3* db = nullptr;
@@ -297,6 +414,7 @@ TEST_CASE("skrctl audit verify: recomputes the tree, resumes, and finds the firs
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close_v2(db);
     std::filesystem::remove(skrd.file("data/audit-signing.key.checkpoint"));
+    std::filesystem::remove(skrd.file("data/audit-signing.key.checkpoint.stopped"));
     REQUIRE(skrd.Start());  // skrd itself has nothing left to compare with: only the auditor does
     auto r = AuditVerify(skrd, {"--verifier-key", key, "--state", state});
     INFO(r.out << r.err);

@@ -163,7 +163,30 @@ TEST_CASE("Nonce tokens: consumed once across a restart and across two skrd on o
   w.skrd.Stop();
   REQUIRE(w.skrd.Start());
   ExpectProblem(w.Release(w.skrd, n2), 401, "nonce_reused");
-  CHECK(w.Granted() == 5);
+  // Five keys released in all, each logged by the skrd that released it (each SQLite-backed
+  // skrd has its own audit log).
+  auto replica_granted = replica.Get("/v1/audit/entries?decision=granted&limit=1000",
+                                     replica.operator_token());
+  REQUIRE(replica_granted.status == 200);
+  CHECK(w.Granted() + static_cast<std::int64_t>(replica_granted.json["entries"].size()) == 5);
+}
+
+TEST_CASE("Audit lock: a second skrd on the same SQLite audit log is refused",
+          "[integration][audit][attack]") {
+  World w;
+  // Same config file, same data dir: the second process must not start (two writers would fork
+  // the Merkle tree's head).
+  auto second = skr::test::RunCommand({skr::test::BinaryDir() + "/server/skrd", "--config",
+                                       w.skrd.config_path()},
+                                      "", {}, /*timeout_seconds=*/20);
+  CHECK(second.exit_code != 0);
+  CHECK_THAT(second.out + second.err, Catch::Contains("one skrd serves an SQLite audit log at a time"));
+  // The first one still serves and releases.
+  CHECK(w.Release(w.skrd, World::Nonce(w.skrd)).status == 200);
+  // Once the first one has stopped, the lock is free again.
+  w.skrd.Stop();
+  REQUIRE(w.skrd.Start());
+  CHECK(w.Granted() == 1);
 }
 
 TEST_CASE("Nonce tokens: forged, truncated, foreign and expired nonces are refused",

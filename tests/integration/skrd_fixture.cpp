@@ -47,11 +47,27 @@ bool Skrd::Start() {
         at += base.size() + rel.size();
       }
     }
+    // Its own audit log and signing key: an SQLite audit log has one writer (a lock file
+    // refuses a second skrd on it); replicas share one log only on the PostgreSQL engine.
+    for (const auto& [section, line] :
+         {std::pair<std::string, std::string>{"[storage]\n", "audit_path = \"data/audit.db\"\n"},
+          {"[audit]\n", "signing_key = \"data/audit-signing.key\"\n"}}) {
+      const auto at = toml.find(section);
+      if (at == std::string::npos) return false;
+      toml.insert(at + section.size(), line);
+    }
     WriteFile(config_path(), toml, 0644);
     std::filesystem::create_directories(dir_.file("tls"));
+    std::filesystem::create_directories(dir_.file("data"));
     std::filesystem::copy_file(options_.replica_of->file("tls/ca.crt"), dir_.file("tls/ca.crt"));
     operator_token_ = options_.replica_of->operator_token();
-    audit_verifier_key_ = options_.replica_of->audit_verifier_key();
+    auto init = RunCommand({BinaryDir() + "/server/skrd", "init", "--config", config_path()});
+    auto j = ParseJson(init.out);
+    if (init.exit_code != 0 || !j || !j->contains("audit_verifier_key")) {
+      UNSCOPED_INFO("skrd init (replica) failed: " << init.out << init.err);
+      return false;
+    }
+    audit_verifier_key_ = (*j)["audit_verifier_key"].get<std::string>();
   }
   if (!std::filesystem::exists(dir_.file("tls/ca.crt"))) {
     auto pki = RunCommand({SourceDir() + "/scripts/dev-pki", dir()});
