@@ -26,7 +26,9 @@
 #include "audit/log_impl.h"
 #include "common/merkle.h"
 #include "audit/sqlite_util.h"
+#include "common/encoding.h"
 #include "common/jose.h"
+#include "common/ossl.h"
 
 namespace skr::audit {
 
@@ -81,6 +83,14 @@ constexpr const char* kMigrations[] = {
     "  root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),"
     "  note TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL);",
+    // 4: what a release was decided on (evidence, binding inputs, policy digest), kept outside
+    // the leaf for offline replay; the record's replay_sha256 binds each bundle to its leaf.
+    // Rows may be pruned (retention), never changed.
+    "CREATE TABLE replay_bundles ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  bundle BLOB NOT NULL);"
+    "CREATE TRIGGER replay_bundles_no_update BEFORE UPDATE ON replay_bundles"
+    " BEGIN SELECT RAISE(ABORT, 'replay bundles are write-once'); END;",
 };
 constexpr std::int64_t kSchemaVersion =
     static_cast<std::int64_t>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -344,6 +354,19 @@ Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pendin
       return e;
     }
     sqlite3_reset(ins);
+    if (!p->bundle.empty()) {
+      sqlite3_stmt* b = bundle_stmt.get();
+      sqlite3_reset(b);
+      if (sqlite3_bind_int64(b, 1, r.seq) != SQLITE_OK ||
+          sqlite3_bind_blob64(b, 2, p->bundle.data(), p->bundle.size(), SQLITE_STATIC) != SQLITE_OK ||
+          sqlite3_step(b) != SQLITE_DONE) {
+        Error e = fail("INSERT replay bundle");
+        sqlite3_reset(b);
+        return e;
+      }
+      sqlite3_reset(b);
+      sqlite3_clear_bindings(b);
+    }
     if (auto leaf = write_tree->AppendLeaf(static_cast<std::uint64_t>(r.seq - 1),
                                            merkle::LeafHash(json));
         !leaf) {
@@ -418,6 +441,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                   ErrorCode::kUnavailable));
   SKR_TRY(impl.head_stmt, Prepare(db, kHeadSql, ErrorCode::kUnavailable));
+  SKR_TRY(impl.bundle_stmt,
+          Prepare(db, "INSERT INTO replay_bundles (seq, bundle) VALUES (?1, ?2)",
+                  ErrorCode::kUnavailable));
   SKR_TRY(impl.head, ReadHeadWith(db, impl.head_stmt.get()));
   SKR_TRY(TreeStore tree, TreeStore::Open(db));
   impl.write_tree.emplace(std::move(tree));
@@ -431,12 +457,15 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
   return log;
 }
 
-Result<Record> AuditLog::Append(Record record) {
+Result<Record> AuditLog::Append(Record record, std::string replay_bundle) {
   // Fields Append owns; whatever the caller put there is replaced.
   record.seq = 0;
   record.time = 0;
   record.prev_hash.clear();
   record.hash.clear();
+  record.unrecorded_failures = 0;
+  record.replay_sha256 =
+      replay_bundle.empty() ? std::string() : HexEncode(Sha256(replay_bundle));
   {
     Json as_json = RecordToJson(record);
     if (!JsonIsUtf8(as_json)) {
@@ -448,7 +477,7 @@ Result<Record> AuditLog::Append(Record record) {
   SKR_TRY(record.trace_sha256, internal::TraceSha256(record.trace));
 
   Impl& impl = *impl_;
-  Pending pending{std::move(record), std::nullopt};
+  Pending pending{std::move(record), std::move(replay_bundle), std::nullopt};
   std::unique_lock<std::mutex> lock(impl.mu);
   impl.queue.push_back(&pending);
   while (!pending.result.has_value()) {

@@ -114,7 +114,15 @@ class AuditLog {
   // Durably appends (fsync'ed commit) and returns the stored record (seq, time, hashes set).
   // kUnavailable when it cannot be written: the caller must not release anything then.
   // kInvalidArgument when the record cannot be canonicalized (invalid UTF-8, non-finite number).
-  Result<Record> Append(Record record);
+  // `replay_bundle`, when given, is stored beside the record in the same transaction (outside
+  // the leaf) and bound to it by Record::replay_sha256 = hex SHA-256(bundle).
+  Result<Record> Append(Record record, std::string replay_bundle = {});
+  // The replay bundle stored with record `seq` (nullopt: none kept, or pruned).
+  // Errors: kUnavailable.
+  Result<std::optional<std::string>> ReplayBundle(std::int64_t seq);
+  // Deletes the replay bundles of records older than `before` (unix seconds); the records and
+  // the tree stay. Returns the number deleted. Serialized with appends. Errors: kUnavailable.
+  Result<std::int64_t> PruneReplayBundles(std::int64_t before);
   // Records with seq >= from_seq matching the filters, in seq order, at most min(limit, 1000).
   // Errors: kInvalidArgument (from_seq < 1, limit < 1), kUnavailable, kInternal (corrupt row).
   Result<std::vector<Record>> Entries(const Query& q);

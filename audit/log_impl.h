@@ -27,6 +27,7 @@ struct Head {
 
 struct Pending {
   Record record;
+  std::string bundle;  // replay bundle stored beside the record ("" = none)
   std::optional<Result<Record>> result;  // set by the leader that wrote it, under mu
 };
 
@@ -49,6 +50,7 @@ struct AuditLog::Impl {
   internal::SqliteDbPtr write_db;
   internal::SqliteStmtPtr insert_stmt;
   internal::SqliteStmtPtr head_stmt;  // kHeadSql
+  internal::SqliteStmtPtr bundle_stmt;  // INSERT INTO replay_bundles
   std::optional<TreeStore> write_tree;
 
   // Reader connection for Entries/VerifyAll/Size/proofs. In WAL mode readers never wait for the

@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
       decision, verifier_key, state_file, key_filter, action_filter, actor_filter, since, until;
   bool follow = false;
   std::int64_t tail_n = 10;
+  std::int64_t replay_seq = 0;
   double interval_s = 2.0;
   std::optional<std::int64_t> ttl, version_opt, from_seq, limit, bytes_opt;
   std::int64_t version = 0;
@@ -549,6 +550,27 @@ int main(int argc, char** argv) {
       });
       if (!r) return ctx.ApiError(r.error());
       return kExitOk;
+    });
+
+    auto* rp = audit_cmd->add_subcommand(
+        "replay", "re-run the verification and policy of a release record on its kept evidence");
+    rp->add_option("SEQ", replay_seq, "the release record's sequence number")->required();
+    on(rp, [&](Ctx& ctx) {
+      if (replay_seq < 1) return UsageError("SEQ must be >= 1");
+      auto r = ctx.api().Get("/v1/audit/replay" + Query({{"seq", std::to_string(replay_seq)}}));
+      if (!r) return ctx.ApiError(r.error());
+      const bool same = r->value("same", false);
+      std::string text = "record " + std::to_string(replay_seq) + ": recorded " +
+                         (*r)["recorded"].value("decision", std::string()) + ", replayed " +
+                         (*r)["replayed"].value("decision", std::string()) + ": " +
+                         (same ? "same decision and trace" : "DIFFERENT") + "\n";
+      for (const auto& d : r->value("differences", Json::array())) {
+        text += "  differs: " + d.get<std::string>() + "\n";
+      }
+      if (!same) text += "  replayed reason: " + (*r)["replayed"].value("reason", std::string()) + "\n";
+      for (const auto& n : r->value("notes", Json::array())) text += "  note: " + n.get<std::string>() + "\n";
+      const int rc = ctx.Emit(*r, text);
+      return same ? rc : kExitApi;
     });
 
     auto* v = audit_cmd->add_subcommand(

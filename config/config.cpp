@@ -90,6 +90,8 @@ const KeySpec kKeys[] = {
      [](Config& c) -> Target { return &c.audit.unknown_release_interval_seconds; }},
     {"audit.signing_key", [](Config& c) -> Target { return &c.audit.signing_key; }},
     {"audit.max_batch", [](Config& c) -> Target { return &c.audit.max_batch; }},
+    {"audit.replay_retention_days",
+     [](Config& c) -> Target { return &c.audit.replay_retention_days; }},
     {"audit.checkpoint_interval_seconds",
      [](Config& c) -> Target { return &c.audit.checkpoint_interval_seconds; }},
 };
@@ -446,6 +448,7 @@ Result<void> Validate(Config& c, const fs::path& dir,
   SKR_TRY_VOID(InRange("audit.unknown_release_interval_seconds",
                        c.audit.unknown_release_interval_seconds, 1, 86400));
   SKR_TRY_VOID(InRange("audit.max_batch", c.audit.max_batch, 1, 512));
+  SKR_TRY_VOID(InRange("audit.replay_retention_days", c.audit.replay_retention_days, 0, 36500));
   SKR_TRY_VOID(InRange("audit.checkpoint_interval_seconds", c.audit.checkpoint_interval_seconds,
                        1, 86400));
 

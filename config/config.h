@@ -119,6 +119,8 @@ struct AuditConfig {
   int checkpoint_interval_seconds = 60;
   // Most records one audit commit carries (group commit); 1 = one fsync per record.
   int max_batch = 512;
+  // Days a release's evidence is kept beside its record for offline replay; 0 = none kept.
+  int replay_retention_days = 90;
 };
 
 struct Config {

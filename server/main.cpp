@@ -486,6 +486,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   bopt.tpm_ek_roots = &*ek_roots;
   bopt.tpm_require_ek = cfg.attestation.tpm.require_ek;
   bopt.tpm_enrollment_ttl_seconds = cfg.attestation.tpm.enrollment_ttl_seconds;
+  bopt.keep_replay_bundles = cfg.audit.replay_retention_days > 0;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
   skr::server::http::RouterLimits limits;
   limits.challenge_rate_per_second = cfg.server.challenge_rate_per_second;
@@ -540,12 +541,22 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   auto last_purge = std::make_shared<std::int64_t>(0);
   auto last_checkpoint = std::make_shared<std::int64_t>(clock.NowUnix());
   const int checkpoint_every = cfg.audit.checkpoint_interval_seconds;
+  const int retention_days = cfg.audit.replay_retention_days;
+  auto last_prune = std::make_shared<std::int64_t>(0);
   (*srv)->SetPeriodicTask(std::min({60, interval, checkpoint_every}),
                           [kp, &clock, &broker, &audit_service, last_purge, last_checkpoint,
-                           checkpoint_every] {
+                           checkpoint_every, log_ptr, retention_days, last_prune] {
     const std::int64_t now = clock.NowUnix();
     if (now - *last_purge >= 60) {
       (void)kp->PurgeNonces(now);
+      // Replay bundles past their retention (the records themselves stay), hourly.
+      if (retention_days > 0 && now - *last_prune >= 3600) {
+        *last_prune = now;
+        if (auto pruned = log_ptr->PruneReplayBundles(now - std::int64_t{retention_days} * 86400);
+            !pruned) {
+          LogLine("error", "pruning replay bundles: " + pruned.error().message());
+        }
+      }
       *last_purge = now;
     }
     broker.FlushUnknownReleases();

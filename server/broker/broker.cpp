@@ -18,6 +18,7 @@
 #include "common/jose.h"
 #include "common/ossl.h"
 #include "policy/policy.h"
+#include "server/broker/release_steps.h"
 
 namespace skr::server {
 namespace {
@@ -25,11 +26,6 @@ namespace {
 using keystore::Role;
 
 constexpr std::size_t kMaxKeyBytes = 1024;
-
-// Text that reaches audit records and problem details may carry client input: printable ASCII
-// (always valid UTF-8) and bounded, so a request cannot grow the append-only audit log by more
-// than a small, fixed amount.
-std::string Clip(std::string_view s, std::size_t max = 256) { return PrintableAscii(s, max); }
 
 Error BadRequest(std::string msg, std::string reason = "malformed_request") {
   return Error(ErrorCode::kInvalidArgument, std::move(msg), std::move(reason));
@@ -188,11 +184,14 @@ Result<SecretBytes> MaterialFromBody(const Json& body, bool require) {
   return RandomSecret(static_cast<std::size_t>(n));
 }
 
+}  // namespace
+
+std::string Clip(std::string_view s, std::size_t max) { return PrintableAscii(s, max); }
+
 std::string EvidenceDigest(const Json& evidence) {
   return HexEncode(Sha256(DumpJson(evidence)));
 }
 
-// An AK enrolled by one tenant's admin vouches only for that tenant (release, dry run, verify).
 Result<void> CheckAkTenant(const attestation::VerifiedEvidence& ev, std::string_view tenant) {
   auto owner = ev.claims.find("tpm.ak.tenant");
   if (owner == ev.claims.end()) return Ok();
@@ -202,8 +201,6 @@ Result<void> CheckAkTenant(const attestation::VerifiedEvidence& ev, std::string_
   }
   return Ok();
 }
-
-}  // namespace
 
 Broker::Broker(keystore::KeyStore& keys, audit::AuditLog& audit,
                const attestation::Registry& verifiers, const Clock& clock, BrokerOptions options)
@@ -302,8 +299,24 @@ Result<Json> Broker::Challenge(std::string_view body) {
   return out;
 }
 
-Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
-                               std::optional<int> version, std::string_view body) {
+Result<policy::Decision> Broker::Decide(
+    const Json& evidence, const std::string& nonce, const Json& tee_pubkey,
+    std::string_view tenant, const std::function<Result<keystore::PolicyRecord>()>& policy_of,
+    keystore::PolicyRecord& pol) {
+  // Evidence: verify to a pinned / configured root, then the binding.
+  SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(evidence));
+  // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
+  SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, tee_pubkey));
+  SKR_TRY_VOID(CheckAkTenant(ev, tenant));
+  // Policy.
+  SKR_TRY(pol, policy_of());
+  SKR_TRY(std::shared_ptr<const policy::Policy> policy, policy_cache_.Get(pol));
+  return policy->Evaluate(ev.claims, ev.authority);
+}
+
+Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay, std::string_view tenant,
+                               std::string_view key, std::optional<int> version,
+                               std::string_view body) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
   if (version && *version <= 0) return BadRequest("version must be a positive integer");
@@ -334,21 +347,24 @@ Result<Json> Broker::DoRelease(audit::Record& rec, std::string_view tenant, std:
     return Error(ErrorCode::kInvalidArgument, Clip(jwk.error().message()), "invalid_tee_pubkey");
   }
   if (auto tp = JwkThumbprint(jwk->members); tp) rec.tee_pubkey_thumbprint = *tp;
+  if (options_.keep_replay_bundles) {
+    // What the decision is made on, kept beside the record for offline replay (bound to its leaf
+    // by replay_sha256; the evidence also by evidence_sha256).
+    replay = Json{{"evidence", *ev_it}, {"tee-pubkey", *pub_it}, {"nonce", nonce}};
+  }
 
   // Freshness: consume the nonce (durably, single use).
   SKR_TRY_VOID(keys_.ConsumeNonce(nonce));
 
-  // Evidence: verify to a pinned / configured root, then the binding.
-  SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(*ev_it));
-  // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
-  SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, *pub_it));
-  SKR_TRY_VOID(CheckAkTenant(ev, tenant));
-
-  // Policy.
-  SKR_TRY(keystore::PolicyRecord pol, keys_.GetPolicy(tenant, info.policy));
-  rec.policy_version = pol.version;
-  SKR_TRY(std::shared_ptr<const policy::Policy> policy, policy_cache_.Get(pol));
-  policy::Decision decision = policy->Evaluate(ev.claims, ev.authority);
+  keystore::PolicyRecord pol;
+  auto decided = Decide(
+      *ev_it, nonce, *pub_it, tenant, [&] { return keys_.GetPolicy(tenant, info.policy); }, pol);
+  if (pol.version > 0) {
+    rec.policy_version = pol.version;
+    if (replay.is_object()) replay["policy_sha256"] = HexEncode(Sha256(pol.document));
+  }
+  if (!decided) return decided.error();
+  policy::Decision decision = std::move(decided).value();
   rec.trace = decision.TraceJson();
   if (!decision.allowed) return PolicyDenial(rec, pol, decision);
 
@@ -406,7 +422,9 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
     }
   }
 
-  auto result = DoRelease(rec, tenant, key, version, body);
+  Json replay;  // null unless the request got as far as its evidence
+  auto result = DoRelease(rec, replay, tenant, key, version, body);
+  const std::string bundle = replay.is_object() ? DumpJson(replay) : std::string();
   if (!result) {
     const ErrorCode c = result.error().code();
     const bool is_error = c == ErrorCode::kInternal || c == ErrorCode::kUnavailable ||
@@ -427,12 +445,12 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
     }
     // A denial is a denial whether or not its audit record lands; the failure is logged by
     // the audit layer. Nothing is released on this path.
-    (void)audit_.Append(std::move(rec));
+    (void)audit_.Append(std::move(rec), bundle);
     return result.error();
   }
   rec.decision = "granted";
   rec.reason = "policy satisfied";
-  auto appended = audit_.Append(std::move(rec));
+  auto appended = audit_.Append(std::move(rec), bundle);
   if (!appended) {
     // Fail closed (DESIGN.md section 6): no durable audit record, no release.
     stats_.errors.fetch_add(1, std::memory_order_relaxed);

@@ -40,6 +40,9 @@ struct BrokerOptions {
   const std::vector<X509Ptr>* tpm_ek_roots = nullptr;
   bool tpm_require_ek = true;
   int tpm_enrollment_ttl_seconds = 300;
+  // Keep each release's evidence, tee-pubkey, nonce and policy digest beside its audit record
+  // for offline replay (audit.replay_retention_days > 0).
+  bool keep_replay_bundles = true;
 };
 
 // The authenticated caller of an admin or auditor endpoint.
@@ -142,10 +145,24 @@ class Broker {
                            const std::string& rid);
   // GET /v1/audit/entries (auditor of the tenant or all; operator).
   Result<Json> AuditEntries(const Actor& a, const audit::Query& query);
+  // GET /v1/audit/replay?seq=S (auditor of the record's tenant, or operator): re-runs the
+  // verification, binding and policy steps of release record S on the bundle kept beside it,
+  // against the policy version it names, and compares the decision and trace with the record
+  // (release_replay.cpp).
+  Result<Json> ReplayRelease(const Actor& a, std::int64_t seq);
 
  private:
-  Result<Json> DoRelease(audit::Record& rec, std::string_view tenant, std::string_view key,
-                         std::optional<int> version, std::string_view body);
+  // `replay` gets the replay bundle (evidence, tee-pubkey, nonce, policy digest) once the
+  // request got that far.
+  Result<Json> DoRelease(audit::Record& rec, Json& replay, std::string_view tenant,
+                         std::string_view key, std::optional<int> version, std::string_view body);
+  // The verification, binding and policy steps of a release (shared with ReplayRelease): the
+  // evidence verified, bound to `nonce` and `tee_pubkey`, its AK owned by `tenant`, then the
+  // policy `policy_of` returns (stored in `pol`) evaluated on its claims.
+  Result<policy::Decision> Decide(const Json& evidence, const std::string& nonce,
+                                  const Json& tee_pubkey, std::string_view tenant,
+                                  const std::function<Result<keystore::PolicyRecord>()>& policy_of,
+                                  keystore::PolicyRecord& pol);
   // The 403 for a policy denial: its detail names the failing claim only; `rec.reason` gets the
   // full reason with values (audit only).
   static Error PolicyDenial(audit::Record& rec, const keystore::PolicyRecord& pol,

@@ -349,7 +349,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   enum class R {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
     kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts,
-    kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk, kAuditCheckpoint, kAuditInclusion,
+    kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk, kAuditCheckpoint, kAuditReplay, kAuditInclusion,
     kAuditConsistency
   };
   R route = R::kNone;
@@ -370,6 +370,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   else if (n == 3 && s[1] == "attestation" && s[2] == "verify") route = R::kVerify;
   else if (n == 3 && s[1] == "audit" && s[2] == "entries") route = R::kAuditEntries;
   else if (n == 3 && s[1] == "audit" && s[2] == "checkpoint") route = R::kAuditCheckpoint;
+  else if (n == 3 && s[1] == "audit" && s[2] == "replay") route = R::kAuditReplay;
   else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "inclusion") route = R::kAuditInclusion;
   else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "consistency") route = R::kAuditConsistency;
   else if (n == 4 && s[1] == "attestation" && s[2] == "snp" && s[3] == "certs") route = R::kSnpCerts;
@@ -471,6 +472,16 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       if (!limit) return ProblemResponse(limit.error(), rid);
       if (*limit) q.limit = static_cast<int>(std::min<std::int64_t>(**limit, 1000));
       return FromResult(broker_.AuditEntries(a, q), rid);
+    }
+    case R::kAuditReplay: {
+      if (m != "GET") return MethodNotAllowed(rid);
+      auto seq = QueryInt(t, "seq");
+      if (!seq) return ProblemResponse(seq.error(), rid);
+      if (!*seq) {
+        return ProblemResponse(Error(ErrorCode::kInvalidArgument, "give ?seq=N", "malformed_request"),
+                               rid);
+      }
+      return FromResult(broker_.ReplayRelease(a, **seq), rid);
     }
     case R::kAuditCheckpoint:
     case R::kAuditInclusion:

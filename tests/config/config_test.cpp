@@ -83,6 +83,7 @@ TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved pat
   CHECK(cfg->audit.signing_key == "/etc/skr/data/audit-signing.key");
   CHECK(cfg->audit.checkpoint_interval_seconds == 60);
   CHECK(cfg->audit.max_batch == 512);
+  CHECK(cfg->audit.replay_retention_days == 90);
 }
 
 TEST_CASE("ParseConfig: audit signing key and checkpoint interval", "[config][unit]") {

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+// Small steps of the release path shared by the broker's release, dry-run and replay code
+// (broker.cpp, release_replay.cpp).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "attestation/verifier.h"
+#include "common/json.h"
+#include "common/result.h"
+
+namespace skr::server {
+
+// Text that reaches audit records and problem details may carry client input: printable ASCII
+// (always valid UTF-8) and bounded, so a request cannot grow the append-only audit log by more
+// than a small, fixed amount.
+std::string Clip(std::string_view s, std::size_t max = 256);
+
+// Hex SHA-256 of the evidence JSON as serialized (the record's evidence_sha256).
+std::string EvidenceDigest(const Json& evidence);
+
+// An AK enrolled by one tenant's admin vouches only for that tenant (release, dry run, verify).
+Result<void> CheckAkTenant(const attestation::VerifiedEvidence& ev, std::string_view tenant);
+
+}  // namespace skr::server
