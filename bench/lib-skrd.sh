@@ -86,8 +86,11 @@ extra_roots_product = "Milan"
 [attestation.azure]
 trusted_measurements = ["$(printf '0%.0s' $(seq 96))"]
 TOML
-  op=$("$build/server/skrd" init --config "$data/skrd.toml" |
-       python3 -c 'import json,sys; print(json.load(sys.stdin)["operator_token"])')
+  local init_json
+  init_json=$("$build/server/skrd" init --config "$data/skrd.toml")
+  op=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["operator_token"])' "$init_json")
+  # The audit log's verifier key (skrd builds before issue 11 print none).
+  vkey=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("audit_verifier_key", ""))' "$init_json")
 }
 
 # Starts skrd (descriptor limit raised to the hard limit); sets $pid and $port.
@@ -95,7 +98,9 @@ skrd_start() {
   rm -f "$data/port"
   (ulimit -n "$(ulimit -Hn)"; exec "$build/server/skrd" --config "$data/skrd.toml" --port-file "$data/port" 2>"$data/skrd.log") &
   pid=$!
-  for _ in $(seq 1 100); do [ -s "$data/port" ] && break; sleep 0.1; done
+  # SKR_BENCH_START_WAIT: seconds to wait for the port (default 10; a big audit log's start-up
+  # check takes longer).
+  for _ in $(seq 1 $((${SKR_BENCH_START_WAIT:-10} * 10))); do [ -s "$data/port" ] && break; sleep 0.1; done
   [ -s "$data/port" ] || { echo "skrd did not start:"; cat "$data/skrd.log"; exit 1; }
   port=$(cat "$data/port")
 }
