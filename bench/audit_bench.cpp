@@ -113,13 +113,14 @@ int main(int argc, char** argv) {
     for (auto& th : pool) th.join();
     const double s = Seconds(Clock::now() - t0);
     const auto st = (*log)->Stats();
+    const auto size_now = (*log)->Size();
     std::cout << skr::DumpJson(skr::Json{{"cmd", "fill"},
                                          {"records", records},
                                          {"failed", failed.load()},
                                          {"seconds", s},
                                          {"records_per_s", static_cast<double>(records) / s},
                                          {"commits", st.commits - before.commits},
-                                         {"size_now", (*log)->Size().value_or(-1)}})
+                                         {"size_now", size_now ? *size_now : std::int64_t{-1}}})
               << std::endl;
     return failed.load() == 0 ? 0 : 1;
   }

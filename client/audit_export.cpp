@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/audit_export.h"
 
+#include "client/state_file.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -15,33 +17,18 @@ constexpr int kPage = 1000;
 constexpr int kMaxPages = 1000000;  // 10^9 records: a bound, not a limit anyone meets
 
 Result<std::optional<std::int64_t>> LoadNext(const std::string& path) {
-  if (path.empty() || !std::filesystem::exists(path)) return std::optional<std::int64_t>();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (buf.str().size() > 4096) return Error(ErrorCode::kInvalidArgument, "state file " + path + " is too large");
-  auto j = ParseJson(buf.str());
-  if (!j || !j->is_object() || !j->contains("next_from_seq") ||
-      !(*j)["next_from_seq"].is_number_integer() || (*j)["next_from_seq"].get<std::int64_t>() < 1) {
+  SKR_TRY(const std::optional<Json> j, ReadStateFile(path, 4096));
+  if (!j) return std::optional<std::int64_t>();
+  const Json next = j->value("next_from_seq", Json());
+  if (!next.is_number_integer() || next.get<std::int64_t>() < 1) {
     return Error(ErrorCode::kInvalidArgument,
                  "state file " + path + " is not an export state ({\"next_from_seq\": N})");
   }
-  return std::optional<std::int64_t>((*j)["next_from_seq"].get<std::int64_t>());
+  return std::optional<std::int64_t>(next.get<std::int64_t>());
 }
 
 Result<void> SaveNext(const std::string& path, std::int64_t next) {
-  if (path.empty()) return Ok();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << DumpJson(Json{{"next_from_seq", next}}) << '\n';
-    out.flush();
-    if (!out) return Error(ErrorCode::kUnavailable, "cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
-  return Ok();
+  return WriteStateFile(path, {{"next_from_seq", next}});
 }
 
 // One page of entries with seq >= from; the page body's "entries" and "next_from_seq".

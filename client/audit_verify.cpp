@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/audit_verify.h"
 
+#include "client/state_file.h"
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -45,18 +48,12 @@ struct State {
 };
 
 Result<std::optional<State>> LoadState(const std::string& path, const std::string& verifier_key) {
-  if (path.empty() || !std::filesystem::exists(path)) return std::optional<State>();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (buf.str().size() > kMaxStateBytes) {
-    return Error(ErrorCode::kInvalidArgument, "state file " + path + " is too large");
-  }
+  SKR_TRY(const std::optional<Json> file, ReadStateFile(path, kMaxStateBytes));
+  if (!file) return std::optional<State>();
   auto bad = [&](const std::string& why) {
     return Error(ErrorCode::kInvalidArgument, "state file " + path + ": " + why);
   };
-  auto j = ParseJson(buf.str());
-  if (!j || !j->is_object()) return bad("not a JSON object");
+  const Json* j = &*file;
   if (j->value("verifier_key", "") != verifier_key) {
     return bad("saved for another verifier key (another log); use another --state file");
   }
@@ -85,24 +82,13 @@ Result<std::optional<State>> LoadState(const std::string& path, const std::strin
 
 Result<void> SaveState(const std::string& path, const std::string& verifier_key,
                        const Checkpoint& cp, const merkle::Frontier& f) {
-  if (path.empty()) return Ok();
   Json edges = Json::array();
   for (const auto& [level, h] : f.edges()) edges.push_back(Json::array({level, Base64Encode(h)}));
-  const Json j = {{"verifier_key", verifier_key},
-                  {"origin", cp.origin},
-                  {"tree_size", cp.tree_size},
-                  {"root_hash", Base64Encode(cp.root)},
-                  {"frontier", edges}};
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << DumpJson(j, 2) << '\n';
-    if (!out) return Error(ErrorCode::kUnavailable, "cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
-  return Ok();
+  return WriteStateFile(path, {{"verifier_key", verifier_key},
+                               {"origin", cp.origin},
+                               {"tree_size", cp.tree_size},
+                               {"root_hash", Base64Encode(cp.root)},
+                               {"frontier", edges}});
 }
 
 // Is the prefix of `k` leaves (root `prefix_root`) part of the signed tree?
@@ -116,6 +102,118 @@ Result<bool> PrefixConsistent(ApiClient& api, std::int64_t k, const merkle::Hash
   return merkle::VerifyConsistency(static_cast<std::uint64_t>(k),
                                    static_cast<std::uint64_t>(cp.tree_size), prefix_root, cp.root,
                                    proof);
+}
+
+// What a tenant-scoped run keeps: the checkpoint it verified and where its tenant's entries
+// continue (it never sees the other tenants' leaves, so it has no frontier).
+struct TenantState {
+  std::int64_t tree_size = 0;
+  merkle::Hash root = merkle::EmptyRoot();
+  std::int64_t next_from_seq = 1;
+};
+
+Result<std::optional<TenantState>> LoadTenantState(const std::string& path,
+                                                   const AuditVerifyOptions& o) {
+  SKR_TRY(const std::optional<Json> file, ReadStateFile(path, kMaxStateBytes));
+  if (!file) return std::optional<TenantState>();
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kInvalidArgument, "state file " + path + ": " + why);
+  };
+  const Json* j = &*file;
+  if (j->value("verifier_key", "") != o.verifier_key || j->value("tenant", "") != o.tenant) {
+    return bad("saved for another log or tenant; use another --state file");
+  }
+  TenantState s;
+  const Json size = j->value("tree_size", Json());
+  const Json next = j->value("next_from_seq", Json());
+  if (!size.is_number_integer() || size.get<std::int64_t>() < 0 || !next.is_number_integer() ||
+      next.get<std::int64_t>() < 1) {
+    return bad("no tree_size / next_from_seq");
+  }
+  s.tree_size = size.get<std::int64_t>();
+  s.next_from_seq = next.get<std::int64_t>();
+  auto root = HashB64(j->value("root_hash", Json()));
+  if (!root) return bad("bad root_hash");
+  s.root = *root;
+  return std::optional<TenantState>(s);
+}
+
+Result<void> SaveTenantState(const std::string& path, const AuditVerifyOptions& o,
+                             const Checkpoint& cp, std::int64_t next_from_seq) {
+  return WriteStateFile(path, {{"verifier_key", o.verifier_key}, {"tenant", o.tenant},
+                               {"origin", cp.origin},            {"tree_size", cp.tree_size},
+                               {"root_hash", Base64Encode(cp.root)}, {"next_from_seq", next_from_seq}});
+}
+
+// The tenant-scoped verify: the tenant's entries up to the signed size, each proven included.
+Result<AuditVerifyReport> VerifyTenantEntries(ApiClient& api, const AuditVerifyOptions& options,
+                                              const Checkpoint& cp, AuditVerifyReport rep) {
+  SKR_TRY(std::optional<TenantState> saved, LoadTenantState(options.state_file, options));
+  std::int64_t next = 1;
+  if (saved) {
+    rep.previous_size = saved->tree_size;
+    if (saved->tree_size > cp.tree_size) {
+      rep.detail = "the log shrank: a checkpoint of " + std::to_string(saved->tree_size) +
+                   " records was verified before, the server now signs " +
+                   std::to_string(cp.tree_size) + " (truncated or rolled back)";
+      return rep;
+    }
+    SKR_TRY(const bool consistent, PrefixConsistent(api, saved->tree_size, saved->root, cp));
+    if (!consistent) {
+      rep.detail = "the checkpoint of " + std::to_string(saved->tree_size) +
+                   " records verified before is not a prefix of the new one (log rewritten or "
+                   "forked)";
+      return rep;
+    }
+    next = saved->next_from_seq;
+  }
+  const std::string tenant_q = "&tenant=" + options.tenant;
+  while (next <= cp.tree_size) {
+    SKR_TRY(const Json page, api.Get("/v1/audit/entries?from_seq=" + std::to_string(next) +
+                                     "&limit=" + std::to_string(kPage) + tenant_q));
+    const Json entries = page.value("entries", Json::array());
+    if (!entries.is_array() || entries.empty()) break;
+    bool beyond = false;
+    for (Json e : entries) {
+      const std::int64_t seq = e.is_object() ? e.value("seq", std::int64_t{0}) : 0;
+      if (seq < next || !e.contains("leaf") || !e["leaf"].is_string() ||
+          e.value("tenant", std::string()) != options.tenant) {
+        rep.detail = "an entry after seq " + std::to_string(next - 1) + " is malformed or not the tenant's";
+        rep.first_bad_seq = seq > 0 ? std::optional<std::int64_t>(seq) : std::nullopt;
+        return rep;
+      }
+      if (seq > cp.tree_size) {
+        beyond = true;  // not signed yet: the next run checks it
+        break;
+      }
+      auto leaf = Base64Decode(e["leaf"].get<std::string>());
+      e.erase("leaf");
+      auto as_json = leaf ? ParseJson(std::string(leaf->begin(), leaf->end())) : Result<Json>(leaf.error());
+      if (!as_json || *as_json != e) {
+        rep.detail = "entry " + std::to_string(seq) + " is not the record its leaf bytes hash";
+        rep.first_bad_seq = seq;
+        return rep;
+      }
+      SKR_TRY(const Json proof, api.Get("/v1/audit/proof/inclusion?seq=" + std::to_string(seq) +
+                                        "&tree_size=" + std::to_string(cp.tree_size)));
+      SKR_TRY(const auto path, HashList(proof.value("hashes", Json())));
+      if (!merkle::VerifyInclusion(static_cast<std::uint64_t>(seq - 1),
+                                   static_cast<std::uint64_t>(cp.tree_size), merkle::LeafHash(*leaf),
+                                   path, cp.root)) {
+        rep.detail = "entry " + std::to_string(seq) + " is not in the signed log (its inclusion "
+                     "proof does not lead to the signed root)";
+        rep.first_bad_seq = seq;
+        return rep;
+      }
+      ++rep.entries_read;
+      next = seq + 1;
+    }
+    if (beyond || page.value("next_from_seq", Json()).is_null()) break;
+  }
+  next = std::max(next, std::int64_t{1});
+  SKR_TRY_VOID(SaveTenantState(options.state_file, options, cp, next));
+  rep.ok = true;
+  return rep;
 }
 
 }  // namespace
@@ -136,6 +234,18 @@ Result<AuditVerifyReport> VerifyAuditLog(ApiClient& api, const AuditVerifyOption
   rep.origin = cp.origin;
   rep.tree_size = cp.tree_size;
   rep.root_hash = Base64Encode(cp.root);
+  if (!options.tenant.empty()) {
+    SKR_TRY(rep, VerifyTenantEntries(api, options, cp, std::move(rep)));
+    if (rep.ok) {
+      if (const auto damaged = cpj.find("integrity_error");
+          damaged != cpj.end() && damaged->is_string()) {
+        rep.ok = false;
+        rep.detail = "the tenant's signed entries verify, but skrd reports its log damaged: " +
+                     damaged->get<std::string>();
+      }
+    }
+    return rep;
+  }
 
   // The checkpoint saved by the previous run must be a prefix of this one.
   SKR_TRY(std::optional<State> saved, LoadState(options.state_file, options.verifier_key));

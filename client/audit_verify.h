@@ -21,6 +21,11 @@ namespace skr::client {
 struct AuditVerifyOptions {
   std::string verifier_key;  // "<name>+<hex key id>+<base64 key>", as `skrd init` printed it
   std::string state_file;    // "" = do not save or resume
+  // A tenant-scoped auditor sees only its tenant's entries, so it cannot recompute the tree:
+  // with `tenant` set, each of the tenant's entries is proven by its inclusion proof against
+  // the signed root instead (one request per entry), and the saved checkpoint by a consistency
+  // proof as usual.
+  std::string tenant;
 };
 
 struct AuditVerifyReport {

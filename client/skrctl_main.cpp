@@ -18,8 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/api_client.h"
-#include "client/audit_export.h"
-#include "client/audit_verify.h"
+#include "client/skrctl_cli.h"
 #include "client/skrctl_format.h"
 #include "client/tpm_attester.h"
 #include "common/encoding.h"
@@ -34,54 +33,11 @@ using skr::ErrorCode;
 using skr::Json;
 using skr::Result;
 using namespace skr::client;
+using namespace skr::client::cli;
 
-constexpr int kExitOk = 0;
-constexpr int kExitApi = 1;
-constexpr int kExitUsage = 2;
 constexpr std::size_t kMaxInputBytes = 4u << 20;
 constexpr std::size_t kMaxMaterialBytes = 64u << 10;
 constexpr int kMaxPages = 10000;
-
-struct Globals {
-  std::string addr = "https://127.0.0.1:8443";
-  std::string cacert;
-  std::string token_file;
-  std::string format = "text";
-  int timeout = 30;
-};
-
-class Ctx {
- public:
-  Ctx(ApiClient& api, const Globals& g) : api_(api), g_(g) {}
-  ApiClient& api() { return api_; }
-
-  // Prints a successful result: the server's JSON (pretty) or the text rendering.
-  int Emit(const Json& json, const std::string& text) {
-    if (g_.format == "json") {
-      std::cout << skr::DumpJson(json, 2) << '\n';
-    } else {
-      std::cout << text;
-      if (!text.empty() && text.back() != '\n') std::cout << '\n';
-    }
-    return kExitOk;
-  }
-  int ApiError(const Error& e) {
-    const int status = api_.last_status();
-    std::cerr << "error: ";
-    if (status != 0) std::cerr << status << ' ';
-    std::cerr << e.reason() << ": " << e.message() << '\n';
-    return kExitApi;
-  }
-
- private:
-  ApiClient& api_;
-  const Globals& g_;
-};
-
-int UsageError(const std::string& message) {
-  std::cerr << "error: " << message << '\n';
-  return kExitUsage;
-}
 
 // Reads a file, or stdin for "-".
 Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes) {
@@ -209,13 +165,8 @@ int main(int argc, char** argv) {
   };
 
   // Option storage shared by subcommands (only one subcommand runs).
-  std::string name, tenant, role, file, policy, id, material_file, evidence_file, claims_file,
-      decision, verifier_key, state_file, key_filter, action_filter, actor_filter, since, until;
-  bool follow = false;
-  std::int64_t tail_n = 10;
-  std::int64_t replay_seq = 0;
-  double interval_s = 2.0;
-  std::optional<std::int64_t> ttl, version_opt, from_seq, limit, bytes_opt;
+  std::string name, tenant, role, file, policy, id, material_file, evidence_file, claims_file;
+  std::optional<std::int64_t> ttl, version_opt, bytes_opt;
   std::int64_t version = 0;
   std::int64_t bytes = 32;
 
@@ -472,143 +423,7 @@ int main(int argc, char** argv) {
   }
 
   // ---- audit ----
-  CLI::App* audit_cmd = app.add_subcommand("audit", "read the audit log (auditor)");
-  audit_cmd->require_subcommand(1);
-  {
-    auto* e = audit_cmd->add_subcommand("entries", "list audit records");
-    e->add_option("--tenant", tenant, "only this tenant");
-    e->add_option("--from-seq", from_seq, "first sequence number");
-    e->add_option("--limit", limit, "maximum number of records");
-    e->add_option("--decision", decision, "only records with this decision");
-    // The filters entries, export and tail share (DESIGN.md section 6).
-    auto add_filters = [&](CLI::App* c) {
-      c->add_option("--key", key_filter, "only records naming this key");
-      c->add_option("--action", action_filter, "only this action (release, policy.put, ...)");
-      c->add_option("--actor", actor_filter, "only this actor (token id, or attester)");
-      c->add_option("--since", since, "only records at or after this time (RFC 3339)");
-      c->add_option("--until", until, "only records before this time (RFC 3339)");
-    };
-    add_filters(e);
-    auto filters = [&]() -> AuditFilters {
-      return {{"tenant", tenant}, {"decision", decision}, {"key", key_filter},
-              {"action", action_filter}, {"actor", actor_filter}, {"since", since},
-              {"until", until}};
-    };
-    on(e, [&, filters](Ctx& ctx) {
-      if (from_seq && *from_seq < 0) return UsageError("--from-seq must not be negative");
-      if (limit && *limit <= 0) return UsageError("--limit must be positive");
-      AuditFilters params = filters();
-      params.emplace_back("from_seq", from_seq ? std::to_string(*from_seq) : "");
-      params.emplace_back("limit", limit ? std::to_string(*limit) : "");
-      const std::string q = Query(params);
-      auto r = ctx.api().Get("/v1/audit/entries" + q);
-      if (!r) return ctx.ApiError(r.error());
-      return ctx.Emit(*r, FormatAuditEntries(*r));
-    });
-
-    auto* x = audit_cmd->add_subcommand(
-        "export", "write audit records as JSON lines (with leaf bytes), resumable with --state");
-    x->add_option("--tenant", tenant, "only this tenant");
-    x->add_option("--decision", decision, "only records with this decision");
-    add_filters(x);
-    x->add_option("--from-seq", from_seq, "first sequence number (default 1)");
-    x->add_option("--state", state_file,
-                  "file keeping where the export stopped; the next run continues from there");
-    on(x, [&, filters](Ctx& ctx) {
-      AuditExportOptions o;
-      o.from_seq = from_seq ? *from_seq : 1;
-      o.state_file = state_file;
-      o.filters = filters();
-      auto r = ExportAuditLog(ctx.api(), o, std::cout);
-      if (!r) return ctx.ApiError(r.error());
-      std::cerr << "exported " << r->exported << " records; next from seq " << r->next_from_seq
-                << '\n';
-      return kExitOk;
-    });
-
-    auto* tl = audit_cmd->add_subcommand("tail", "show the newest audit records; -f follows");
-    tl->add_option("--tenant", tenant, "only this tenant");
-    tl->add_option("--decision", decision, "only records with this decision");
-    add_filters(tl);
-    tl->add_option("-n,--lines", tail_n, "how many of the newest records to show first (default 10)");
-    tl->add_flag("-f,--follow", follow, "keep polling for new records");
-    tl->add_option("--interval", interval_s, "seconds between polls with -f (default 2)")
-        ->check(CLI::Range(0.1, 3600.0));
-    on(tl, [&, filters](Ctx& ctx) {
-      AuditTailOptions o;
-      o.last = tail_n;
-      o.follow = follow;
-      o.interval = std::chrono::milliseconds(static_cast<std::int64_t>(interval_s * 1000));
-      o.filters = filters();
-      auto r = TailAuditLog(ctx.api(), o, [&](const Json& entries) {
-        if (g.format == "json") {
-          for (const auto& en : entries) std::cout << skr::DumpJson(en) << '\n';
-        } else {
-          std::cout << FormatAuditEntries(Json{{"entries", entries}});
-        }
-        std::cout.flush();
-      });
-      if (!r) return ctx.ApiError(r.error());
-      return kExitOk;
-    });
-
-    auto* rp = audit_cmd->add_subcommand(
-        "replay", "re-run the verification and policy of a release record on its kept evidence");
-    rp->add_option("SEQ", replay_seq, "the release record's sequence number")->required();
-    on(rp, [&](Ctx& ctx) {
-      if (replay_seq < 1) return UsageError("SEQ must be >= 1");
-      auto r = ctx.api().Get("/v1/audit/replay" + Query({{"seq", std::to_string(replay_seq)}}));
-      if (!r) return ctx.ApiError(r.error());
-      const bool same = r->value("same", false);
-      std::string text = "record " + std::to_string(replay_seq) + ": recorded " +
-                         (*r)["recorded"].value("decision", std::string()) + ", replayed " +
-                         (*r)["replayed"].value("decision", std::string()) + ": " +
-                         (same ? "same decision and trace" : "DIFFERENT") + "\n";
-      for (const auto& d : r->value("differences", Json::array())) {
-        text += "  differs: " + d.get<std::string>() + "\n";
-      }
-      if (!same) text += "  replayed reason: " + (*r)["replayed"].value("reason", std::string()) + "\n";
-      for (const auto& n : r->value("notes", Json::array())) text += "  note: " + n.get<std::string>() + "\n";
-      const int rc = ctx.Emit(*r, text);
-      return same ? rc : kExitApi;
-    });
-
-    auto* v = audit_cmd->add_subcommand(
-        "verify", "verify the log against its signed checkpoint and the last verified one");
-    v->add_option("--verifier-key", verifier_key,
-                  "the log's verifier key, as `skrd init` printed it (or $SKR_AUDIT_VERIFIER_KEY)");
-    v->add_option("--state", state_file,
-                  "file keeping the last verified checkpoint (resumed and checked for "
-                  "consistency next time)");
-    on(v, [&](Ctx& ctx) {
-      if (verifier_key.empty()) {
-        if (const char* env = std::getenv("SKR_AUDIT_VERIFIER_KEY")) verifier_key = env;
-      }
-      if (verifier_key.empty()) return UsageError("--verifier-key (or $SKR_AUDIT_VERIFIER_KEY) is required");
-      auto r = VerifyAuditLog(ctx.api(), {verifier_key, state_file});
-      if (!r) return ctx.ApiError(r.error());
-      Json out = {{"ok", r->ok}, {"origin", r->origin}, {"tree_size", r->tree_size},
-                  {"root_hash", r->root_hash}, {"previous_size", r->previous_size},
-                  {"entries_read", r->entries_read}};
-      if (r->first_bad_seq) out["first_bad_seq"] = *r->first_bad_seq;
-      if (!r->detail.empty()) out["detail"] = r->detail;
-      if (!r->ok) {
-        if (g.format == "json") {
-          std::cout << skr::DumpJson(out, 2) << '\n';
-        } else {
-          std::cerr << "audit log verification FAILED: " << r->detail << '\n';
-        }
-        return kExitApi;
-      }
-      std::string text = "audit log verified: " + std::to_string(r->tree_size) +
-                         " records under checkpoint " + r->origin + " (root " + r->root_hash + ")";
-      if (r->previous_size > 0) {
-        text += "; consistent with the checkpoint of " + std::to_string(r->previous_size) +
-                " records verified before; " + std::to_string(r->entries_read) + " new entries read";
-      }
-      return ctx.Emit(out, text + "\n");
-    });
-  }
+  AddAuditCommands(app, on);
 
   // ---- attest ----
   CLI::App* attest_cmd = app.add_subcommand("attest", "verify evidence (admin)");
