@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <set>
 
 #include <sqlite3.h>
 
@@ -91,6 +92,17 @@ constexpr const char* kMigrations[] = {
     "  bundle BLOB NOT NULL);"
     "CREATE TRIGGER replay_bundles_no_update BEFORE UPDATE ON replay_bundles"
     " BEGIN SELECT RAISE(ABORT, 'replay bundles are write-once'); END;",
+    // 5: damage acknowledged by an operator (`skrd audit-seal`): each seal names its audit.seal
+    // record, the records it acknowledges and a checkpoint signed over the seal record.
+    "CREATE TABLE seals ("
+    "  seal_seq INTEGER PRIMARY KEY,"
+    "  acknowledged TEXT NOT NULL,"
+    "  note TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TRIGGER seals_no_update BEFORE UPDATE ON seals"
+    " BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;"
+    "CREATE TRIGGER seals_no_delete BEFORE DELETE ON seals"
+    " BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;",
 };
 constexpr std::int64_t kSchemaVersion =
     static_cast<std::int64_t>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -277,6 +289,23 @@ Result<void> BackfillTree(sqlite3* db, TreeStore& tree) {
 
 LockFd::~LockFd() {
   if (fd >= 0) ::close(fd);  // releases the flock
+}
+
+Result<void> AuditLog::Impl::WithWriter(const std::function<Result<void>(sqlite3*)>& f) {
+  std::unique_lock<std::mutex> held(mu);
+  cv.wait(held, [&] { return !leader_active; });
+  leader_active = true;
+  held.unlock();
+  Result<void> result = Ok();
+  try {
+    result = f(write_db.get());
+  } catch (const std::exception&) {
+    result = Unavailable("writing to the audit log failed");
+  }
+  held.lock();
+  leader_active = false;
+  cv.notify_all();
+  return result;
 }
 
 Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pending*>& batch,
@@ -585,7 +614,7 @@ Result<std::vector<Record>> AuditLog::Entries(const Query& q) {
   return out;
 }
 
-Result<std::int64_t> AuditLog::VerifyAll() {
+Result<std::int64_t> AuditLog::VerifyAll(const std::set<std::int64_t>& acknowledged) {
   // Taken before the read: the head only moves after a commit, so every record it names is
   // visible to the SELECT below.
   Head committed_head;
@@ -620,6 +649,32 @@ Result<std::int64_t> AuditLog::VerifyAll() {
       return Error(ErrorCode::kVerificationFailed,
                    "audit chain broken at seq " + std::to_string(count + 1) + ": record missing",
                    "audit_chain_broken");
+    }
+    if (acknowledged.count(seq) != 0) {
+      // Sealed damage: its stored leaf and hash stand in for it; the next record must still link
+      // to that hash and every node above the leaf must still hash its children.
+      SKR_TRY_VOID(flush());
+      auto stored_leaf = impl_->read_tree->Reader()(0, static_cast<std::uint64_t>(seq - 1));
+      if (!stored_leaf) {
+        return Error(ErrorCode::kVerificationFailed,
+                     "audit log broken at seq " + std::to_string(seq) + ": its Merkle leaf is missing",
+                     "audit_chain_broken");
+      }
+      const std::vector<merkle::Hash> computed = frontier.Push(*stored_leaf);
+      const auto names = merkle::NodesCompletedBy(static_cast<std::uint64_t>(seq - 1));
+      for (std::size_t k = 1; k < names.size() && k < computed.size(); ++k) {
+        auto node = impl_->read_tree->Reader()(names[k].first, names[k].second);
+        if (!node || *node != computed[k]) {
+          return Error(ErrorCode::kVerificationFailed,
+                       "audit log broken at seq " + std::to_string(seq) + ": its Merkle node at level " +
+                           std::to_string(k) + " is missing or does not hash the records",
+                       "audit_chain_broken");
+        }
+      }
+      prev = internal::ColumnText(stmt.get(), 1);
+      ++count;
+      if (count == committed_head.seq) hash_at_head = prev;
+      continue;
     }
     auto record = RowToRecord(stmt.get(), 0, 1, 2, ErrorCode::kVerificationFailed);
     if (!record) {
@@ -678,6 +733,31 @@ Result<std::int64_t> AuditLog::VerifyAll() {
                  "audit_chain_broken");
   }
   return count;
+}
+
+Result<std::vector<std::int64_t>> AuditLog::DamagedRecords() {
+  std::lock_guard<std::mutex> guard(impl_->read_mu);
+  sqlite3* db = impl_->read_db.get();
+  SKR_TRY(auto stmt, Prepare(db, "SELECT seq, hash, json FROM audit_records ORDER BY seq",
+                             ErrorCode::kUnavailable));
+  std::vector<std::int64_t> damaged;
+  for (;;) {
+    const int rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return Unavailable(std::string("reading records: ") + sqlite3_errmsg(db));
+    const std::int64_t seq = sqlite3_column_int64(stmt.get(), 0);
+    auto record = RowToRecord(stmt.get(), 0, 1, 2, ErrorCode::kVerificationFailed);
+    bool bad = !record;
+    if (!bad) {
+      auto hash = ComputeRecordHash(*record);
+      auto leaf = LeafBytes(*record);
+      auto stored = impl_->read_tree->Reader()(0, static_cast<std::uint64_t>(seq < 1 ? 0 : seq - 1));
+      bad = !hash || *hash != record->hash || !leaf || !stored ||
+            merkle::LeafHash(*leaf) != *stored;
+    }
+    if (bad) damaged.push_back(seq);
+  }
+  return damaged;
 }
 
 Result<std::int64_t> AuditLog::Size() {

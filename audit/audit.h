@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -128,8 +129,26 @@ class AuditLog {
   Result<std::vector<Record>> Entries(const Query& q);
   // Recomputes the whole chain from seq 1 and returns the number of records.
   // kVerificationFailed on the first broken link, missing seq, or when a record this process
-  // committed was removed or rewritten since.
-  Result<std::int64_t> VerifyAll();
+  // committed was removed or rewritten since. Records in `acknowledged` (damage an operator
+  // sealed, see Seals) are not recomputed: their stored leaf and hash stand in for them, so
+  // everything around them is still checked.
+  Result<std::int64_t> VerifyAll(const std::set<std::int64_t>& acknowledged = {});
+  // The records whose stored bytes no longer give their stored leaf or hash (edited in place),
+  // for `skrd audit-seal`. Errors: kUnavailable.
+  Result<std::vector<std::int64_t>> DamagedRecords();
+
+  // ---- Seals (audit/seals.cpp): damage an operator acknowledged with `skrd audit-seal` ----
+  struct Seal {
+    std::int64_t seal_seq = 0;                // the audit.seal record
+    std::vector<std::int64_t> acknowledged;   // records whose damage it acknowledges
+    std::string note;                         // checkpoint signed at tree size seal_seq
+    std::int64_t created_at = 0;
+  };
+  // Stores a seal (serialized with appends). Errors: kUnavailable.
+  Result<void> StoreSeal(const Seal& seal);
+  // Every seal, oldest first. Errors: kUnavailable; kUnavailable "audit_integrity" for a row
+  // that does not parse.
+  Result<std::vector<Seal>> Seals();
   // Number of records. Errors: kUnavailable.
   Result<std::int64_t> Size();
   // SQLite's PRAGMA quick_check on the file (page and index structure). kVerificationFailed

@@ -22,38 +22,22 @@ Error Unavailable(std::string_view detail) {
 }  // namespace
 
 Result<void> AuditLog::StoreCheckpoint(const StoredCheckpoint& cp) {
-  Impl& impl = *impl_;
-  // Take the writer the way a group-commit leader does, so the connection is never shared.
-  std::unique_lock<std::mutex> lock(impl.mu);
-  impl.cv.wait(lock, [&] { return !impl.leader_active; });
-  impl.leader_active = true;
-  lock.unlock();
-  Result<void> result = Ok();
-  try {
-    sqlite3* db = impl.write_db.get();
-    auto stmt = Prepare(db,
-                        "INSERT OR IGNORE INTO checkpoints (tree_size, root_hash, note, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4)",
-                        ErrorCode::kUnavailable);
-    if (!stmt) {
-      result = stmt.error();
-    } else {
-      sqlite3_bind_int64(stmt->get(), 1, cp.tree_size);
-      sqlite3_bind_blob(stmt->get(), 2, cp.root.data(), static_cast<int>(cp.root.size()),
-                        SQLITE_TRANSIENT);
-      internal::BindText(stmt->get(), 3, cp.note);
-      sqlite3_bind_int64(stmt->get(), 4, cp.created_at);
-      if (sqlite3_step(stmt->get()) != SQLITE_DONE) {
-        result = Unavailable(std::string("storing a checkpoint: ") + sqlite3_errmsg(db));
-      }
+  // Through the writer, the way a group-commit leader holds it, so the connection is never shared.
+  return impl_->WithWriter([&](sqlite3* db) -> Result<void> {
+    SKR_TRY(auto stmt, Prepare(db,
+                               "INSERT OR IGNORE INTO checkpoints (tree_size, root_hash, note, created_at)"
+                               " VALUES (?1, ?2, ?3, ?4)",
+                               ErrorCode::kUnavailable));
+    sqlite3_bind_int64(stmt.get(), 1, cp.tree_size);
+    sqlite3_bind_blob(stmt.get(), 2, cp.root.data(), static_cast<int>(cp.root.size()),
+                      SQLITE_TRANSIENT);
+    internal::BindText(stmt.get(), 3, cp.note);
+    sqlite3_bind_int64(stmt.get(), 4, cp.created_at);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+      return Unavailable(std::string("storing a checkpoint: ") + sqlite3_errmsg(db));
     }
-  } catch (const std::exception&) {
-    result = Unavailable("storing a checkpoint failed");
-  }
-  lock.lock();
-  impl.leader_active = false;
-  impl.cv.notify_all();
-  return result;
+    return Ok();
+  });
 }
 
 Result<std::optional<AuditLog::StoredCheckpoint>> AuditLog::LatestCheckpoint() {

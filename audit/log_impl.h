@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -68,6 +69,10 @@ struct AuditLog::Impl {
 
   // Writes `batch` in one transaction on top of `head`. On success returns the stored records
   // and the new head; on any failure everything is rolled back and nothing is returned.
+  // Runs `f` on the writer connection with the group-commit leader role held (no batch in
+  // flight meanwhile); exceptions become kUnavailable.
+  Result<void> WithWriter(const std::function<Result<void>(sqlite3*)>& f);
+
   // `unrecorded` is the number of records whose commits failed since the last successful one: the
   // first record of the batch carries it (Record::unrecorded_failures).
   Result<std::vector<Record>> CommitBatch(const std::vector<Pending*>& batch, const Head& expect,

@@ -28,33 +28,20 @@ Result<std::optional<std::string>> AuditLog::ReplayBundle(std::int64_t seq) {
 }
 
 Result<std::int64_t> AuditLog::PruneReplayBundles(std::int64_t before) {
-  Impl& impl = *impl_;
-  {
-    std::unique_lock<std::mutex> lock(impl.mu);
-    impl.cv.wait(lock, [&] { return !impl.leader_active; });
-    impl.leader_active = true;  // no append writes while we hold the writer
-  }
-  auto release = [&impl] {
-    std::lock_guard<std::mutex> lock(impl.mu);
-    impl.leader_active = false;
-    impl.cv.notify_all();
-  };
-  sqlite3* db = impl.write_db.get();
-  auto stmt = internal::Prepare(db,
-                                "DELETE FROM replay_bundles WHERE seq IN"
-                                " (SELECT seq FROM audit_records WHERE time < ?1)",
-                                ErrorCode::kUnavailable);
-  if (!stmt) {
-    release();
-    return stmt.error();
-  }
-  sqlite3_bind_int64(stmt->get(), 1, before);
-  const int rc = sqlite3_step(stmt->get());
-  Result<std::int64_t> out = static_cast<std::int64_t>(sqlite3_changes(db));
-  if (rc != SQLITE_DONE) out = internal::SqliteError(db, "pruning replay bundles", ErrorCode::kUnavailable);
-  stmt->reset();
-  release();
-  return out;
+  std::int64_t deleted = 0;
+  SKR_TRY_VOID(impl_->WithWriter([&](sqlite3* db) -> Result<void> {
+    SKR_TRY(auto stmt, internal::Prepare(db,
+                                         "DELETE FROM replay_bundles WHERE seq IN"
+                                         " (SELECT seq FROM audit_records WHERE time < ?1)",
+                                         ErrorCode::kUnavailable));
+    sqlite3_bind_int64(stmt.get(), 1, before);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+      return internal::SqliteError(db, "pruning replay bundles", ErrorCode::kUnavailable);
+    }
+    deleted = sqlite3_changes64(db);
+    return Ok();
+  }));
+  return deleted;
 }
 
 }  // namespace skr::audit

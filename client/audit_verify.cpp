@@ -321,6 +321,15 @@ Result<AuditVerifyReport> VerifyAuditLog(ApiClient& api, const AuditVerifyOption
     rep.first_bad_seq = hi;
     rep.detail = "the entries do not give the signed root; the first entry that differs from the "
                  "signed log is seq " + std::to_string(hi);
+    // Damage an operator acknowledged (skrd audit-seal) stays provable; say that it was sealed.
+    for (const auto& seal : cpj.value("seals", Json::array())) {
+      for (const auto& seq : seal.value("acknowledged", Json::array())) {
+        if (seq.is_number_integer() && seq.get<std::int64_t>() == hi) {
+          rep.detail += " (acknowledged damage, sealed by record " +
+                        std::to_string(seal.value("seal_seq", std::int64_t{0})) + ")";
+        }
+      }
+    }
     return rep;
   }
   if (const auto damaged = cpj.find("integrity_error");

@@ -437,6 +437,23 @@ int RunCheckConfig(const skr::config::Config& cfg) {
   return kExitOk;
 }
 
+// `skrd audit-seal`: with skrd stopped (the audit lock is taken), acknowledges the damage the
+// start-up check finds so that releases can resume; the damage stays provable (AuditService::Seal).
+int RunAuditSeal(const skr::config::Config& cfg, const std::string& reason) {
+  skr::SystemClock clock;
+  skr::audit::AuditOptions aopt;
+  aopt.exclusive = true;
+  auto audit = skr::audit::AuditLog::Open(cfg.storage.audit_path, clock, aopt);
+  if (!audit) return Fail(kExitFailure, "audit log: " + audit.error().message());
+  auto signer = skr::audit::CheckpointSigner::LoadFile(cfg.audit.signing_key);
+  if (!signer) return Fail(kExitConfig, signer.error().message());
+  skr::server::AuditService svc(**audit, *signer, clock, cfg.audit.signing_key + ".checkpoint");
+  auto sealed = svc.Seal(reason);
+  if (!sealed) return Fail(kExitFailure, sealed.error().message());
+  std::cout << skr::DumpJson(*sealed) << std::endl;
+  return kExitOk;
+}
+
 int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   skr::SystemClock clock;
   if (!std::filesystem::exists(cfg.storage.path)) {
@@ -612,6 +629,11 @@ int main(int argc, char** argv) {
   init->add_option("--config", config_path, "configuration file (TOML)");
   auto* check = app.add_subcommand("check-config", "validate the configuration");
   check->add_option("--config", config_path, "configuration file (TOML)");
+  std::string seal_reason;
+  auto* seal = app.add_subcommand(
+      "audit-seal", "with skrd stopped: acknowledge the audit log damage found at start (stays provable)");
+  seal->add_option("--config", config_path, "configuration file (TOML)");
+  seal->add_option("--reason", seal_reason, "why (recorded in the audit.seal record)")->required();
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -623,5 +645,6 @@ int main(int argc, char** argv) {
   if (!cfg) return Fail(kExitConfig, "config: " + cfg.error().message());
   if (init->parsed()) return RunInit(*cfg);
   if (check->parsed()) return RunCheckConfig(*cfg);
+  if (seal->parsed()) return RunAuditSeal(*cfg, seal_reason);
   return RunServe(*cfg, port_file);
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <set>
 #include <system_error>
 #include <utility>
 
@@ -51,8 +52,10 @@ Result<void> AuditService::CheckIntegrity() {
     MarkDamaged(e);
     return e;
   }
+  // Damage an operator sealed (skrd audit-seal): each seal must be signed by this log's key.
+  SKR_TRY(const std::set<std::int64_t> acknowledged, AcknowledgedDamage());
   // Records and tree agree, link by link (names the first bad seq for rows edited in place).
-  if (auto all = log_.VerifyAll(); !all) {
+  if (auto all = log_.VerifyAll(acknowledged); !all) {
     if (all.error().code() != ErrorCode::kVerificationFailed) return all.error();
     Error e = Damaged(all.error().message());
     MarkDamaged(e);
@@ -217,6 +220,14 @@ Result<Json> AuditService::GetCheckpoint(const Actor& a) {
   // A damaged log is served with its last signed checkpoint and says so: what skrd found at
   // start (e.g. records added while it was stopped, which no signature can tell apart).
   if (auto damaged = IntegrityFailure()) out["integrity_error"] = damaged->message();
+  // Sealed damage stays visible: which records an operator acknowledged, and where.
+  if (auto seals = log_.Seals(); seals && !seals->empty()) {
+    Json arr = Json::array();
+    for (const auto& seal : *seals) {
+      arr.push_back({{"seal_seq", seal.seal_seq}, {"acknowledged", seal.acknowledged}});
+    }
+    out["seals"] = std::move(arr);
+  }
   return out;
 }
 

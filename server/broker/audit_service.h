@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "audit/audit.h"
@@ -55,6 +56,17 @@ class AuditService {
 
   const std::string& verifier_key() const { return signer_.verifier_key(); }
 
+  // `skrd audit-seal` (offline, audit_seal.cpp): acknowledges the damage the start-up check
+  // finds so that releases can resume, without hiding it. Records edited in place (their bytes no
+  // longer give their stored leaf) are listed as acknowledged, records added while skrd was
+  // stopped are accepted; an audit.seal record saying so (with `reason`) is appended and a
+  // checkpoint is signed over it and stored with the seal. The damaged records keep failing
+  // `skrctl audit verify` against the signed roots (the damage stays provable). Refused
+  // (kFailedPrecondition "audit_unsealable") when the log cannot continue: pages corrupt, records
+  // missing, stored tree nodes altered, or a signed checkpoint no longer matching the tree.
+  // Returns {"sealed": false} for a sound log.
+  Result<Json> Seal(const std::string& reason);
+
   // Called after the shutdown checkpoint: records (beside the checkpoint file) the tree size
   // skrd stopped at. At the next start CheckIntegrity refuses a log that grew or shrank while
   // skrd was stopped (records appended or cut by something else), then removes the marker, so
@@ -66,6 +78,10 @@ class AuditService {
   Result<void> RequireAuditor(const Actor& a) const;
   void MarkDamaged(Error e);
   static Result<void> SaveFile(const std::string& path, const std::string& content);
+  // The records acknowledged by valid seals; a seal that does not verify marks the log damaged.
+  Result<std::set<std::int64_t>> AcknowledgedDamage();
+  // Why `seal` is not a valid seal of this log ("" when it is).
+  std::string SealProblem(const audit::AuditLog::Seal& seal);
   // The stopped-marker part of CheckIntegrity (`size` = records in the log now).
   Result<void> CheckStopped(std::int64_t size);
 

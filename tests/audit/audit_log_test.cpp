@@ -414,7 +414,7 @@ TEST_CASE("AuditLog: the file uses WAL and the numbered schema", "[audit][integr
   auto log = OpenOrFail(path, clock);
   RawDb raw(path);
   CHECK(raw.Text("PRAGMA journal_mode") == "wal");
-  CHECK(raw.Text("PRAGMA user_version") == "4");
+  CHECK(raw.Text("PRAGMA user_version") == "5");
 }
 
 }  // namespace
@@ -514,6 +514,33 @@ TEST_CASE("AuditLog: max_batch bounds the records per commit", "[audit][integrat
     CHECK(st.max_batch == 1);
     CHECK(log->VerifyAll().value() == 16);
   }
+}
+
+TEST_CASE("AuditLog: DamagedRecords lists rewritten records; VerifyAll accepts them only when acknowledged",
+          "[audit][integration]") {
+  test::TempDir dir;
+  const std::string path = dir.file("audit.db");
+  FakeClock clock(kNow);
+  auto log = OpenOrFail(path, clock);
+  for (int i = 0; i < 9; ++i) REQUIRE(log->Append(MakeRecord("a", "granted", i)).has_value());
+  CHECK(log->DamagedRecords().value().empty());
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec("DROP TRIGGER audit_records_no_update") == SQLITE_OK);
+    REQUIRE(raw.Exec("UPDATE audit_records SET json = replace(json, 'req-', 'REQ-') WHERE seq IN (3, 7)") ==
+            SQLITE_OK);
+  }
+  CHECK(log->DamagedRecords().value() == std::vector<std::int64_t>{3, 7});
+  CHECK(test::CodeOf(log->VerifyAll()) == ErrorCode::kVerificationFailed);
+  CHECK(test::CodeOf(log->VerifyAll({3})) == ErrorCode::kVerificationFailed);  // 7 still counts
+  CHECK(log->VerifyAll({3, 7}).value() == 9);
+  // Acknowledging does not excuse anything else: a stored leaf changed under record 5 is found.
+  {
+    RawDb raw(path);
+    REQUIRE(raw.Exec("DROP TRIGGER merkle_nodes_no_update") == SQLITE_OK);
+    REQUIRE(raw.Exec("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 4") == SQLITE_OK);
+  }
+  CHECK(test::CodeOf(log->VerifyAll({3, 7})) == ErrorCode::kVerificationFailed);
 }
 
 TEST_CASE("AuditLog: Entries filters by key, action, actor and time range", "[audit][integration]") {
