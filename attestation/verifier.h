@@ -27,6 +27,10 @@ struct VerifiedEvidence {
   Claims claims;                          // includes tee, debug, report_data
   BindingForm binding_form = BindingForm::kReportData64;
   std::vector<std::uint8_t> bound_data;   // REPORT_DATA / extraData as found in the evidence
+  // What the verification relied on beyond the evidence's own bytes (for the audit replay
+  // bundle): e.g. SEV-SNP's VCEK/VLEK, ASK/ASVK and ARK certificate digests and where the VCEK
+  // came from. An object; empty when the evidence carries everything.
+  Json collateral = Json::object();
 };
 
 class Verifier {

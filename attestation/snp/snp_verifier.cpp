@@ -288,6 +288,14 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
     out.type = "sev-snp";
     out.claims = ToClaims(report, en.product, en.signer == Signer::kVlek ? "vlek" : "vcek");
     if (en.ext.csp_id) out.claims["snp.csp_id"] = *en.ext.csp_id;
+    // The certificates it verified with (digests of their DER), and whether the VCEK/VLEK came
+    // with the evidence or from the operator's cache: an audit replay compares them.
+    out.collateral = Json{
+        {"snp_signer_sha256", HexEncode(CertificateSha256(endorsed->leaf.get()))},
+        {"snp_signer_source", offers.empty() ? "cache" : "evidence"},
+        {"snp_intermediate_sha256", HexEncode(endorsed->intermediate_sha256)},
+        {"snp_ark_sha256", HexEncode(endorsed->ark_sha256)},
+        {"snp_crls", crls != nullptr}};
     out.binding_form = BindingForm::kReportData64;
     const auto rd = report.report_data();
     out.bound_data.assign(rd.begin(), rd.end());

@@ -302,9 +302,10 @@ Result<Json> Broker::Challenge(std::string_view body) {
 Result<policy::Decision> Broker::Decide(
     const Json& evidence, const std::string& nonce, const Json& tee_pubkey,
     std::string_view tenant, const std::function<Result<keystore::PolicyRecord>()>& policy_of,
-    keystore::PolicyRecord& pol) {
+    keystore::PolicyRecord& pol, Json& collateral) {
   // Evidence: verify to a pinned / configured root, then the binding.
   SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(evidence));
+  collateral = ev.collateral;
   // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
   SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, tee_pubkey));
   SKR_TRY_VOID(CheckAkTenant(ev, tenant));
@@ -357,8 +358,13 @@ Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay, std::string_vie
   SKR_TRY_VOID(keys_.ConsumeNonce(nonce));
 
   keystore::PolicyRecord pol;
+  Json collateral;
   auto decided = Decide(
-      *ev_it, nonce, *pub_it, tenant, [&] { return keys_.GetPolicy(tenant, info.policy); }, pol);
+      *ev_it, nonce, *pub_it, tenant, [&] { return keys_.GetPolicy(tenant, info.policy); }, pol,
+      collateral);
+  if (replay.is_object() && collateral.is_object() && !collateral.empty()) {
+    replay["collateral"] = collateral;
+  }
   if (pol.version > 0) {
     rec.policy_version = pol.version;
     if (replay.is_object()) replay["policy_sha256"] = HexEncode(Sha256(pol.document));

@@ -158,11 +158,12 @@ class Broker {
                          std::string_view key, std::optional<int> version, std::string_view body);
   // The verification, binding and policy steps of a release (shared with ReplayRelease): the
   // evidence verified, bound to `nonce` and `tee_pubkey`, its AK owned by `tenant`, then the
-  // policy `policy_of` returns (stored in `pol`) evaluated on its claims.
+  // policy `policy_of` returns (stored in `pol`) evaluated on its claims. `collateral` gets what
+  // the verification relied on (VerifiedEvidence::collateral) once the evidence verified.
   Result<policy::Decision> Decide(const Json& evidence, const std::string& nonce,
                                   const Json& tee_pubkey, std::string_view tenant,
                                   const std::function<Result<keystore::PolicyRecord>()>& policy_of,
-                                  keystore::PolicyRecord& pol);
+                                  keystore::PolicyRecord& pol, Json& collateral);
   // The 403 for a policy denial: its detail names the failing claim only; `rec.reason` gets the
   // full reason with values (audit only).
   static Error PolicyDenial(audit::Record& rec, const keystore::PolicyRecord& pol,

@@ -5,7 +5,9 @@
 // binding and policy steps (Broker::Decide) on them, against the policy version the record names,
 // and says whether the decision and trace are the same, and what differs when they are not.
 // Nothing is released, no nonce is consumed. Verification runs with today's trust roots,
-// collateral and clock: a certificate that expired or was revoked since shows as a difference.
+// collateral and clock; the bundle keeps digests of the collateral the release relied on
+// (VerifiedEvidence::collateral), so a certificate replaced, expired or revoked since shows as a
+// difference, named.
 #include <string>
 #include <utility>
 
@@ -83,8 +85,9 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
 
   Json differences = Json::array();
   Json notes = Json::array();
-  notes.push_back("verification ran now, with today's trust roots, collateral and clock; the "
-                  "nonce's freshness and the key version's state are not replayed");
+  notes.push_back("verification ran now, with today's trust roots, collateral and clock (the "
+                  "collateral's digests are compared with the ones recorded); the nonce's "
+                  "freshness and the key version's state are not replayed");
   // The policy version the record names, and the document it was decided on.
   auto policy_of = [&]() -> Result<keystore::PolicyRecord> {
     if (!rec.policy_version) {
@@ -101,8 +104,21 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
     return p;
   };
   keystore::PolicyRecord pol;
+  Json collateral;
   auto decided = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], rec.tenant,
-                        policy_of, pol);
+                        policy_of, pol, collateral);
+  // The collateral the release relied on against what replay relied on now, member by member.
+  const Json kept = b.value("collateral", Json::object());
+  if (kept.is_object() && collateral.is_object()) {
+    for (const auto& [name, value] : kept.items()) {
+      const auto now = collateral.find(name);
+      if (now == collateral.end()) {
+        if (decided) differences.push_back("collateral " + name + ": recorded " + value.dump() + ", not used now");
+      } else if (*now != value) {
+        differences.push_back("collateral " + name + ": recorded " + value.dump() + ", now " + now->dump());
+      }
+    }
+  }
   Json replayed;
   std::string replayed_decision;
   if (decided) {
@@ -129,6 +145,7 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
                     "', a step replay does not repeat");
   }
   return Json{{"seq", seq},
+              {"collateral", {{"recorded", kept}, {"replayed", collateral}}},
               {"tenant", rec.tenant},
               {"key", rec.key},
               {"policy", {{"name", rec.policy_name},

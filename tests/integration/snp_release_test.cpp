@@ -124,6 +124,18 @@ TEST_CASE("SNP release: a report from the AMD-shaped test PKI releases the key",
   auto audit = w.skrd->Get("/v1/audit/entries?decision=granted", w.skrd->operator_token());
   REQUIRE(audit.json["entries"].size() == 1);
   CHECK(audit.json["entries"][0]["evidence_type"] == "sev-snp");
+  // The release replays the same from its kept evidence, and its bundle names the certificates
+  // it was verified with (issue 11).
+  auto replay = w.skrd->Get("/v1/audit/replay?seq=" + std::to_string(r.json["audit_seq"].get<std::int64_t>()),
+                            w.skrd->operator_token());
+  INFO(replay.body);
+  REQUIRE(replay.status == 200);
+  CHECK(replay.json.at("same") == true);
+  const Json& kept = replay.json.at("collateral").at("recorded");
+  CHECK(kept.at("snp_signer_source") == "evidence");
+  CHECK(kept.at("snp_signer_sha256").get<std::string>().size() == 64);
+  CHECK(kept.at("snp_ark_sha256").get<std::string>().size() == 64);
+  CHECK(replay.json.at("collateral").at("replayed") == kept);
 }
 
 TEST_CASE("SNP release: the policy denies as written and names the condition",
@@ -266,7 +278,16 @@ TEST_CASE("SNP release: a VCEK cached by an operator serves reports without one"
   auto a = w.Make(w.Nonce(), nullptr, /*include_vcek=*/false);
   auto r = w.Release(a);
   INFO(r.body);
-  CHECK(r.status == 200);
+  REQUIRE(r.status == 200);
+  // Replay names the cached VCEK as the release's collateral (issue 11).
+  auto replay = w.skrd->Get("/v1/audit/replay?seq=" + std::to_string(r.json["audit_seq"].get<std::int64_t>()),
+                            w.skrd->operator_token());
+  INFO(replay.body);
+  REQUIRE(replay.status == 200);
+  CHECK(replay.json.at("same") == true);
+  CHECK(replay.json.at("collateral").at("recorded").at("snp_signer_source") == "cache");
+  CHECK(replay.json.at("collateral").at("recorded").at("snp_signer_sha256") ==
+        ok.json.at("sha256"));
 }
 
 TEST_CASE("SNP: verify and dry run accept real AMD evidence", "[integration][snp][testdata]") {
