@@ -114,6 +114,10 @@ Result<Json> AuditService::Seal(const std::string& reason) {
       added = 0;
     }
   }
+  if (SealReasonPrefix(damaged).size() > 900) {
+    // The list must fit the record's bounded reason, where every start reads it back.
+    return Unsealable(std::to_string(damaged.size()) + " records are damaged, too many to seal");
+  }
   if (damaged.empty() && added == 0) {
     return Json{{"sealed", false}, {"detail", "the audit log is sound; nothing to seal"}};
   }

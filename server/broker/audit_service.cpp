@@ -45,6 +45,18 @@ void AuditService::MarkDamaged(Error e) {
 }
 
 Result<void> AuditService::CheckIntegrity() {
+  // Fail closed: whatever keeps the check from finishing (an unreadable table included) keeps
+  // releases refused, as damage does.
+  auto checked = CheckIntegrityOnce();
+  if (!checked) {
+    MarkDamaged(checked.error().reason() == "audit_integrity"
+                    ? checked.error()
+                    : Damaged("the check could not finish: " + checked.error().message()));
+  }
+  return checked;
+}
+
+Result<void> AuditService::CheckIntegrityOnce() {
   // The file's own structure first (a torn or overwritten page).
   if (auto quick = log_.QuickCheck(); !quick) {
     if (quick.error().code() != ErrorCode::kVerificationFailed) return quick.error();

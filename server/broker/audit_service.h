@@ -78,6 +78,7 @@ class AuditService {
   Result<void> RequireAuditor(const Actor& a) const;
   void MarkDamaged(Error e);
   static Result<void> SaveFile(const std::string& path, const std::string& content);
+  Result<void> CheckIntegrityOnce();  // CheckIntegrity's steps
   // The records acknowledged by valid seals; a seal that does not verify marks the log damaged.
   Result<std::set<std::int64_t>> AcknowledgedDamage();
   // Why `seal` is not a valid seal of this log ("" when it is).
