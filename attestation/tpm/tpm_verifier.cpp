@@ -367,10 +367,17 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     out.claims.merge(gce_claims);
     out.claims["tpm.ak.ca_sha256"] = HexEncode(trust.ca_sha256);
     out.claims["tpm.ak.cert_sha256"] = HexEncode(trust.cert_sha256);
+    out.collateral = Json{{"tpm_ak_trust", "certificate"},
+                          {"tpm_ak_ca_sha256", HexEncode(trust.ca_sha256)},
+                          {"tpm_ak_cert_sha256", HexEncode(trust.cert_sha256)}};
   } else {
     out.claims["tpm.ak.id"] = trust.enrolled.id;
     out.claims["tpm.ak.tenant"] = trust.enrolled.tenant;
     out.claims["tpm.ak.name"] = trust.enrolled.name;
+    // The enrolled AK the quote was verified with (an audit replay compares it).
+    out.collateral = Json{{"tpm_ak_trust", "enrolled"},
+                          {"tpm_ak_id", trust.enrolled.id},
+                          {"tpm_ak_public_sha256", HexEncode(Sha256(trust.enrolled.ak_public))}};
   }
   out.claims["tee"] = "tpm";
   // No `debug` claim: a TPM has no debug mode, so a policy `debug equals false` must not hold for

@@ -193,6 +193,14 @@ TEST_CASE("Integration: TPM AK enrolment and release with skr-agent on a live sw
   const Json granted = w.LastRelease();
   CHECK(granted["decision"] == "granted");
   CHECK(granted["evidence_type"] == "tpm");
+  // The release replays the same, and its bundle names the enrolled AK it relied on (issue 11).
+  auto replay = w.skrd->Get("/v1/audit/replay?seq=" + std::to_string(granted["seq"].get<std::int64_t>()),
+                            w.skrd->operator_token());
+  INFO(replay.body);
+  REQUIRE(replay.status == 200);
+  CHECK(replay.json.at("same") == true);
+  CHECK(replay.json.at("collateral").at("recorded").at("tpm_ak_id") == id);
+  CHECK(replay.json.at("collateral").at("recorded").at("tpm_ak_public_sha256").get<std::string>().size() == 64);
 
   // Enrolment and activation were audited (intent + outcome each).
   auto audit = w.skrd->Get("/v1/audit/entries?tenant=acme&limit=1000", w.skrd->operator_token());
