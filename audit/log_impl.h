@@ -21,6 +21,13 @@
 
 namespace skr::audit {
 
+namespace internal {
+// A record parsed back from its row (seq, hash, json columns), cross-checked against the row's
+// own columns; errors carry `code` (audit.cpp).
+Result<Record> RowToRecord(sqlite3_stmt* stmt, int seq_col, int hash_col, int json_col,
+                           ErrorCode code);
+}  // namespace internal
+
 struct Head {
   std::int64_t seq = 0;
   std::string hash = internal::GenesisHash();

@@ -104,6 +104,27 @@ Result<bool> PrefixConsistent(ApiClient& api, std::int64_t k, const merkle::Hash
                                    proof);
 }
 
+// Is the checkpoint a run verified before (size, root) a prefix of `cp`? When not, `rep` says why
+// (a log that shrank names the first missing seq). Sets rep.previous_size.
+Result<bool> ExtendsSaved(ApiClient& api, std::int64_t size, const merkle::Hash& root,
+                          const Checkpoint& cp, AuditVerifyReport& rep) {
+  rep.previous_size = size;
+  if (size > cp.tree_size) {
+    rep.detail = "the log shrank: a checkpoint of " + std::to_string(size) +
+                 " records was verified before, the server now signs " +
+                 std::to_string(cp.tree_size) + " (truncated or rolled back)";
+    rep.first_bad_seq = cp.tree_size + 1;
+    return false;
+  }
+  SKR_TRY(const bool consistent, PrefixConsistent(api, size, root, cp));
+  if (!consistent) {
+    rep.detail = "the checkpoint of " + std::to_string(size) +
+                 " records verified before is not a prefix of the new one (log rewritten or "
+                 "forked)";
+  }
+  return consistent;
+}
+
 // What a tenant-scoped run keeps: the checkpoint it verified and where its tenant's entries
 // continue (it never sees the other tenants' leaves, so it has no frontier).
 struct TenantState {
@@ -151,20 +172,8 @@ Result<AuditVerifyReport> VerifyTenantEntries(ApiClient& api, const AuditVerifyO
   SKR_TRY(std::optional<TenantState> saved, LoadTenantState(options.state_file, options));
   std::int64_t next = 1;
   if (saved) {
-    rep.previous_size = saved->tree_size;
-    if (saved->tree_size > cp.tree_size) {
-      rep.detail = "the log shrank: a checkpoint of " + std::to_string(saved->tree_size) +
-                   " records was verified before, the server now signs " +
-                   std::to_string(cp.tree_size) + " (truncated or rolled back)";
-      return rep;
-    }
-    SKR_TRY(const bool consistent, PrefixConsistent(api, saved->tree_size, saved->root, cp));
-    if (!consistent) {
-      rep.detail = "the checkpoint of " + std::to_string(saved->tree_size) +
-                   " records verified before is not a prefix of the new one (log rewritten or "
-                   "forked)";
-      return rep;
-    }
+    SKR_TRY(const bool extends, ExtendsSaved(api, saved->tree_size, saved->root, cp, rep));
+    if (!extends) return rep;
     next = saved->next_from_seq;
   }
   const std::string tenant_q = "&tenant=" + options.tenant;
@@ -251,21 +260,8 @@ Result<AuditVerifyReport> VerifyAuditLog(ApiClient& api, const AuditVerifyOption
   SKR_TRY(std::optional<State> saved, LoadState(options.state_file, options.verifier_key));
   State start;
   if (saved) {
-    rep.previous_size = saved->tree_size;
-    if (saved->tree_size > cp.tree_size) {
-      rep.detail = "the log shrank: a checkpoint of " + std::to_string(saved->tree_size) +
-                   " records was verified before, the server now signs " +
-                   std::to_string(cp.tree_size) + " (truncated or rolled back)";
-      rep.first_bad_seq = cp.tree_size + 1;
-      return rep;
-    }
-    SKR_TRY(const bool consistent, PrefixConsistent(api, saved->tree_size, saved->root, cp));
-    if (!consistent) {
-      rep.detail = "the checkpoint of " + std::to_string(saved->tree_size) +
-                   " records verified before is not a prefix of the new one (log rewritten or "
-                   "forked)";
-      return rep;
-    }
+    SKR_TRY(const bool extends, ExtendsSaved(api, saved->tree_size, saved->root, cp, rep));
+    if (!extends) return rep;
     start = std::move(*saved);
   }
 

@@ -154,25 +154,22 @@ std::string LabelValue(const std::string& v) {
 // The audit log's counters for /metrics (group commit and failed writes).
 std::string AuditMetricsText(const skr::audit::AppendStats& st) {
   std::string out;
-  out += "# HELP skr_audit_records_total Audit records committed.\n"
-         "# TYPE skr_audit_records_total counter\n"
-         "skr_audit_records_total " + std::to_string(st.records) + "\n";
-  out += "# HELP skr_audit_commits_total Audit transactions committed (records / commits = mean "
-         "group-commit batch).\n# TYPE skr_audit_commits_total counter\n"
-         "skr_audit_commits_total " + std::to_string(st.commits) + "\n";
-  out += "# HELP skr_audit_write_failures_total Audit records that could not be written (their "
-         "requests got 503; nothing was released).\n"
-         "# TYPE skr_audit_write_failures_total counter\n"
-         "skr_audit_write_failures_total " + std::to_string(st.failed) + "\n";
-  out += "# HELP skr_audit_failed_commits_total Audit transactions that failed.\n"
-         "# TYPE skr_audit_failed_commits_total counter\n"
-         "skr_audit_failed_commits_total " + std::to_string(st.failed_commits) + "\n";
-  out += "# HELP skr_audit_unrecorded_failures Failed audit records not yet counted in a "
-         "committed record (unrecorded_failures).\n# TYPE skr_audit_unrecorded_failures gauge\n"
-         "skr_audit_unrecorded_failures " + std::to_string(st.unrecorded) + "\n";
-  out += "# HELP skr_audit_queued Audit appends waiting for the group commit.\n"
-         "# TYPE skr_audit_queued gauge\n"
-         "skr_audit_queued " + std::to_string(st.queued) + "\n";
+  auto metric = [&out](const char* name, const char* type, const char* help, std::int64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
+  };
+  metric("skr_audit_records_total", "counter", "Audit records committed.", st.records);
+  metric("skr_audit_commits_total", "counter",
+         "Audit transactions committed (records / commits = mean group-commit batch).", st.commits);
+  metric("skr_audit_write_failures_total", "counter",
+         "Audit records that could not be written (their requests got 503; nothing was released).",
+         st.failed);
+  metric("skr_audit_failed_commits_total", "counter", "Audit transactions that failed.",
+         st.failed_commits);
+  metric("skr_audit_unrecorded_failures", "gauge",
+         "Failed audit records not yet counted in a committed record (unrecorded_failures).",
+         st.unrecorded);
+  metric("skr_audit_queued", "gauge", "Audit appends waiting for the group commit.", st.queued);
   return out;
 }
 
