@@ -22,6 +22,15 @@ std::vector<std::string> Registry::Types() const {
 }
 
 Result<VerifiedEvidence> Registry::Verify(const Json& evidence) const {
+  return Dispatch(evidence, nullptr);
+}
+
+Result<VerifiedEvidence> Registry::VerifyRecorded(const Json& evidence,
+                                                  const RecordedState& state) const {
+  return Dispatch(evidence, &state);
+}
+
+Result<VerifiedEvidence> Registry::Dispatch(const Json& evidence, const RecordedState* state) const {
   if (!evidence.is_object()) {
     return Error(ErrorCode::kInvalidArgument, "evidence must be a JSON object", "malformed_request");
   }
@@ -38,7 +47,7 @@ Result<VerifiedEvidence> Registry::Verify(const Json& evidence) const {
                  "evidence type '" + PrintableAscii(type, 32) + "' is not supported or not enabled",
                  "unsupported_evidence_type");
   }
-  auto out = v->Verify(evidence);
+  auto out = state != nullptr ? v->VerifyRecorded(evidence, *state) : v->Verify(evidence);
   if (!out) return out.error();
   out->type = type;
   out->claims["tee"] = type;

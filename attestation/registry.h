@@ -19,8 +19,11 @@ class Registry {
   // Dispatches on evidence["type"]. Errors: kInvalidArgument (not an object / no type),
   // kInvalidArgument reason "unsupported_evidence_type", and whatever the verifier returns.
   Result<VerifiedEvidence> Verify(const Json& evidence) const;
+  // The same dispatch to Verifier::VerifyRecorded (offline replay).
+  Result<VerifiedEvidence> VerifyRecorded(const Json& evidence, const RecordedState& state) const;
 
  private:
+  Result<VerifiedEvidence> Dispatch(const Json& evidence, const RecordedState* state) const;
   std::map<std::string, std::unique_ptr<Verifier>, std::less<>> verifiers_;
 };
 

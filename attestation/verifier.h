@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,24 @@ struct VerifiedEvidence {
   // bundle): e.g. SEV-SNP's VCEK/VLEK, ASK/ASVK and ARK certificate digests and where the VCEK
   // came from. An object; empty when the evidence carries everything.
   Json collateral = Json::object();
+  // The bytes of that collateral where they are not in the evidence itself (a VCEK from the
+  // operator's cache, the CRLs in force, an enrolled AK's TPMT_PUBLIC, the AK certificate's CA),
+  // by name ("snp_signer", "snp_crl.0", "tpm_ak_public", "tpm_ak_ca"): kept with the replay
+  // bundle so that a replay verifies with exactly what the release relied on.
+  std::vector<std::pair<std::string, std::string>> collateral_bytes;
+};
+
+// What an offline replay of an audit record verifies with, in place of the server's state now
+// (issue 11): the release's own time (certificate validity, CRL freshness) and the collateral
+// bytes kept with its bundle (VerifiedEvidence::collateral_bytes, by name). A name missing here
+// (a bundle from before collateral bytes were kept) falls back to the server's collateral now.
+struct RecordedState {
+  std::int64_t time = 0;  // unix seconds
+  std::map<std::string, std::string, std::less<>> collateral;
+  const std::string* Find(std::string_view name) const {
+    auto it = collateral.find(name);
+    return it == collateral.end() ? nullptr : &it->second;
+  }
 };
 
 class Verifier {
@@ -41,6 +61,10 @@ class Verifier {
   // Errors: kMalformedEvidence (does not parse), kVerificationFailed (signature / chain).
   // Thread-safe: called concurrently.
   virtual Result<VerifiedEvidence> Verify(const Json& evidence) const = 0;
+  // The same verification as at `state.time` with `state`'s collateral (offline replay): no
+  // cache is read or filled. Same errors as Verify.
+  virtual Result<VerifiedEvidence> VerifyRecorded(const Json& evidence,
+                                                  const RecordedState& state) const = 0;
 };
 
 }  // namespace skr::attestation

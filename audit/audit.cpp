@@ -103,6 +103,15 @@ constexpr const char* kMigrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;"
     "CREATE TRIGGER seals_no_delete BEFORE DELETE ON seals"
     " BEGIN SELECT RAISE(ABORT, 'seals are append-only'); END;",
+    // 6: collateral bytes replay bundles name by digest (a VCEK from the cache, CRLs, enrolled
+    // AKs), once per digest; last_time (the newest release that named it, to the hour) drives
+    // pruning. The bytes never change.
+    "CREATE TABLE replay_collateral ("
+    "  sha256 TEXT PRIMARY KEY,"
+    "  bytes BLOB NOT NULL,"
+    "  last_time INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TRIGGER replay_collateral_bytes_fixed BEFORE UPDATE OF sha256, bytes ON replay_collateral"
+    " BEGIN SELECT RAISE(ABORT, 'kept collateral is write-once'); END;",
 };
 constexpr std::int64_t kSchemaVersion =
     static_cast<std::int64_t>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -400,6 +409,19 @@ Result<std::vector<Record>> AuditLog::Impl::CommitBatch(const std::vector<Pendin
       sqlite3_reset(b);
       sqlite3_clear_bindings(b);
     }
+    for (const auto& [digest, bytes] : p->collateral) {
+      sqlite3_stmt* c = collateral_stmt.get();
+      sqlite3_reset(c);
+      if (internal::BindText(c, 1, digest) != SQLITE_OK ||
+          sqlite3_bind_blob64(c, 2, bytes.data(), bytes.size(), SQLITE_STATIC) != SQLITE_OK ||
+          sqlite3_bind_int64(c, 3, r.time) != SQLITE_OK || sqlite3_step(c) != SQLITE_DONE) {
+        Error e = fail("INSERT replay collateral");
+        sqlite3_reset(c);
+        return e;
+      }
+      sqlite3_reset(c);
+      sqlite3_clear_bindings(c);
+    }
     if (auto leaf = write_tree->AppendLeaf(static_cast<std::uint64_t>(r.seq - 1),
                                            merkle::LeafHash(json));
         !leaf) {
@@ -477,6 +499,13 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
   SKR_TRY(impl.bundle_stmt,
           Prepare(db, "INSERT INTO replay_bundles (seq, bundle) VALUES (?1, ?2)",
                   ErrorCode::kUnavailable));
+  // The hour-granular last_time keeps a release from rewriting a hot row each time.
+  SKR_TRY(impl.collateral_stmt,
+          Prepare(db,
+                  "INSERT INTO replay_collateral (sha256, bytes, last_time) VALUES (?1, ?2, ?3)"
+                  " ON CONFLICT(sha256) DO UPDATE SET last_time = excluded.last_time"
+                  " WHERE last_time < excluded.last_time - 3600",
+                  ErrorCode::kUnavailable));
   SKR_TRY(impl.head, ReadHeadWith(db, impl.head_stmt.get()));
   SKR_TRY(TreeStore tree, TreeStore::Open(db));
   impl.write_tree.emplace(std::move(tree));
@@ -490,7 +519,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
   return log;
 }
 
-Result<Record> AuditLog::Append(Record record, std::string replay_bundle) {
+Result<Record> AuditLog::Append(Record record, std::string replay_bundle,
+                                std::vector<std::pair<std::string, std::string>> collateral) {
   // Fields Append owns; whatever the caller put there is replaced.
   record.seq = 0;
   record.time = 0;
@@ -510,7 +540,7 @@ Result<Record> AuditLog::Append(Record record, std::string replay_bundle) {
   SKR_TRY(record.trace_sha256, internal::TraceSha256(record.trace));
 
   Impl& impl = *impl_;
-  Pending pending{std::move(record), std::move(replay_bundle), std::nullopt};
+  Pending pending{std::move(record), std::move(replay_bundle), std::move(collateral), std::nullopt};
   std::unique_lock<std::mutex> lock(impl.mu);
   impl.queue.push_back(&pending);
   while (!pending.result.has_value()) {

@@ -117,12 +117,20 @@ class AuditLog {
   // kInvalidArgument when the record cannot be canonicalized (invalid UTF-8, non-finite number).
   // `replay_bundle`, when given, is stored beside the record in the same transaction (outside
   // the leaf) and bound to it by Record::replay_sha256 = hex SHA-256(bundle).
-  Result<Record> Append(Record record, std::string replay_bundle = {});
+  // `collateral` (hex SHA-256 -> bytes) is what the bundle names by digest and does not carry
+  // itself (certificates, CRLs, enrolled AKs: few distinct values shared by many releases), kept
+  // once per digest in the same transaction (ReplayCollateral).
+  Result<Record> Append(Record record, std::string replay_bundle = {},
+                        std::vector<std::pair<std::string, std::string>> collateral = {});
   // The replay bundle stored with record `seq` (nullopt: none kept, or pruned).
   // Errors: kUnavailable.
   Result<std::optional<std::string>> ReplayBundle(std::int64_t seq);
-  // Deletes the replay bundles of records older than `before` (unix seconds); the records and
-  // the tree stay. Returns the number deleted. Serialized with appends. Errors: kUnavailable.
+  // Collateral bytes kept under `sha256` (hex) by Append (nullopt: none, or pruned). The caller
+  // checks the digest of what it gets. Errors: kUnavailable.
+  Result<std::optional<std::string>> ReplayCollateral(std::string_view sha256);
+  // Deletes the replay bundles of records older than `before` (unix seconds), and kept
+  // collateral no release has named since then; the records and the tree stay. Returns the number
+  // of bundles deleted. Serialized with appends. Errors: kUnavailable.
   Result<std::int64_t> PruneReplayBundles(std::int64_t before);
   // Records with seq >= from_seq matching the filters, in seq order, at most min(limit, 1000).
   // Errors: kInvalidArgument (from_seq < 1, limit < 1), kUnavailable, kInternal (corrupt row).

@@ -36,6 +36,7 @@ struct Head {
 struct Pending {
   Record record;
   std::string bundle;  // replay bundle stored beside the record ("" = none)
+  std::vector<std::pair<std::string, std::string>> collateral;  // hex SHA-256 -> bytes
   std::optional<Result<Record>> result;  // set by the leader that wrote it, under mu
 };
 
@@ -59,6 +60,7 @@ struct AuditLog::Impl {
   internal::SqliteStmtPtr insert_stmt;
   internal::SqliteStmtPtr head_stmt;  // kHeadSql
   internal::SqliteStmtPtr bundle_stmt;  // INSERT INTO replay_bundles
+  internal::SqliteStmtPtr collateral_stmt;  // upsert INTO replay_collateral
   std::optional<TreeStore> write_tree;
 
   // Reader connection for Entries/VerifyAll/Size/proofs. In WAL mode readers never wait for the

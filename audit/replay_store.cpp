@@ -27,6 +27,23 @@ Result<std::optional<std::string>> AuditLog::ReplayBundle(std::int64_t seq) {
                                                 static_cast<std::size_t>(n < 0 ? 0 : n)));
 }
 
+Result<std::optional<std::string>> AuditLog::ReplayCollateral(std::string_view sha256) {
+  std::lock_guard<std::mutex> guard(impl_->read_mu);
+  sqlite3* db = impl_->read_db.get();
+  SKR_TRY(auto stmt, internal::Prepare(db, "SELECT bytes FROM replay_collateral WHERE sha256 = ?1",
+                                       ErrorCode::kUnavailable));
+  internal::BindText(stmt.get(), 1, sha256);
+  const int rc = sqlite3_step(stmt.get());
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) {
+    return internal::SqliteError(db, "reading kept collateral", ErrorCode::kUnavailable);
+  }
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt.get(), 0));
+  const int n = sqlite3_column_bytes(stmt.get(), 0);
+  return std::optional<std::string>(std::string(data == nullptr ? "" : data,
+                                                static_cast<std::size_t>(n < 0 ? 0 : n)));
+}
+
 Result<std::int64_t> AuditLog::PruneReplayBundles(std::int64_t before) {
   std::int64_t deleted = 0;
   SKR_TRY_VOID(impl_->WithWriter([&](sqlite3* db) -> Result<void> {
@@ -39,6 +56,13 @@ Result<std::int64_t> AuditLog::PruneReplayBundles(std::int64_t before) {
       return internal::SqliteError(db, "pruning replay bundles", ErrorCode::kUnavailable);
     }
     deleted = sqlite3_changes64(db);
+    // Collateral no release named since `before` (last_time is kept to the hour).
+    SKR_TRY(auto kept, internal::Prepare(db, "DELETE FROM replay_collateral WHERE last_time < ?1",
+                                         ErrorCode::kUnavailable));
+    sqlite3_bind_int64(kept.get(), 1, before - 3600);
+    if (sqlite3_step(kept.get()) != SQLITE_DONE) {
+      return internal::SqliteError(db, "pruning kept collateral", ErrorCode::kUnavailable);
+    }
     return Ok();
   }));
   return deleted;

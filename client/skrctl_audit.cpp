@@ -127,6 +127,13 @@ void AddAuditCommands(CLI::App& app, const On& on) {
         text += "  differs: " + d.get<std::string>() + "\n";
       }
       if (!same) text += "  replayed reason: " + (*r)["replayed"].value("reason", std::string()) + "\n";
+      if (const Json today = r->value("today", Json::object()); today.is_object() && !today.empty()) {
+        text += "  today: " + today.value("decision", std::string()) + " (" +
+                today.value("reason", std::string()) + ")\n";
+        for (const auto& d : today.value("differences", Json::array())) {
+          text += "  today differs: " + d.get<std::string>() + "\n";
+        }
+      }
       for (const auto& n : r->value("notes", Json::array())) text += "  note: " + n.get<std::string>() + "\n";
       const int rc = ctx.Emit(*r, text);
       return same ? rc : kExitApi;

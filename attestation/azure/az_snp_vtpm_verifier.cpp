@@ -116,6 +116,16 @@ Result<std::vector<std::uint8_t>> EvidenceBytes(const Json& value, std::size_t m
 }
 
 Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
+  return VerifyImpl(evidence, nullptr);
+}
+
+Result<VerifiedEvidence> AzSnpVtpmVerifier::VerifyRecorded(const Json& evidence,
+                                                           const RecordedState& state) const {
+  return VerifyImpl(evidence, &state);
+}
+
+Result<VerifiedEvidence> AzSnpVtpmVerifier::VerifyImpl(const Json& evidence,
+                                                       const RecordedState* state) const {
   // ---- Parse ----
   if (!evidence.is_object()) return Malformed("not an object");
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
@@ -170,7 +180,8 @@ Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
     // A PEM bundle (VCEK, ASK, ARK) goes in as cert_chain, whose first certificate is the leaf.
     snp_ev["cert_chain"] = vcek->get<std::string>();
   }
-  SKR_TRY(VerifiedEvidence snp_out, snp_.Verify(snp_ev));
+  SKR_TRY(VerifiedEvidence snp_out,
+          state != nullptr ? snp_.VerifyRecorded(snp_ev, *state) : snp_.Verify(snp_ev));
   // ---- Validate: the launch identity is a trusted Azure paravisor (issue 9, item 1) ----
   SKR_TRY(std::string trusted_by, CheckParavisor(snp_out.claims, options_));
 
@@ -211,6 +222,9 @@ Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
   VerifiedEvidence out;
   out.type = "az-snp-vtpm";
   out.claims = std::move(snp_out.claims);
+  // What the SNP report's verification relied on (the CRLs in force; the VCEK is in the evidence).
+  out.collateral = std::move(snp_out.collateral);
+  out.collateral_bytes = std::move(snp_out.collateral_bytes);
   tpm::AddQuoteClaims(out.claims, q, pcrs);
   SKR_TRY_VOID(tpm::AddAkClaims(out.claims, ak.get()));
   hcl.AddClaims(out.claims);

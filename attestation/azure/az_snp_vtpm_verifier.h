@@ -60,8 +60,12 @@ class AzSnpVtpmVerifier final : public Verifier {
   // kVerificationFailed (snp_* from the SNP verifier, azure_paravisor_untrusted, azure_report_type,
   // azure_runtime_data_mismatch, tpm_signature_invalid, tpm_pcr_mismatch, tpm_pcr_missing).
   Result<VerifiedEvidence> Verify(const Json& evidence) const override;
+  // The VCEK chain travels in the evidence; the SNP report is verified as at state.time.
+  Result<VerifiedEvidence> VerifyRecorded(const Json& evidence,
+                                          const RecordedState& state) const override;
 
  private:
+  Result<VerifiedEvidence> VerifyImpl(const Json& evidence, const RecordedState* state) const;
   const snp::SnpVerifier& snp_;
   AzureOptions options_;
 };

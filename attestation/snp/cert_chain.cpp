@@ -456,6 +456,13 @@ Result<CrlSet> CrlSet::Create(std::vector<X509CrlPtr> crls, const AmdTrustStore&
     }
     entry.this_update = times->this_update;
     entry.next_update = *times->next_update;
+    {
+      unsigned char* der = nullptr;
+      const int n = i2d_X509_CRL(crl.get(), &der);
+      if (n <= 0 || der == nullptr) return config_error(entry.issuer, "does not re-encode", "crl_malformed");
+      entry.der.assign(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));  // NOLINT
+      OPENSSL_free(der);
+    }
     entry.crl = std::move(crl);
     set.crls_.push_back(std::move(entry));
   }

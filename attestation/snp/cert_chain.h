@@ -107,6 +107,7 @@ struct AmdCrl {
   std::string issuer;                      // issuer commonName, for logs and metrics
   std::int64_t this_update = 0;            // Unix seconds
   std::int64_t next_update = 0;            // Unix seconds
+  std::string der;                         // the CRL as DER (kept with audit replay bundles)
 };
 
 // The CRLs in force and the freshness rule applied to them. Immutable once created, so one set

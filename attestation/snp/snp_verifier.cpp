@@ -191,6 +191,39 @@ void SnpVerifier::ReplaceCrls(std::shared_ptr<const CrlSet> crls) {
 }
 
 Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
+  // One snapshot of the CRL set for this whole verification (a SIGHUP reload may swap it).
+  auto [crls, crl_generation] = CrlSnapshot();
+  Context ctx;
+  ctx.now = clock_.NowUnix();
+  ctx.crls = std::move(crls);
+  ctx.crl_generation = crl_generation;
+  return VerifyWith(evidence, ctx);
+}
+
+Result<VerifiedEvidence> SnpVerifier::VerifyRecorded(const Json& evidence,
+                                                     const RecordedState& state) const {
+  Context ctx;
+  ctx.now = state.time;
+  ctx.replay = true;
+  ctx.recorded_signer = state.Find("snp_signer");
+  // The CRLs in force at the release ("snp_crl.N"), judged as at its time; none kept: none.
+  std::vector<X509CrlPtr> kept;
+  for (const auto& [name, der] : state.collateral) {
+    if (name.rfind("snp_crl.", 0) != 0) continue;
+    auto crl = ParseCrlDer(AsBytes(der));
+    if (!crl) return Error(ErrorCode::kInvalidArgument, "kept CRL " + name + " does not parse", "crl_malformed");
+    kept.push_back(std::move(crl).value());
+  }
+  if (!kept.empty()) {
+    const auto live = crls();
+    SKR_TRY(CrlSet set, CrlSet::Create(std::move(kept), options_.trust, state.time,
+                                       live ? live->max_staleness_seconds() : 0));
+    ctx.crls = std::make_shared<const CrlSet>(std::move(set));
+  }
+  return VerifyWith(evidence, ctx);
+}
+
+Result<VerifiedEvidence> SnpVerifier::VerifyWith(const Json& evidence, const Context& ctx) const {
   // ---- Parse ----
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
     const auto& k = it.key();
@@ -216,10 +249,18 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   for (const Offer& o : offers) {
     Candidate c;
     c.digest = DigestOf(o);
-    c.cached = cache_.Find(c.digest);
+    if (!ctx.replay) c.cached = cache_.Find(c.digest);
     if (!c.cached) {
       SKR_TRY(c.parsed, ParseOffer(o));
     }
+    candidates.push_back(std::move(c));
+  }
+  if (candidates.empty() && ctx.recorded_signer != nullptr) {
+    // Replay: the VCEK/VLEK the release took from the operator's cache, as kept.
+    auto cert = ParseCertificateDer(AsBytes(*ctx.recorded_signer));
+    if (!cert) return Malformed("the kept VCEK/VLEK does not parse", "snp_cert_malformed");
+    Candidate c;
+    c.parsed = std::move(cert).value();
     candidates.push_back(std::move(c));
   }
   if (candidates.empty() && options_.collateral != nullptr) {
@@ -228,7 +269,7 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
       Candidate c;
       std::string bytes(der.begin(), der.end());
       c.digest = DigestOf({Offer::Form::kDer, std::move(bytes)});
-      c.cached = cache_.Find(c.digest);
+      if (!ctx.replay) c.cached = cache_.Find(c.digest);
       if (!c.cached) {
         auto cert = ParseCertificateDer(der);
         if (!cert) continue;
@@ -246,9 +287,9 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
   // ---- Verify: chain to the pinned roots (the product is decided here), then the report
   // signature; then Validate the report against that certificate. The first error of the
   // first offered certificate is reported when none succeeds.
-  const std::int64_t now = clock_.NowUnix();
-  // One snapshot of the CRL set for this whole verification (a SIGHUP reload may swap it).
-  const auto [crls, crl_generation] = CrlSnapshot();
+  const std::int64_t now = ctx.now;
+  const std::shared_ptr<const CrlSet>& crls = ctx.crls;
+  const std::uint64_t crl_generation = ctx.crl_generation;
   std::optional<Error> first_error;
   for (auto& cand : candidates) {
     std::shared_ptr<const CachedEndorsement> endorsed = cand.cached;
@@ -274,7 +315,7 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
       }
       entry->ark_sha256 = CertificateSha256(entry->endorsement.ark);
       entry->intermediate_sha256 = CertificateSha256(entry->endorsement.intermediate);
-      cache_.Insert(cand.digest, entry);
+      if (!ctx.replay) cache_.Insert(cand.digest, entry);
       endorsed = std::move(entry);
     }
     Result<void> ok = VerifyReportSignature(report, endorsed->key);
@@ -296,6 +337,16 @@ Result<VerifiedEvidence> SnpVerifier::Verify(const Json& evidence) const {
         {"snp_intermediate_sha256", HexEncode(endorsed->intermediate_sha256)},
         {"snp_ark_sha256", HexEncode(endorsed->ark_sha256)},
         {"snp_crls", crls != nullptr}};
+    // The bytes a replay needs that the evidence does not carry.
+    if (offers.empty()) {
+      SKR_TRY(std::vector<std::uint8_t> der, CertificateDer(endorsed->leaf.get()));
+      out.collateral_bytes.emplace_back("snp_signer", std::string(der.begin(), der.end()));
+    }
+    if (crls != nullptr) {
+      for (std::size_t i = 0; i < crls->crls().size(); ++i) {
+        out.collateral_bytes.emplace_back("snp_crl." + std::to_string(i), crls->crls()[i].der);
+      }
+    }
     out.binding_form = BindingForm::kReportData64;
     const auto rd = report.report_data();
     out.bound_data.assign(rd.begin(), rd.end());

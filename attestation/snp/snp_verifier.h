@@ -63,6 +63,11 @@ class SnpVerifier final : public Verifier {
   // Errors: see cert_chain.h (VerifyEndorsement with a CrlSet), report.h, verify.h; a CRL that
   // is stale beyond CrlSet::max_staleness_seconds is kUnavailable "snp_crl_stale".
   Result<VerifiedEvidence> Verify(const Json& evidence) const override;
+  // As at state.time, with the VCEK/VLEK kept as "snp_signer" (when the release took it from the
+  // cache) and the CRLs kept as "snp_crl.N" (none kept: no revocation check, as at the release);
+  // the endorsement cache is neither read nor filled. Without "snp_signer", the cache of now.
+  Result<VerifiedEvidence> VerifyRecorded(const Json& evidence,
+                                          const RecordedState& state) const override;
   const AmdTrustStore& trust() const { return options_.trust; }
 
   // The CRL set in force (may be null).
@@ -76,6 +81,15 @@ class SnpVerifier final : public Verifier {
   std::size_t cached_endorsements() const { return cache_.size(); }
 
  private:
+  // What one verification judges with: time, CRLs, and (replay) the kept VCEK/VLEK.
+  struct Context {
+    std::int64_t now = 0;
+    std::shared_ptr<const CrlSet> crls;
+    std::uint64_t crl_generation = 0;
+    bool replay = false;                          // no endorsement cache
+    const std::string* recorded_signer = nullptr;  // replay: DER kept with the bundle
+  };
+  Result<VerifiedEvidence> VerifyWith(const Json& evidence, const Context& ctx) const;
   std::pair<std::shared_ptr<const CrlSet>, std::uint64_t> CrlSnapshot() const
       SKR_EXCLUDES(crl_mu_);
   SnpVerifierOptions options_;  // options_.crls is moved into crls_ and stays null

@@ -239,9 +239,39 @@ Result<Quote> VerifyQuoteWithAk(const TpmQuoteInput& in, EVP_PKEY* ak, Claims& c
   return q;
 }
 
+namespace {
+
+// The enrolment a release relied on, from the bytes kept with its replay bundle
+// ("tpm_ak_enrolment" = {"id", "tenant", "name"}, "tpm_ak_public" = TPMT_PUBLIC).
+Result<EnrolledAk> KeptEnrolment(const std::string& enrolment, const std::string* ak_public) {
+  auto doc = ParseJson(enrolment, 4096, 4);
+  if (!doc || !doc->is_object() || !(*doc)["id"].is_string() || !(*doc)["tenant"].is_string() ||
+      !(*doc)["name"].is_string() || ak_public == nullptr) {
+    return Failed("the kept AK enrolment does not parse", "tpm_ak_not_enrolled");
+  }
+  EnrolledAk ak;
+  ak.id = (*doc)["id"].get<std::string>();
+  ak.tenant = (*doc)["tenant"].get<std::string>();
+  ak.name = (*doc)["name"].get<std::string>();
+  ak.ak_public.assign(ak_public->begin(), ak_public->end());
+  return ak;
+}
+
+}  // namespace
+
 TpmVerifier::TpmVerifier(TpmVerifierOptions options) : options_(std::move(options)) {}
 
 Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
+  return VerifyImpl(evidence, nullptr);
+}
+
+Result<VerifiedEvidence> TpmVerifier::VerifyRecorded(const Json& evidence,
+                                                     const RecordedState& state) const {
+  return VerifyImpl(evidence, &state);
+}
+
+Result<VerifiedEvidence> TpmVerifier::VerifyImpl(const Json& evidence,
+                                                 const RecordedState* state) const {
   // ---- Parse ----
   if (!evidence.is_object()) return Malformed("not an object");
   for (auto it = evidence.begin(); it != evidence.end(); ++it) {
@@ -287,13 +317,21 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     }
     std::vector<X509*> intermediates, anchors;
     for (std::size_t i = 1; i < certs.size(); ++i) intermediates.push_back(certs[i].get());
-    for (const auto& a : options_.ak_anchors) anchors.push_back(a.get());
+    X509Ptr kept_ca;  // replay: the CA the release's chain ended at, as kept
+    if (const std::string* ca = state != nullptr ? state->Find("tpm_ak_ca") : nullptr) {
+      auto parsed = ParseCertificateDer(AsBytes(*ca));
+      if (!parsed) return Malformed("the kept AK certificate authority does not parse", "cert_malformed");
+      kept_ca = std::move(parsed).value();
+      anchors.push_back(kept_ca.get());
+    } else {
+      for (const auto& a : options_.ak_anchors) anchors.push_back(a.get());
+    }
     if (anchors.empty()) {
       return Failed("no AK certificate authority is configured ([attestation.tpm] ak_roots)",
                     "cert_chain_untrusted");
     }
-    SKR_TRY(std::size_t anchor, VerifyChainToAnchors(certs[0].get(), intermediates, anchors,
-                                                     options_.clock->NowUnix()));
+    const std::int64_t now = state != nullptr ? state->time : options_.clock->NowUnix();
+    SKR_TRY(std::size_t anchor, VerifyChainToAnchors(certs[0].get(), intermediates, anchors, now));
     // Issue 9, item 7: the leaf is an AK certificate (end entity, digitalSignature) for a key of
     // acceptable strength, whether or not the client also sends the TPMT_PUBLIC.
     SKR_TRY_VOID(CheckAkCertificateProfile(certs[0].get()));
@@ -314,6 +352,7 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     const auto leaf = CertificateSha256(certs[0].get());
     trust.ca_sha256.assign(ca.begin(), ca.end());
     trust.cert_sha256.assign(leaf.begin(), leaf.end());
+    SKR_TRY(trust.ca_der, CertificateDer(anchors[anchor]));
     SKR_TRY_VOID(AddGceInstanceClaims(certs[0].get(), gce_claims));
   } else {
     const Json& id = evidence.at("ak_id");
@@ -321,10 +360,17 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
         id.get_ref<const std::string&>().size() > 64) {
       return Malformed("'ak_id' must be an enrolment id string");
     }
-    if (options_.enrolled == nullptr) {
+    const std::string* kept = state != nullptr ? state->Find("tpm_ak_enrolment") : nullptr;
+    if (kept == nullptr && options_.enrolled == nullptr) {
       return Failed("AK enrolment is not available here", "tpm_ak_not_enrolled");
     }
-    auto found = options_.enrolled->FindActiveAk(id.get_ref<const std::string&>());
+    // Replay: the enrolment the release relied on, as kept (it may be deleted since).
+    auto found = kept != nullptr ? KeptEnrolment(*kept, state->Find("tpm_ak_public"))
+                                 : options_.enrolled->FindActiveAk(id.get_ref<const std::string&>());
+    if (found && found->id != id.get_ref<const std::string&>()) {
+      return Failed("the kept enrolment is not AK '" + Clip(id.get_ref<const std::string&>()) + "'",
+                    "tpm_ak_not_enrolled");
+    }
     if (!found) {
       if (found.error().code() == ErrorCode::kNotFound) {
         return Failed("no enrolled AK has id '" + Clip(id.get_ref<const std::string&>()) + "'",
@@ -370,6 +416,8 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     out.collateral = Json{{"tpm_ak_trust", "certificate"},
                           {"tpm_ak_ca_sha256", HexEncode(trust.ca_sha256)},
                           {"tpm_ak_cert_sha256", HexEncode(trust.cert_sha256)}};
+    out.collateral_bytes.emplace_back("tpm_ak_ca",
+                                      std::string(trust.ca_der.begin(), trust.ca_der.end()));
   } else {
     out.claims["tpm.ak.id"] = trust.enrolled.id;
     out.claims["tpm.ak.tenant"] = trust.enrolled.tenant;
@@ -378,6 +426,13 @@ Result<VerifiedEvidence> TpmVerifier::Verify(const Json& evidence) const {
     out.collateral = Json{{"tpm_ak_trust", "enrolled"},
                           {"tpm_ak_id", trust.enrolled.id},
                           {"tpm_ak_public_sha256", HexEncode(Sha256(trust.enrolled.ak_public))}};
+    out.collateral_bytes.emplace_back(
+        "tpm_ak_enrolment", Json{{"id", trust.enrolled.id},
+                                 {"tenant", trust.enrolled.tenant},
+                                 {"name", trust.enrolled.name}}.dump());
+    out.collateral_bytes.emplace_back(
+        "tpm_ak_public",
+        std::string(trust.enrolled.ak_public.begin(), trust.enrolled.ak_public.end()));
   }
   out.claims["tee"] = "tpm";
   // No `debug` claim: a TPM has no debug mode, so a policy `debug equals false` must not hold for

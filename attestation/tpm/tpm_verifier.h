@@ -80,6 +80,7 @@ Result<std::vector<std::uint8_t>> MarshalPublic(const TPMT_PUBLIC& pub);
 struct AkTrust {
   std::string trust;  // "certificate" | "enrolled"
   std::vector<std::uint8_t> ca_sha256, cert_sha256;  // certificate trust
+  std::vector<std::uint8_t> ca_der;                  // the anchor the chain ended at
   EnrolledAk enrolled;                               // enrolled trust
 };
 
@@ -106,8 +107,14 @@ class TpmVerifier final : public Verifier {
   // cert_chain_untrusted, cert_expired, ...), kUnavailable (enrolment store).
   // Claims: tpm.*, tee = "tpm", report_data; no `debug` (a TPM has no debug mode).
   Result<VerifiedEvidence> Verify(const Json& evidence) const override;
+  // As at state.time; an AK certificate chains to the CA kept as "tpm_ak_ca", an `ak_id` names
+  // the enrolment kept as "tpm_ak_enrolment" + "tpm_ak_public" (even if deleted since). Names
+  // not kept: today's anchors / enrolments.
+  Result<VerifiedEvidence> VerifyRecorded(const Json& evidence,
+                                          const RecordedState& state) const override;
 
  private:
+  Result<VerifiedEvidence> VerifyImpl(const Json& evidence, const RecordedState* state) const;
   TpmVerifierOptions options_;
 };
 

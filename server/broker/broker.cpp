@@ -302,10 +302,13 @@ Result<Json> Broker::Challenge(std::string_view body) {
 Result<policy::Decision> Broker::Decide(
     const Json& evidence, const std::string& nonce, const Json& tee_pubkey,
     std::string_view tenant, const std::function<Result<keystore::PolicyRecord>()>& policy_of,
-    keystore::PolicyRecord& pol, Json& collateral) {
+    keystore::PolicyRecord& pol, ReliedOn& relied, const attestation::RecordedState* recorded) {
   // Evidence: verify to a pinned / configured root, then the binding.
-  SKR_TRY(attestation::VerifiedEvidence ev, verifiers_.Verify(evidence));
-  collateral = ev.collateral;
+  SKR_TRY(attestation::VerifiedEvidence ev, recorded != nullptr
+                                                ? verifiers_.VerifyRecorded(evidence, *recorded)
+                                                : verifiers_.Verify(evidence));
+  relied.collateral = std::move(ev.collateral);
+  relied.bytes = std::move(ev.collateral_bytes);
   // The digest covers the JWK exactly as the attester sent it (KBS RCAR hashes its own JSON).
   SKR_TRY_VOID(attestation::CheckBinding(ev, nonce, tee_pubkey));
   SKR_TRY_VOID(CheckAkTenant(ev, tenant));
@@ -315,9 +318,10 @@ Result<policy::Decision> Broker::Decide(
   return policy->Evaluate(ev.claims, ev.authority);
 }
 
-Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay, std::string_view tenant,
-                               std::string_view key, std::optional<int> version,
-                               std::string_view body) {
+Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay,
+                               std::vector<std::pair<std::string, std::string>>& kept,
+                               std::string_view tenant, std::string_view key,
+                               std::optional<int> version, std::string_view body) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
   if (version && *version <= 0) return BadRequest("version must be a positive integer");
@@ -358,12 +362,22 @@ Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay, std::string_vie
   SKR_TRY_VOID(keys_.ConsumeNonce(nonce));
 
   keystore::PolicyRecord pol;
-  Json collateral;
+  ReliedOn relied;
   auto decided = Decide(
       *ev_it, nonce, *pub_it, tenant, [&] { return keys_.GetPolicy(tenant, info.policy); }, pol,
-      collateral);
-  if (replay.is_object() && collateral.is_object() && !collateral.empty()) {
-    replay["collateral"] = collateral;
+      relied);
+  if (replay.is_object() && relied.collateral.is_object() && !relied.collateral.empty()) {
+    replay["collateral"] = std::move(relied.collateral);
+  }
+  if (replay.is_object() && !relied.bytes.empty()) {
+    // The collateral bytes themselves, by digest (kept once per digest beside the bundle).
+    Json names = Json::object();
+    for (auto& [name, bytes] : relied.bytes) {
+      std::string digest = HexEncode(Sha256(bytes));
+      names[name] = digest;
+      kept.emplace_back(std::move(digest), std::move(bytes));
+    }
+    replay["collateral_bytes"] = std::move(names);
   }
   if (pol.version > 0) {
     rec.policy_version = pol.version;
@@ -429,7 +443,8 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
   }
 
   Json replay;  // null unless the request got as far as its evidence
-  auto result = DoRelease(rec, replay, tenant, key, version, body);
+  std::vector<std::pair<std::string, std::string>> kept;
+  auto result = DoRelease(rec, replay, kept, tenant, key, version, body);
   const std::string bundle = replay.is_object() ? DumpJson(replay) : std::string();
   if (!result) {
     const ErrorCode c = result.error().code();
@@ -451,12 +466,12 @@ Result<Json> Broker::Release(std::string_view tenant, std::string_view key,
     }
     // A denial is a denial whether or not its audit record lands; the failure is logged by
     // the audit layer. Nothing is released on this path.
-    (void)audit_.Append(std::move(rec), bundle);
+    (void)audit_.Append(std::move(rec), bundle, std::move(kept));
     return result.error();
   }
   rec.decision = "granted";
   rec.reason = "policy satisfied";
-  auto appended = audit_.Append(std::move(rec), bundle);
+  auto appended = audit_.Append(std::move(rec), bundle, std::move(kept));
   if (!appended) {
     // Fail closed (DESIGN.md section 6): no durable audit record, no release.
     stats_.errors.fetch_add(1, std::memory_order_relaxed);

@@ -24,6 +24,7 @@
 #include "keystore/keystore.h"
 #include "policy/policy.h"
 #include "server/broker/release_caches.h"
+#include "server/broker/release_steps.h"
 #include "server/broker/unknown_releases.h"
 
 namespace skr::server {
@@ -154,16 +155,21 @@ class Broker {
  private:
   // `replay` gets the replay bundle (evidence, tee-pubkey, nonce, policy digest) once the
   // request got that far.
-  Result<Json> DoRelease(audit::Record& rec, Json& replay, std::string_view tenant,
-                         std::string_view key, std::optional<int> version, std::string_view body);
+  // `kept` gets the collateral bytes the bundle names by digest (hex SHA-256 -> bytes).
+  Result<Json> DoRelease(audit::Record& rec, Json& replay,
+                         std::vector<std::pair<std::string, std::string>>& kept,
+                         std::string_view tenant, std::string_view key,
+                         std::optional<int> version, std::string_view body);
   // The verification, binding and policy steps of a release (shared with ReplayRelease): the
   // evidence verified, bound to `nonce` and `tee_pubkey`, its AK owned by `tenant`, then the
-  // policy `policy_of` returns (stored in `pol`) evaluated on its claims. `collateral` gets what
-  // the verification relied on (VerifiedEvidence::collateral) once the evidence verified.
+  // policy `policy_of` returns (stored in `pol`) evaluated on its claims. `relied` gets what
+  // the verification relied on once the evidence verified. With `recorded` (replay), the
+  // evidence is verified as at its time with the collateral kept (Verifier::VerifyRecorded).
   Result<policy::Decision> Decide(const Json& evidence, const std::string& nonce,
                                   const Json& tee_pubkey, std::string_view tenant,
                                   const std::function<Result<keystore::PolicyRecord>()>& policy_of,
-                                  keystore::PolicyRecord& pol, Json& collateral);
+                                  keystore::PolicyRecord& pol, ReliedOn& relied,
+                                  const attestation::RecordedState* recorded = nullptr);
   // The 403 for a policy denial: its detail names the failing claim only; `rec.reason` gets the
   // full reason with values (audit only).
   static Error PolicyDenial(audit::Record& rec, const keystore::PolicyRecord& pol,

@@ -4,10 +4,11 @@
 // replay_sha256, the evidence also by evidence_sha256); replay re-runs the same verification,
 // binding and policy steps (Broker::Decide) on them, against the policy version the record names,
 // and says whether the decision and trace are the same, and what differs when they are not.
-// Nothing is released, no nonce is consumed. Verification runs with today's trust roots,
-// collateral and clock; the bundle keeps digests of the collateral the release relied on
-// (VerifiedEvidence::collateral), so a certificate replaced, expired or revoked since shows as a
-// difference, named.
+// Nothing is released, no nonce is consumed. Verification runs as at the record's time with the
+// collateral bytes kept with the bundle (a VCEK from the cache, the CRLs in force, the enrolled AK:
+// Verifier::VerifyRecorded), so the decision replays even after that collateral changed; the same
+// evidence is also verified as of today, and a certificate replaced, expired or revoked since
+// shows there as a named difference.
 #include <string>
 #include <utility>
 
@@ -85,10 +86,38 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
 
   Json differences = Json::array();
   Json notes = Json::array();
-  notes.push_back("verification ran now, with today's trust roots, collateral and clock (the "
-                  "collateral's digests are compared with the ones recorded); the nonce's "
+  // The collateral bytes the release relied on, as kept (by digest; each checked).
+  attestation::RecordedState recorded;
+  recorded.time = rec.time;
+  const Json kept_bytes = b.value("collateral_bytes", Json::object());
+  if (!kept_bytes.is_object()) {
+    return ReplayError(ErrorCode::kFailedPrecondition, "the replay bundle of record " + std::to_string(seq) +
+                                                 " does not parse", "replay_evidence_altered");
+  }
+  for (const auto& [name, digest] : kept_bytes.items()) {
+    if (!digest.is_string()) {
+      return ReplayError(ErrorCode::kFailedPrecondition, "the replay bundle of record " + std::to_string(seq) +
+                                                   " does not parse", "replay_evidence_altered");
+    }
+    SKR_TRY(std::optional<std::string> bytes, audit_.ReplayCollateral(digest.get<std::string>()));
+    if (!bytes) {
+      notes.push_back("collateral " + name + " is no longer kept (pruned): today's stood in");
+      continue;
+    }
+    if (HexEncode(Sha256(*bytes)) != digest.get<std::string>()) {
+      return ReplayError(ErrorCode::kFailedPrecondition,
+                         "the collateral " + name + " kept for record " + std::to_string(seq) +
+                             " does not match its digest (altered)",
+                         "replay_evidence_altered");
+    }
+    recorded.collateral.emplace(name, std::move(*bytes));
+  }
+  notes.push_back("verification ran as at " + FormatRfc3339(rec.time) +
+                  " with the collateral kept with the record; 'today' is the same evidence "
+                  "verified now, with today's trust roots, collateral and clock; the nonce's "
                   "freshness and the key version's state are not replayed");
   // The policy version the record names, and the document it was decided on.
+  bool policy_checked = false;
   auto policy_of = [&]() -> Result<keystore::PolicyRecord> {
     if (!rec.policy_version) {
       return ReplayError(ErrorCode::kFailedPrecondition,
@@ -97,55 +126,74 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
     }
     SKR_TRY(keystore::PolicyRecord p, keys_.GetPolicy(rec.tenant, rec.policy_name, *rec.policy_version));
     const std::string kept = b.value("policy_sha256", std::string());
-    if (!kept.empty() && HexEncode(Sha256(p.document)) != kept) {
+    if (!policy_checked && !kept.empty() && HexEncode(Sha256(p.document)) != kept) {
       differences.push_back("policy " + rec.policy_name + " v" + std::to_string(p.version) +
                             " is not the document the release was decided on");
     }
+    policy_checked = true;
     return p;
   };
-  keystore::PolicyRecord pol;
-  Json collateral;
-  auto decided = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], rec.tenant,
-                        policy_of, pol, collateral);
-  // The collateral the release relied on against what replay relied on now, member by member.
   const Json kept = b.value("collateral", Json::object());
-  if (kept.is_object() && collateral.is_object()) {
+  // The collateral `relied` names against the digests recorded, member by member.
+  auto compare_collateral = [&kept](bool verified, const Json& relied, Json& out) {
+    if (!kept.is_object() || !relied.is_object()) return;
     for (const auto& [name, value] : kept.items()) {
-      const auto now = collateral.find(name);
-      if (now == collateral.end()) {
-        if (decided) differences.push_back("collateral " + name + ": recorded " + value.dump() + ", not used now");
+      const auto now = relied.find(name);
+      if (now == relied.end()) {
+        if (verified) out.push_back("collateral " + name + ": recorded " + value.dump() + ", not used");
       } else if (*now != value) {
-        differences.push_back("collateral " + name + ": recorded " + value.dump() + ", now " + now->dump());
+        out.push_back("collateral " + name + ": recorded " + value.dump() + ", now " + now->dump());
       }
     }
-  }
-  Json replayed;
-  std::string replayed_decision;
-  if (decided) {
-    replayed_decision = decided->allowed ? "granted" : "denied";
-    replayed = {{"decision", replayed_decision},
-                {"reason", decided->allowed ? "policy satisfied" : decided->reason},
-                {"trace", decided->TraceJson()}};
-  } else {
+  };
+  auto outcome = [](const Result<policy::Decision>& decided) {
+    if (decided) {
+      return Json{{"decision", decided->allowed ? "granted" : "denied"},
+                  {"reason", decided->allowed ? "policy satisfied" : decided->reason},
+                  {"trace", decided->TraceJson()}};
+    }
     const ErrorCode c = decided.error().code();
-    replayed_decision = (c == ErrorCode::kInternal || c == ErrorCode::kUnavailable) ? "error" : "denied";
-    replayed = {{"decision", replayed_decision},
+    return Json{{"decision", (c == ErrorCode::kInternal || c == ErrorCode::kUnavailable) ? "error" : "denied"},
                 {"reason", decided.error().reason() + ": " + decided.error().message()},
                 {"trace", nullptr}};
-  }
+  };
+
+  keystore::PolicyRecord pol;
+  ReliedOn relied;
+  auto decided = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], rec.tenant,
+                        policy_of, pol, relied, &recorded);
+  compare_collateral(decided.has_value(), relied.collateral, differences);
+  const Json replayed = outcome(decided);
+  const std::string replayed_decision = replayed["decision"].get<std::string>();
   if (replayed_decision != rec.decision) {
     differences.push_back("decision: recorded " + rec.decision + ", replayed " + replayed_decision);
   }
   if (replayed["trace"] != rec.trace) {
     differences.push_back("trace: the replayed policy trace differs from the recorded one");
   }
+
+  // Today: what the same evidence gets now (a certificate expired or revoked since, an AK
+  // deleted, a CRL replaced): information for the auditor, not part of `same`.
+  keystore::PolicyRecord pol_now;
+  ReliedOn relied_now;
+  auto decided_now = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"],
+                            rec.tenant, policy_of, pol_now, relied_now, nullptr);
+  Json today = outcome(decided_now);
+  Json today_differences = Json::array();
+  compare_collateral(decided_now.has_value(), relied_now.collateral, today_differences);
+  if (today["decision"] != replayed["decision"]) {
+    today_differences.push_back("decision: replayed " + replayed_decision + ", today " +
+                                today["decision"].get<std::string>());
+  }
+  today["collateral"] = std::move(relied_now.collateral);
+  today["differences"] = std::move(today_differences);
   const std::string recorded_reason = rec.reason.substr(0, rec.reason.find(':'));
   if (rec.decision != "granted" && DecidedOutsideReplay(recorded_reason)) {
     notes.push_back("the recorded decision came from '" + recorded_reason +
                     "', a step replay does not repeat");
   }
   return Json{{"seq", seq},
-              {"collateral", {{"recorded", kept}, {"replayed", collateral}}},
+              {"collateral", {{"recorded", kept}, {"replayed", relied.collateral}}},
               {"tenant", rec.tenant},
               {"key", rec.key},
               {"policy", {{"name", rec.policy_name},
@@ -153,6 +201,7 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
               {"recorded", {{"decision", rec.decision}, {"reason", rec.reason}, {"trace", rec.trace}}},
               {"replayed", replayed},
               {"same", differences.empty()},
+              {"today", std::move(today)},
               {"differences", differences},
               {"notes", notes}};
 }

@@ -6,12 +6,21 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "attestation/verifier.h"
 #include "common/json.h"
 #include "common/result.h"
 
 namespace skr::server {
+
+// What a verification relied on beyond the evidence: VerifiedEvidence::collateral (digests,
+// compared by a replay) and ::collateral_bytes (by name; kept with the replay bundle).
+struct ReliedOn {
+  Json collateral = Json::object();
+  std::vector<std::pair<std::string, std::string>> bytes;
+};
 
 // Text that reaches audit records and problem details may carry client input: printable ASCII
 // (always valid UTF-8) and bounded, so a request cannot grow the append-only audit log by more

@@ -262,3 +262,48 @@ TEST_CASE("snp CRL: ReplaceCrls swaps the set for later verifications",
     CHECK(odd.load() == 0);
   }
 }
+
+TEST_CASE("snp CRL: a replay judges the CRLs kept with the release, as at its time",
+          "[attestation][snp][crl][replay]") {
+  const std::int64_t t0 = Now();
+  FakeClock clock(t0);
+  // At the release: a fresh ARK CRL that revokes nothing of the chain, max staleness one day.
+  auto v = Verifier(SharedSet(Pki().CrlPem(Issuer::kArk, {77}, t0 - kDay, t0 + 6 * kDay), t0,
+                              /*max_staleness=*/kDay),
+                    clock);
+  auto released = v->Verify(Evidence());
+  REQUIRE(released.has_value());
+  REQUIRE(released->collateral_bytes.size() == 1);
+  CHECK(released->collateral_bytes[0].first == "snp_crl.0");
+  skr::attestation::RecordedState state;
+  state.time = t0;
+  for (const auto& [name, bytes] : released->collateral_bytes) state.collateral.emplace(name, bytes);
+
+  SECTION("a month later the CRL is stale: today refuses, the replay decides as then") {
+    clock.Set(t0 + 30 * kDay);
+    CHECK(ReasonOf(v->Verify(Evidence())) == "snp_crl_stale");
+    auto replayed = v->VerifyRecorded(Evidence(), state);
+    INFO((replayed ? "" : replayed.error().message()));
+    CHECK(replayed.has_value());
+  }
+  SECTION("the ASK revoked since: today refuses, the replay (kept CRL) still grants") {
+    v->ReplaceCrls(SharedSet(Pki().CrlPem(Issuer::kArk, {AmdTestPki::kAskSerial}, t0, t0 + 6 * kDay),
+                             t0, kDay));
+    CHECK(ReasonOf(v->Verify(Evidence())) == "cert_revoked");
+    CHECK(v->VerifyRecorded(Evidence(), state).has_value());
+  }
+  SECTION("a kept CRL that revokes the ASK refuses the replay") {
+    auto revoking = Verifier(SharedSet(Pki().CrlPem(Issuer::kArk, {AmdTestPki::kAskSerial}, t0 - kDay,
+                                                    t0 + 6 * kDay),
+                                       t0),
+                             clock);
+    auto crls = revoking->crls();
+    REQUIRE(crls != nullptr);
+    state.collateral["snp_crl.0"] = crls->crls()[0].der;
+    CHECK(ReasonOf(v->VerifyRecorded(Evidence(), state)) == "cert_revoked");
+  }
+  SECTION("kept bytes that are no CRL are refused clearly") {
+    state.collateral["snp_crl.0"] = "garbage";
+    CHECK(ReasonOf(v->VerifyRecorded(Evidence(), state)) == "crl_malformed");
+  }
+}

@@ -192,6 +192,72 @@ TEST_CASE("SnpVerifier: certificates from the admin-provisioned cache", "[attest
   CHECK(v->claims.at("snp.chip_id").get<std::string>().substr(0, 8) == "c38427a3");
 }
 
+TEST_CASE("SnpVerifier: a replay verifies as at the release, with the VCEK kept from the cache",
+          "[attestation][snp][testdata][replay]") {
+  SKR_REQUIRE_TESTDATA(dir);
+  struct OneCert : snp::SnpCollateral {
+    std::vector<std::uint8_t> der;
+    std::vector<std::vector<std::uint8_t>> Candidates(snp::Signer, std::span<const std::uint8_t>,
+                                                      std::uint64_t) const override {
+      if (der.empty()) return {};
+      return {der};
+    }
+  } cache;
+  const std::string der = skr::test::ReadFileOrFail(dir / "snp/milan_trustee_vlek.der");
+  cache.der.assign(der.begin(), der.end());
+  Json ev = Evidence(dir, kCases[2]);  // the VLEK-signed report
+  ev.erase("vcek");
+
+  // At the release: the VLEK came from the operator's cache, so its bytes are kept.
+  skr::FakeClock clock(k2025_06_01);
+  snp::SnpVerifierOptions opts;
+  opts.collateral = &cache;
+  snp::SnpVerifier verifier(std::move(opts), clock);
+  auto released = verifier.Verify(ev);
+  REQUIRE(released.has_value());
+  REQUIRE(released->collateral_bytes.size() == 1);
+  CHECK(released->collateral_bytes[0].first == "snp_signer");
+  CHECK(released->collateral_bytes[0].second == der);
+  CHECK(released->collateral["snp_signer_source"] == "cache");
+
+  // Later: the VLEK has expired and the cache no longer has it.
+  clock.Set(1798761600);  // 2027-01-01, after the VLEK's notAfter
+  cache.der.clear();
+  CHECK(skr::test::ReasonOf(verifier.Verify(ev)) == "snp_vcek_missing");
+  skr::attestation::RecordedState state;
+  state.time = k2025_06_01;
+  for (const auto& [name, bytes] : released->collateral_bytes) state.collateral.emplace(name, bytes);
+  auto replayed = verifier.VerifyRecorded(ev, state);
+  REQUIRE(replayed.has_value());
+  CHECK(replayed->claims == released->claims);
+  CHECK(replayed->collateral == released->collateral);
+
+  SECTION("the replay judges time as at the release, not now") {
+    state.time = 1798761600;
+    CHECK(skr::test::ReasonOf(verifier.VerifyRecorded(ev, state)) == "cert_expired");
+  }
+  SECTION("a kept certificate of another chip does not verify the report") {
+    state.collateral["snp_signer"] = skr::test::ReadFileOrFail(dir / "snp/milan_trustee_vcek.der");
+    CHECK(skr::test::CodeOf(verifier.VerifyRecorded(ev, state)) == skr::ErrorCode::kVerificationFailed);
+  }
+  SECTION("kept bytes that are no certificate are refused clearly") {
+    state.collateral["snp_signer"] = "not a certificate";
+    CHECK(skr::test::ReasonOf(verifier.VerifyRecorded(ev, state)) == "snp_cert_malformed");
+  }
+  SECTION("evidence that carries its VLEK keeps no bytes, and replays as at its time") {
+    Json with_cert = Evidence(dir, kCases[2]);
+    clock.Set(k2025_06_01);
+    auto v = verifier.Verify(with_cert);
+    REQUIRE(v.has_value());
+    CHECK(v->collateral_bytes.empty());
+    clock.Set(1798761600);
+    skr::attestation::RecordedState at_release;
+    at_release.time = k2025_06_01;
+    CHECK(verifier.VerifyRecorded(with_cert, at_release).has_value());
+    CHECK(skr::test::ReasonOf(verifier.Verify(with_cert)) == "cert_expired");
+  }
+}
+
 TEST_CASE("SnpVerifier: the SNP reports inside the Azure HCL reports verify",
           "[attestation][snp][testdata]") {
   SKR_REQUIRE_TESTDATA(dir);

@@ -2,6 +2,8 @@
 // SEV-SNP releases through a real skrd: reports signed by a test PKI shaped like AMD's (trusted
 // via [attestation.snp] extra_roots beside the pinned AMD roots), a fresh nonce bound in
 // REPORT_DATA, and policies on measurement, TCB, VMPL and debug.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <functional>
 
@@ -288,6 +290,28 @@ TEST_CASE("SNP release: a VCEK cached by an operator serves reports without one"
   CHECK(replay.json.at("collateral").at("recorded").at("snp_signer_source") == "cache");
   CHECK(replay.json.at("collateral").at("recorded").at("snp_signer_sha256") ==
         ok.json.at("sha256"));
+  CHECK(replay.json.at("today").at("decision") == "granted");
+  CHECK(replay.json.at("today").at("differences").empty());
+
+  // The VCEK's bytes are kept beside the bundle (the cache may lose it later); altered there,
+  // the replay is refused rather than run on them.
+  w.skrd->Stop();
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(w.skrd->file("data/audit.db").c_str(), &db, SQLITE_OPEN_READWRITE,
+                            nullptr) == SQLITE_OK);
+    const std::string sql = "DROP TRIGGER replay_collateral_bytes_fixed;"
+                            "UPDATE replay_collateral SET bytes = x'00' WHERE sha256 = '" +
+                            ok.json.at("sha256").get<std::string>() + "'";
+    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    CHECK(sqlite3_changes(db) == 1);  // the VCEK's bytes were kept, under its digest
+    sqlite3_close_v2(db);
+  }
+  REQUIRE(w.skrd->Start());
+  auto altered = w.skrd->Get("/v1/audit/replay?seq=" + std::to_string(r.json["audit_seq"].get<std::int64_t>()),
+                             w.skrd->operator_token());
+  CHECK(altered.status == 409);
+  CHECK(altered.problem_type() == "urn:skr:problem:replay_evidence_altered");
 }
 
 TEST_CASE("SNP: verify and dry run accept real AMD evidence", "[integration][snp][testdata]") {

@@ -234,6 +234,18 @@ TEST_CASE("Integration: TPM AK enrolment and release with skr-agent on a live sw
   auto gone = w.Fetch(id, w.skrd->file("gone.key"));
   CHECK(gone.exit_code == 3);
   CHECK(gone.err.find("tpm_ak_not_enrolled") != std::string::npos);
+  // The grant still replays the same from the enrolment kept with it; verified today, the same
+  // quote has no AK to vouch for it, and replay says so (issue 11).
+  auto later = w.skrd->Get("/v1/audit/replay?seq=" + std::to_string(granted["seq"].get<std::int64_t>()),
+                           w.skrd->operator_token());
+  INFO(later.body);
+  REQUIRE(later.status == 200);
+  CHECK(later.json.at("same") == true);
+  CHECK(later.json.at("replayed").at("decision") == "granted");
+  CHECK(later.json.at("today").at("decision") == "denied");
+  CHECK(later.json.at("today").at("reason").get<std::string>().find("tpm_ak_not_enrolled") == 0);
+  CHECK(later.json.at("today").at("differences").dump().find("decision: replayed granted, today denied") !=
+        std::string::npos);
 }
 
 TEST_CASE("Integration: forged, mis-bound and malformed TPM evidence is refused and audited",
