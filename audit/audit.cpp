@@ -623,7 +623,8 @@ Result<std::vector<Record>> AuditLog::Entries(const Query& q) {
   if (q.actor) sql += " AND json_extract(json, '$.actor') = ?7";
   if (q.since) sql += " AND time >= ?8";
   if (q.until) sql += " AND time < ?9";
-  sql += " ORDER BY seq LIMIT ?4";
+  // Newest first: the `limit` newest matches (the what-if replay of a key's recent releases).
+  sql += q.newest_first ? " ORDER BY seq DESC LIMIT ?4" : " ORDER BY seq LIMIT ?4";
 
   std::lock_guard<std::mutex> guard(impl_->read_mu);
   sqlite3* db = impl_->read_db.get();

@@ -73,6 +73,7 @@ struct Query {
   std::optional<std::string> actor;
   std::optional<std::int64_t> since;  // time >= since (unix seconds)
   std::optional<std::int64_t> until;  // time < until (unix seconds)
+  bool newest_first = false;  // the `limit` newest matches, in descending seq order
 };
 
 struct AuditOptions {

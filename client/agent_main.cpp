@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // skr-agent: attest to skrd and fetch a key (see client/agent.h for the flow and exit codes).
+//   skr-agent evidence --evidence sample|sev-snp|tpm [--nonce N] [attester options]
+//     prints this VM's evidence (JSON) without a release, for `skrctl policy scaffold`.
 //   skr-agent fetch --url URL [--url URL2 ...] --tenant T --key K --evidence sample
 //                   --sample-key FILE [--sample-claims FILE] [--cacert FILE]
 //                   [--pin-sha256 BASE64 ...] [--out FILE] [--key-type TYPE] [--version N]
@@ -13,6 +15,7 @@
 // $SKR_AGENT_CONFIG (client/agent_inputs.h, client/local_config.h); a refusal exits 2.
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -35,6 +38,7 @@
 #include "client/sample_attester.h"
 #include "client/snp_attester.h"
 #include "client/tpm_attester.h"
+#include "common/ossl.h"
 
 namespace {
 
@@ -66,6 +70,7 @@ struct Args {
   std::string tsm_dir = "/sys/kernel/config/tsm/report";
   std::string sev_guest = "/dev/sev-guest";
   int vmpl = 0;
+  std::string nonce;  // `evidence` only
 };
 
 // Calls _exit(kExitUnavailable) after `limit` unless disarmed first.
@@ -131,27 +136,80 @@ Result<void> ApplyTrustedInputs(Args& a) {
   return skr::Ok();
 }
 
+// The attester for --evidence (sample, tpm, sev-snp), from the options. kInvalidArgument.
+Result<std::unique_ptr<EvidenceProvider>> MakeAttester(const Args& a) {
+  if (a.evidence == "sample") {
+    auto sample = SampleAttester::Load(a.sample_key, a.sample_claims);
+    if (!sample) return sample.error();
+    return std::unique_ptr<EvidenceProvider>(std::make_unique<SampleAttester>(std::move(sample).value()));
+  } else if (a.evidence == "tpm") {
+    TpmAttesterOptions tpm;
+    tpm.tcti = a.tcti;
+    tpm.ak_id = a.ak_id;
+    if (!a.event_log.empty()) tpm.event_log = a.event_log;
+    auto ak_type = ParseTpmAkType(a.ak_type);
+    if (!ak_type) return ak_type.error();
+    tpm.ak_type = *ak_type;
+    if (!a.pcrs.empty()) {
+      auto sel = ParsePcrSpec(a.pcrs);
+      if (!sel) return sel.error();
+      tpm.pcrs = std::move(sel).value();
+    }
+    return std::unique_ptr<EvidenceProvider>(std::make_unique<TpmAttester>(std::move(tpm)));
+  } else {
+    SnpAttesterOptions snp;
+    snp.tsm_report_dir = a.tsm_dir;
+    snp.sev_guest_device = a.sev_guest;
+    snp.vmpl = a.vmpl;
+    return std::unique_ptr<EvidenceProvider>(std::make_unique<SnpAttester>(snp));
+  }
+}
+
+// Checks the evidence options both subcommands take.
+Result<void> CheckEvidenceOptions(const Args& a) {
+  if (a.evidence != "sample" && a.evidence != "sev-snp" && a.evidence != "tpm") {
+    return skr::Error(skr::ErrorCode::kInvalidArgument,
+                      "unsupported evidence type '" + a.evidence + "' (supported: sample, sev-snp, tpm)",
+                      "bad_evidence_type");
+  }
+  if (a.evidence == "tpm" && a.ak_id.empty()) {
+    return skr::Error(skr::ErrorCode::kInvalidArgument,
+                      "--evidence tpm needs --ak-id (from `skrctl tpm enroll`)");
+  }
+  if (a.evidence == "sample" && a.sample_key.empty()) {
+    return skr::Error(skr::ErrorCode::kInvalidArgument, "--evidence sample needs --sample-key FILE");
+  }
+  if (a.vmpl < 0 || a.vmpl > 3) return skr::Error(skr::ErrorCode::kInvalidArgument, "--vmpl must be 0..3");
+  return skr::Ok();
+}
+
+// `skr-agent evidence`: the evidence this VM produces, printed as JSON, without a release (for
+// `skrctl policy scaffold --from-evidence`). Its report data is SHA-384(--nonce) when a nonce is
+// given (a verifier's own freshness check), else zeros: policies never pin it.
+int CollectEvidence(Args& a) {
+  if (auto ok = CheckEvidenceOptions(a); !ok) return UsageError(a, ok.error());
+  auto made = MakeAttester(a);
+  if (!made) return UsageError(a, made.error());
+  std::array<std::uint8_t, 48> digest{};
+  if (!a.nonce.empty()) digest = skr::Sha384(a.nonce);
+  auto evidence = (*made)->Collect(std::span<const std::uint8_t, 48>(digest));
+  if (!evidence) {
+    const int code = ExitCodeFor(evidence.error());
+    Log("error", "cannot collect evidence",
+        {{"evidence", a.evidence}, {"reason", evidence.error().reason()},
+         {"detail", evidence.error().message()}, {"exit_code", code}});
+    return code;
+  }
+  std::cout << skr::DumpJson(*evidence, 2) << '\n';
+  Log("info", "evidence collected", {{"evidence", a.evidence}, {"nonce", !a.nonce.empty()}});
+  return 0;
+}
+
 int Fetch(Args& a) {
   if (auto trusted = ApplyTrustedInputs(a); !trusted) return UsageError(a, trusted.error());
   auto key_type = ParseKeyType(a.key_type);
   if (!key_type) return UsageError(a, key_type.error());
-  if (a.evidence != "sample" && a.evidence != "sev-snp" && a.evidence != "tpm") {
-    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
-                                    "unsupported evidence type '" + a.evidence +
-                                        "' (supported: sample, sev-snp, tpm)",
-                                    "bad_evidence_type"));
-  }
-  if (a.evidence == "tpm" && a.ak_id.empty()) {
-    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
-                                    "--evidence tpm needs --ak-id (from `skrctl tpm enroll`)"));
-  }
-  if (a.evidence == "sample" && a.sample_key.empty()) {
-    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument,
-                                    "--evidence sample needs --sample-key FILE"));
-  }
-  if (a.vmpl < 0 || a.vmpl > 3) {
-    return UsageError(a, skr::Error(skr::ErrorCode::kInvalidArgument, "--vmpl must be 0..3"));
-  }
+  if (auto ok = CheckEvidenceOptions(a); !ok) return UsageError(a, ok.error());
   for (const auto& [name, value] : {std::pair<const char*, double>{"--timeout", a.timeout},
                                      {"--connect-timeout", a.connect_timeout},
                                      {"--deadline", a.deadline}}) {
@@ -176,32 +234,9 @@ int Fetch(Args& a) {
                                     "or redirect stdout",
                                     "stdout_is_tty"));
   }
-  std::unique_ptr<EvidenceProvider> attester;
-  if (a.evidence == "sample") {
-    auto sample = SampleAttester::Load(a.sample_key, a.sample_claims);
-    if (!sample) return UsageError(a, sample.error());
-    attester = std::make_unique<SampleAttester>(std::move(sample).value());
-  } else if (a.evidence == "tpm") {
-    TpmAttesterOptions tpm;
-    tpm.tcti = a.tcti;
-    tpm.ak_id = a.ak_id;
-    if (!a.event_log.empty()) tpm.event_log = a.event_log;
-    auto ak_type = ParseTpmAkType(a.ak_type);
-    if (!ak_type) return UsageError(a, ak_type.error());
-    tpm.ak_type = *ak_type;
-    if (!a.pcrs.empty()) {
-      auto sel = ParsePcrSpec(a.pcrs);
-      if (!sel) return UsageError(a, sel.error());
-      tpm.pcrs = std::move(sel).value();
-    }
-    attester = std::make_unique<TpmAttester>(std::move(tpm));
-  } else {
-    SnpAttesterOptions snp;
-    snp.tsm_report_dir = a.tsm_dir;
-    snp.sev_guest_device = a.sev_guest;
-    snp.vmpl = a.vmpl;
-    attester = std::make_unique<SnpAttester>(snp);
-  }
+  auto made = MakeAttester(a);
+  if (!made) return UsageError(a, made.error());
+  std::unique_ptr<EvidenceProvider> attester = std::move(made).value();
 
   ApiClientOptions api_options;
   api_options.cacert_file = a.cacert;
@@ -333,11 +368,27 @@ int main(int argc, char** argv) {
                     "TCP connect timeout in seconds per attempt (default 5)");
   fetch->add_option("--timeout", a.timeout,
                     "timeout in seconds for each request stage (default 10)");
+  CLI::App* ev = app.add_subcommand(
+      "evidence", "collect this VM's evidence without a release and print it (JSON), e.g. for "
+                  "`skrctl policy scaffold --from-evidence`");
+  ev->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tpm")->required();
+  ev->add_option("--nonce", a.nonce, "report data = SHA-384 of this text (default: zeros)");
+  ev->add_option("--tcti", a.tcti, "tpm: TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
+  ev->add_option("--ak-id", a.ak_id, "tpm: the AK enrolment id from `skrctl tpm enroll`");
+  ev->add_option("--ak-type", a.ak_type, "tpm: AK algorithm used at enrolment: ecc (default) or rsa");
+  ev->add_option("--event-log", a.event_log, "tpm: measured-boot log to include, or none");
+  ev->add_option("--pcrs", a.pcrs, "tpm: PCRs to quote (default sha256:0-7)");
+  ev->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
+  ev->add_option("--sample-claims", a.sample_claims, "JSON object of sample claims");
+  ev->add_option("--tsm-dir", a.tsm_dir, "configfs-tsm report directory");
+  ev->add_option("--sev-guest", a.sev_guest, "SEV guest device (default /dev/sev-guest)");
+  ev->add_option("--vmpl", a.vmpl, "VMPL to request the SNP report at (default 0)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
+  if (ev->parsed()) return CollectEvidence(a);
   return Fetch(a);
 }

@@ -349,6 +349,7 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ApiClientOptions& opt
 Result<Json> ApiClient::Send(std::string_view method, const std::string& path_and_query,
                              const Json* body) {
   last_status_ = 0;
+  last_problem_ = Json();
   last_retry_after_.reset();
   if (!impl_) return Error(ErrorCode::kInternal, "ApiClient not initialized");
   if (path_and_query.empty() || path_and_query.front() != '/') {
@@ -390,7 +391,13 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
     }
     // ignore_content_type: problem+json and application/json are both JSON.
     const std::string text = response.extract_string(true).get();
-    if (status < 200 || status > 299) return ErrorFromResponse(status, text);
+    if (status < 200 || status > 299) {
+      if (auto problem = ParseJson(text, kMaxResponseBytes, 16);
+          problem && problem->is_object() && problem->contains("type")) {
+        last_problem_ = std::move(problem).value();
+      }
+      return ErrorFromResponse(status, text);
+    }
     if (status == 204 || text.empty()) return Json::object();
     auto parsed = ParseJson(text, kMaxResponseBytes, 64);
     if (!parsed) {

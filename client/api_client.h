@@ -89,6 +89,9 @@ class ApiClient {
   // off at boot does not distort it). nullopt when there was no response, no field, or the value
   // is malformed.
   std::optional<std::chrono::seconds> last_retry_after() const { return last_retry_after_; }
+  // The RFC 7807 problem document of the last error response (with `request_id` and, for a
+  // refused document, `problems`); null when the last response was not one.
+  const Json& last_problem() const { return last_problem_; }
 
   Result<Json> Get(const std::string& path) { return Send("GET", path, nullptr); }
   Result<Json> Delete(const std::string& path) { return Send("DELETE", path, nullptr); }
@@ -107,12 +110,14 @@ class ApiClient {
   ApiClient();  // for fakes in tests (defined in the .cpp: Impl is incomplete here)
   void set_last_status(int status) { last_status_ = status; }
   void set_last_retry_after(std::optional<std::chrono::seconds> v) { last_retry_after_ = v; }
+  void set_last_problem(Json problem) { last_problem_ = std::move(problem); }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int last_status_ = 0;
   std::optional<std::chrono::seconds> last_retry_after_;
+  Json last_problem_;
 };
 
 // Builds "?a=1&b=x" from the non-empty pairs (values percent-encoded); "" when none.

@@ -95,9 +95,11 @@ std::vector<std::pair<std::string, std::string>> FlattenJson(const Json& value) 
 }
 
 std::string FormatKey(const Json& key) {
-  std::string out = "key " + Field(key, "tenant") + "/" + Field(key, "name") +
-                    "  policy " + Field(key, "policy") + "  created " +
-                    Field(key, "created_at") + "\n";
+  const bool pinned = key.is_object() && key.contains("policy_version") && !key["policy_version"].is_null();
+  std::string out = "key " + Field(key, "tenant") + "/" + Field(key, "name") + "  policy " +
+                    Field(key, "policy") +
+                    (pinned ? " (pinned to version " + Field(key, "policy_version") + ")" : " (newest version)") +
+                    "  created " + Field(key, "created_at") + "\n";
   std::vector<std::vector<std::string>> rows;
   if (key.is_object() && key.contains("versions") && key["versions"].is_array()) {
     for (const auto& v : key["versions"]) {

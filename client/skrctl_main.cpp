@@ -35,38 +35,7 @@ using skr::Result;
 using namespace skr::client;
 using namespace skr::client::cli;
 
-constexpr std::size_t kMaxInputBytes = 4u << 20;
 constexpr std::size_t kMaxMaterialBytes = 64u << 10;
-constexpr int kMaxPages = 10000;
-
-// Reads a file, or stdin for "-".
-Result<std::string> ReadInput(const std::string& path, std::size_t max_bytes) {
-  if (path == "-") {
-    std::string data;
-    char buf[4096];
-    while (std::cin.read(buf, sizeof(buf)) || std::cin.gcount() > 0) {
-      data.append(buf, static_cast<std::size_t>(std::cin.gcount()));
-      if (data.size() > max_bytes) {
-        OPENSSL_cleanse(data.data(), data.size());
-        return Error(ErrorCode::kInvalidArgument, "stdin input is too large");
-      }
-    }
-    return data;
-  }
-  auto data = skr::ReadFile(path, max_bytes);
-  if (!data) return Error(ErrorCode::kInvalidArgument, data.error().message());
-  return data;
-}
-
-Result<Json> ReadJsonObject(const std::string& path) {
-  SKR_TRY(std::string text, ReadInput(path, kMaxInputBytes));
-  auto j = skr::ParseJson(text, kMaxInputBytes, 64);
-  if (!j || !j->is_object()) {
-    return Error(ErrorCode::kInvalidArgument,
-                 (path == "-" ? std::string("stdin") : path) + " is not a JSON object");
-  }
-  return std::move(j).value();
-}
 
 // Raw key material from a file or stdin, base64-encoded for the API. The plaintext copy is
 // wiped; the encoded string is the caller's to wipe.
@@ -85,41 +54,6 @@ void WipeMaterial(Json& body) {
     auto& s = body["material"].get_ref<std::string&>();
     OPENSSL_cleanse(s.data(), s.size());
   }
-}
-
-// Follows "next" cursors and concatenates the pages' `member` arrays.
-Result<Json> GetAllPages(ApiClient& api, const std::string& path,
-                         std::vector<std::pair<std::string, std::string>> params,
-                         const std::string& member) {
-  Json all = Json::array();
-  std::string after;
-  for (int page = 0; page < kMaxPages; ++page) {
-    auto p = params;
-    p.emplace_back("limit", "1000");
-    p.emplace_back("after", after);
-    SKR_TRY(Json body, api.Get(path + Query(p)));
-    if (body.is_object() && body.contains(member) && body[member].is_array()) {
-      for (auto& item : body[member]) all.push_back(std::move(item));
-    }
-    if (!body.is_object() || !body.contains("next") || !body["next"].is_string() ||
-        body["next"].get_ref<const std::string&>().empty()) {
-      return Json{{member, std::move(all)}, {"next", nullptr}};
-    }
-    after = body["next"].get<std::string>();
-  }
-  return Error(ErrorCode::kInternal, "too many pages");
-}
-
-// Builds "/v1/tenants/{tenant}/{rest[0]}/..." with every segment percent-encoded, so a name
-// containing '/', '?' or '#' stays one segment (fixed words like "keys" encode to themselves).
-Result<std::string> TenantPath(const std::string& tenant, std::vector<std::string> rest = {}) {
-  SKR_TRY(std::string t, PathSegment(tenant));
-  std::string path = "/v1/tenants/" + t;
-  for (const auto& r : rest) {
-    SKR_TRY(std::string s, PathSegment(r));
-    path += "/" + s;
-  }
-  return path;
 }
 
 std::string ReadToken(const Globals& g, std::string& error) {
@@ -244,70 +178,8 @@ int main(int argc, char** argv) {
     });
   }
 
-  // ---- policy ----
-  CLI::App* policy_cmd = app.add_subcommand("policy", "manage release policies (admin)");
-  policy_cmd->require_subcommand(1);
-  {
-    auto* p = policy_cmd->add_subcommand("put", "store a new version of a policy");
-    p->add_option("--tenant", tenant, "tenant")->required();
-    p->add_option("NAME", name, "policy name")->required();
-    p->add_option("--file", file, "policy document (JSON; '-' = stdin)")->required();
-    on(p, [&](Ctx& ctx) {
-      auto path = TenantPath(tenant, {"policies", name});
-      if (!path) return UsageError(path.error().message());
-      auto doc = ReadJsonObject(file);
-      if (!doc) return UsageError(doc.error().message());
-      auto r = ctx.api().Put(*path, *doc);
-      if (!r) return ctx.ApiError(r.error());
-      return ctx.Emit(*r, "stored policy " + Field(*r, "name") + " version " +
-                              Field(*r, "version") + "\n");
-    });
-    auto* gt = policy_cmd->add_subcommand("get", "show a policy (newest version by default)");
-    gt->add_option("--tenant", tenant, "tenant")->required();
-    gt->add_option("NAME", name, "policy name")->required();
-    gt->add_option("--version", version_opt, "policy version");
-    on(gt, [&](Ctx& ctx) {
-      auto path = TenantPath(tenant, {"policies", name});
-      if (!path) return UsageError(path.error().message());
-      std::string q = version_opt ? Query({{"version", std::to_string(*version_opt)}}) : "";
-      auto r = ctx.api().Get(*path + q);
-      if (!r) return ctx.ApiError(r.error());
-      std::string text = "# policy " + Field(*r, "name") + " version " + Field(*r, "version") +
-                         " created " + Field(*r, "created_at") + "\n";
-      text += skr::DumpJson(r->is_object() && r->contains("policy") ? (*r)["policy"] : Json(),
-                            2) +
-              "\n";
-      return ctx.Emit(*r, text);
-    });
-    auto* l = policy_cmd->add_subcommand("list", "list a tenant's policies");
-    l->add_option("--tenant", tenant, "tenant")->required();
-    on(l, [&](Ctx& ctx) {
-      auto path = TenantPath(tenant, {"policies"});
-      if (!path) return UsageError(path.error().message());
-      auto r = GetAllPages(ctx.api(), *path, {}, "policies");
-      if (!r) return ctx.ApiError(r.error());
-      return ctx.Emit(*r, RenderList(*r, "policies", {"name", "version", "created_at"}));
-    });
-    auto* e = policy_cmd->add_subcommand("evaluate", "dry-run a policy on evidence or claims");
-    e->add_option("--tenant", tenant, "tenant")->required();
-    e->add_option("NAME", name, "policy name")->required();
-    auto* ef = e->add_option("--evidence-file", evidence_file, "evidence JSON ('-' = stdin)");
-    auto* cf = e->add_option("--claims-file", claims_file, "claims JSON ('-' = stdin)");
-    ef->excludes(cf);
-    on(e, [&](Ctx& ctx) {
-      if (evidence_file.empty() == claims_file.empty()) {
-        return UsageError("give exactly one of --evidence-file and --claims-file");
-      }
-      auto path = TenantPath(tenant, {"policies", name, "evaluate"});
-      if (!path) return UsageError(path.error().message());
-      const bool ev = !evidence_file.empty();
-      auto doc = ReadJsonObject(ev ? evidence_file : claims_file);
-      if (!doc) return UsageError(doc.error().message());
-      auto r = ctx.api().Post(*path, Json{{ev ? "evidence" : "claims", std::move(doc).value()}});
-      if (!r) return ctx.ApiError(r.error());
-      return ctx.Emit(*r, FormatEvaluation(*r));
-    });
-  }
+  // ---- policy, claims ----
+  AddPolicyCommands(app, on);
 
   // ---- key ----
   CLI::App* key_cmd = app.add_subcommand("key", "manage keys (admin)");
@@ -413,10 +285,17 @@ int main(int argc, char** argv) {
     sp->add_option("--tenant", tenant, "tenant")->required();
     sp->add_option("NAME", name, "key name")->required();
     sp->add_option("--policy", policy, "release policy name")->required();
+    sp->add_option("--version", version_opt,
+                   "pin the key to this policy version (without it the key follows the newest)");
     on(sp, [&](Ctx& ctx) {
       auto path = TenantPath(tenant, {"keys", name, "policy"});
       if (!path) return UsageError(path.error().message());
-      auto r = ctx.api().Put(*path, Json{{"policy", policy}});
+      Json body = {{"policy", policy}};
+      if (version_opt) {
+        if (*version_opt < 1) return UsageError("--version must be >= 1");
+        body["version"] = *version_opt;
+      }
+      auto r = ctx.api().Put(*path, body);
       if (!r) return ctx.ApiError(r.error());
       return ctx.Emit(*r, FormatKey(*r));
     });

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -46,10 +47,23 @@ class Error {
   // Slug; defaults to the code name when not given.
   std::string reason() const { return reason_.empty() ? ErrorCodeName(code_) : reason_; }
 
+  // Each problem found in a client's document, with its JSON path (e.g. a policy's lint):
+  // the problem document's "problems" member.
+  struct Problem {
+    std::string path;
+    std::string message;
+  };
+  Error&& WithProblems(std::vector<Problem> problems) && {
+    problems_ = std::move(problems);
+    return std::move(*this);
+  }
+  const std::vector<Problem>& problems() const { return problems_; }
+
  private:
   ErrorCode code_;
   std::string message_;
   std::string reason_;
+  std::vector<Problem> problems_;
 };
 
 // A subset of std::expected<T, Error>; converts implicitly from T and from Error.

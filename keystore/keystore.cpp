@@ -201,7 +201,7 @@ struct KeyStore::Impl {
   // The key with its versions, or nullopt when the key does not exist.
   Result<std::optional<KeyInfo>> FindKeyLocked(std::string_view tenant, std::string_view name) {
     SKR_TRY(Stmt stmt, stmts.Prepare(
-                                     "SELECT policy, created_at FROM keys "
+                                     "SELECT policy, created_at, policy_version FROM keys "
                                      "WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     SKR_TRY_VOID(stmt.BindText(2, name));
@@ -212,6 +212,7 @@ struct KeyStore::Impl {
     info.name = std::string(name);
     info.policy = stmt.Text(0);
     info.created_at = stmt.Int64(1);
+    if (!stmt.IsNull(2)) info.policy_version = static_cast<int>(stmt.Int64(2));
     stmt.Reset();
     SKR_TRY(info.versions, LoadVersionsLocked(tenant, name));
     return std::optional<KeyInfo>(std::move(info));
@@ -651,7 +652,7 @@ Result<std::vector<KeyInfo>> KeyStore::ListKeys(std::string_view tenant) {
   std::vector<KeyInfo> out;
   {
     SKR_TRY(Stmt stmt, impl_->stmts.Prepare(
-                                     "SELECT name, policy, created_at FROM keys "
+                                     "SELECT name, policy, created_at, policy_version FROM keys "
                                      "WHERE tenant = ?1 ORDER BY name"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     while (true) {
@@ -662,6 +663,7 @@ Result<std::vector<KeyInfo>> KeyStore::ListKeys(std::string_view tenant) {
       info.name = stmt.Text(0);
       info.policy = stmt.Text(1);
       info.created_at = stmt.Int64(2);
+      if (!stmt.IsNull(3)) info.policy_version = static_cast<int>(stmt.Int64(3));
       out.push_back(std::move(info));
     }
   }
@@ -672,7 +674,7 @@ Result<std::vector<KeyInfo>> KeyStore::ListKeys(std::string_view tenant) {
 }
 
 Result<KeyInfo> KeyStore::SetKeyPolicy(std::string_view tenant, std::string_view name,
-                                       std::string_view policy) {
+                                       std::string_view policy, std::optional<int> version) {
   SKR_TRY_VOID(CheckName(tenant, "tenant"));
   SKR_TRY_VOID(CheckName(name, "key"));
   SKR_TRY_VOID(CheckName(policy, "policy"));
@@ -681,13 +683,31 @@ Result<KeyInfo> KeyStore::SetKeyPolicy(std::string_view tenant, std::string_view
   SKR_TRY_VOID(impl_->RequireKeyLocked(tenant, name));
   SKR_TRY(const bool policy_exists, impl_->PolicyExistsLocked(tenant, policy));
   if (!policy_exists) return PolicyNotFound();
+  if (version) {
+    SKR_TRY(Stmt check, impl_->stmts.Prepare("SELECT 1 FROM policies WHERE tenant = ?1 AND name = ?2"
+                                              " AND version = ?3"));
+    SKR_TRY_VOID(check.BindText(1, tenant));
+    SKR_TRY_VOID(check.BindText(2, policy));
+    SKR_TRY_VOID(check.BindInt64(3, *version));
+    SKR_TRY(const bool found, check.Step());
+    check.Reset();
+    if (!found) {
+      return Error(ErrorCode::kNotFound,
+                   "policy " + std::string(policy) + " has no version " + std::to_string(*version),
+                   "policy_version_not_found");
+    }
+  }
   {
-    SKR_TRY(
-        Stmt stmt,
-        impl_->stmts.Prepare( "UPDATE keys SET policy = ?3 WHERE tenant = ?1 AND name = ?2"));
+    SKR_TRY(Stmt stmt, impl_->stmts.Prepare("UPDATE keys SET policy = ?3, policy_version = ?4"
+                                            " WHERE tenant = ?1 AND name = ?2"));
     SKR_TRY_VOID(stmt.BindText(1, tenant));
     SKR_TRY_VOID(stmt.BindText(2, name));
     SKR_TRY_VOID(stmt.BindText(3, policy));
+    if (version) {
+      SKR_TRY_VOID(stmt.BindInt64(4, *version));
+    } else {
+      SKR_TRY_VOID(stmt.BindNull(4));
+    }
     SKR_TRY_VOID(stmt.Run());
   }
   SKR_TRY(KeyInfo info, impl_->RequireKeyLocked(tenant, name));

@@ -42,7 +42,9 @@ struct KeyVersion {
 struct KeyInfo {
   std::string tenant;
   std::string name;
-  std::string policy;  // policy name (latest version of it applies at release)
+  std::string policy;  // policy name
+  // The policy version releases use: pinned to this one, or (nullopt) the newest.
+  std::optional<int> policy_version;
   std::int64_t created_at = 0;
   std::vector<KeyVersion> versions;  // ascending
 };
@@ -121,8 +123,10 @@ class KeyStore {
                             const SecretBytes& material, std::string_view origin);
   Result<KeyInfo> GetKey(std::string_view tenant, std::string_view name);
   Result<std::vector<KeyInfo>> ListKeys(std::string_view tenant);
+  // Names the key's policy; `version` pins it to that version (which must exist: kNotFound
+  // reason "policy_version_not_found"), nullopt makes it follow the newest.
   Result<KeyInfo> SetKeyPolicy(std::string_view tenant, std::string_view name,
-                               std::string_view policy);
+                               std::string_view policy, std::optional<int> version = std::nullopt);
   // enabled <-> disabled; destroyed is final (kGone). Destroy erases the ciphertext.
   Result<KeyInfo> SetVersionState(std::string_view tenant, std::string_view name, int version,
                                   VersionState state);

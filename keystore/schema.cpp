@@ -130,8 +130,15 @@ CREATE TABLE tpm_aks (
 );
 )sql";
 
+// Migration 4: a key may be pinned to one version of its policy (issue 12); NULL follows the
+// newest version. The version must exist when pinned (checked in code, like keys.policy).
+constexpr const char* kMigration4 = R"sql(
+ALTER TABLE keys ADD COLUMN policy_version INTEGER CHECK (policy_version IS NULL OR policy_version >= 1);
+)sql";
+
 // Index i holds migration i+1. Append only; never edit a shipped migration.
-constexpr std::array<const char*, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
+constexpr std::array<const char*, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                    kMigration4};
 
 Result<int> UserVersion(sqlite3* db) {
   SKR_TRY(Stmt stmt, Stmt::Prepare(db, "PRAGMA user_version"));

@@ -607,16 +607,6 @@ std::vector<std::string> Policy::UnconstrainedTeePaths() const {
   return policy::UnconstrainedTeePaths(*root_);
 }
 
-Result<void> Policy::ValidateForStore() const {
-  const auto paths = UnconstrainedTeePaths();
-  if (paths.empty()) return Ok();
-  return Error(ErrorCode::kInvalidArgument,
-               (paths.front().empty() ? std::string("policy") : paths.front()) +
-                   ": can grant without saying which TEE it trusts; add {\"claim\": \"tee\", "
-                   "\"equals\": \"<evidence type>\"} (or \"in\": [...]) to every skr:local path",
-               "policy_tee_unconstrained");
-}
-
 Result<Policy> Policy::ParseText(std::string_view text) {
   // JSON depth allowance: each policy nesting level costs an object and an array, plus the leaf;
   // 64 leaves room so kMaxDepth is reported by Parse with a precise path.

@@ -133,9 +133,18 @@ class Policy {
   // string, or in a list of strings). Rules of another authority (a token issuer) are judged by
   // that issuer's own claims and never listed. Empty for a default-constructed Policy.
   std::vector<std::string> UnconstrainedTeePaths() const;
-  // What storing a policy requires beyond Parse: UnconstrainedTeePaths() is empty. Error:
-  // kInvalidArgument, reason "policy_tee_unconstrained", message naming the first path.
-  // Policies stored before this rule keep evaluating; GET and check-config flag them.
+  // Lint (DESIGN.md section 4; issue 12; lint.cpp): each skr:local leaf checked against the
+  // claim catalogue (claim_catalogue.h) for the `tee` values its path allows (the `tee` leaves of
+  // its allOf ancestors): claim names no verifier produces there (with the nearest name), hex
+  // values in uppercase or of the wrong length, values whose type can never match the claim's,
+  // values outside a claim's closed set, `tee` values no verifier produces, and paths whose `tee`
+  // conditions allow no evidence type. Rules of another authority (a token issuer's claims) are
+  // not linted. Each problem names its JSON path ("anyOf[0].allOf[1].equals").
+  std::vector<Error::Problem> Lint() const;
+  // What storing a policy requires beyond Parse: no lint problem and UnconstrainedTeePaths()
+  // empty. Error: kInvalidArgument with every problem in Error::problems() and the first in the
+  // message; reason "policy_lint" when there is a lint problem, else "policy_tee_unconstrained".
+  // Policies stored before these rules keep evaluating; GET and check-config flag them.
   Result<void> ValidateForStore() const;
 
   const Json& document() const { return document_; }

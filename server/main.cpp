@@ -429,6 +429,17 @@ int RunCheckConfig(const skr::config::Config& cfg) {
                           "the TEE");
     }
     out["policies_without_tee"] = std::move(flagged).value();
+    // Policies stored before the lint (issue 12) whose conditions can never hold as written.
+    auto linted = skr::server::PoliciesWithLintProblems(**ks);
+    if (!linted) return Fail(kExitFailure, linted.error().message());
+    for (const auto& p : *linted) {
+      LogLine("warn", "policy " + p.at("tenant").get<std::string>() + "/" +
+                          p.at("policy").get<std::string>() + " v" +
+                          std::to_string(p.at("version").get<int>()) + " at " +
+                          p.at("lint")[0].at("path").get<std::string>() + ": " +
+                          p.at("lint")[0].at("message").get<std::string>());
+    }
+    out["policies_with_lint_problems"] = std::move(linted).value();
   }
   std::cout << skr::DumpJson(out) << std::endl;
   return kExitOk;

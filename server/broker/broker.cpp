@@ -18,6 +18,7 @@
 #include "common/jose.h"
 #include "common/ossl.h"
 #include "policy/policy.h"
+#include "server/broker/admin_helpers.h"
 #include "server/broker/release_steps.h"
 
 namespace skr::server {
@@ -26,129 +27,6 @@ namespace {
 using keystore::Role;
 
 constexpr std::size_t kMaxKeyBytes = 1024;
-
-Error BadRequest(std::string msg, std::string reason = "malformed_request") {
-  return Error(ErrorCode::kInvalidArgument, std::move(msg), std::move(reason));
-}
-
-// A policy document an admin wants stored (or dry-run as a draft): it parses and it passes the
-// safe-default rules of DESIGN.md section 4 (every skr:local path says which TEE it trusts).
-Result<policy::Policy> ParsePolicyForStore(const Json& doc) {
-  auto parsed = policy::Policy::Parse(doc);
-  if (!parsed) {
-    return Error(ErrorCode::kInvalidArgument, "invalid policy: " + parsed.error().message(),
-                 "invalid_policy");
-  }
-  if (auto ok = parsed->ValidateForStore(); !ok) {
-    return Error(ErrorCode::kInvalidArgument, "invalid policy: " + ok.error().message(),
-                 ok.error().reason());
-  }
-  return std::move(parsed).value();
-}
-
-// Flags a policy stored before the "tee" rule: it keeps evaluating, but GET and the dry run
-// say which paths grant without naming a TEE.
-void AddPolicyWarnings(Json& out, const std::string& document) {
-  auto p = policy::Policy::ParseText(document);
-  if (!p) return;
-  const auto paths = p->UnconstrainedTeePaths();
-  if (paths.empty()) return;
-  out["tee_unconstrained"] = paths;
-  out["warnings"] = Json::array(
-      {"paths that can grant without constraining 'tee': store a new version that names the TEE"});
-}
-
-Result<void> CheckName(std::string_view what, std::string_view name) {
-  if (!keystore::IsValidName(name)) {
-    return BadRequest(std::string(what) + " name must match [a-z0-9][a-z0-9._-]{0,62}",
-                      "invalid_name");
-  }
-  return Ok();
-}
-
-Result<Json> ParseBodyObject(std::string_view body, std::size_t limit) {
-  if (body.empty()) return Json::object();
-  auto j = ParseJson(body, limit);
-  if (!j) return j.error();
-  if (!j->is_object()) return BadRequest("request body must be a JSON object", "malformed_json");
-  return j;
-}
-
-// --- authorization (DESIGN.md section 5 roles) ---
-Result<void> RequireOperator(const Actor& a) {
-  if (a.token.role != Role::kOperator) {
-    return Error(ErrorCode::kPermissionDenied, "operator role required", "forbidden");
-  }
-  return Ok();
-}
-
-Result<void> RequireTenantAdmin(const Actor& a, std::string_view tenant) {
-  if (a.token.role == Role::kOperator) return Ok();
-  if (a.token.role == Role::kAdmin && a.token.tenant && *a.token.tenant == tenant) return Ok();
-  return Error(ErrorCode::kPermissionDenied, "admin role for this tenant required", "forbidden");
-}
-
-// Reading a tenant's policies and key metadata (never material): its admins, and auditors (of
-// this tenant, or global ones), so that what the audit records name can be looked at.
-Result<void> RequireTenantReader(const Actor& a, std::string_view tenant) {
-  if (a.token.role == Role::kAuditor && (!a.token.tenant || *a.token.tenant == tenant)) {
-    return Ok();
-  }
-  if (a.token.role == Role::kAuditor) {
-    return Error(ErrorCode::kPermissionDenied, "auditor of another tenant", "forbidden");
-  }
-  return RequireTenantAdmin(a, tenant);
-}
-
-Json KeyToJson(const keystore::KeyInfo& k) {
-  Json versions = Json::array();
-  for (const auto& v : k.versions) {
-    versions.push_back({{"version", v.version},
-                        {"state", keystore::VersionStateName(v.state)},
-                        {"origin", v.origin},
-                        {"length", v.length},
-                        {"created_at", FormatRfc3339(v.created_at)}});
-  }
-  return {{"tenant", k.tenant},
-          {"name", k.name},
-          {"policy", k.policy},
-          {"created_at", FormatRfc3339(k.created_at)},
-          {"versions", versions}};
-}
-
-Json TokenToJson(const keystore::TokenInfo& t) {
-  Json j = {{"id", t.id},
-            {"role", keystore::RoleName(t.role)},
-            {"tenant", t.tenant ? Json(*t.tenant) : Json(nullptr)},
-            {"created_at", FormatRfc3339(t.created_at)},
-            {"expires_at", t.expires_at ? Json(FormatRfc3339(*t.expires_at)) : Json(nullptr)}};
-  return j;
-}
-
-// Slices a name-sorted list for pagination: items with name > after, at most limit; "next"
-// is the last returned name when more remain.
-template <typename T, typename NameOf, typename ToJson>
-Json Paginate(const std::vector<T>& items, const Page& page, NameOf name_of, ToJson to_json,
-              const char* member) {
-  std::vector<const T*> sorted;
-  for (const auto& it : items) sorted.push_back(&it);
-  std::sort(sorted.begin(), sorted.end(),
-            [&](const T* a, const T* b) { return name_of(*a) < name_of(*b); });
-  const std::size_t limit = static_cast<std::size_t>(std::clamp(page.limit, 1, 1000));
-  Json arr = Json::array();
-  Json next = nullptr;
-  std::string last;
-  for (const T* it : sorted) {
-    if (!page.after.empty() && name_of(*it) <= page.after) continue;
-    if (arr.size() == limit) {
-      next = last;
-      break;
-    }
-    arr.push_back(to_json(*it));
-    last = name_of(*it);
-  }
-  return {{member, arr}, {"next", next}};
-}
 
 Result<SecretBytes> MaterialFromBody(const Json& body, bool require) {
   auto gen = body.find("generate");
@@ -238,7 +116,7 @@ Json Broker::PolicyPcrSelection(const std::string& tenant, const std::string& ke
   Json out = Json::object();
   auto info = FindKey(tenant, key);
   if (!info) return out;  // unknown key: no hint (the release will answer 404)
-  auto pol = keys_.GetPolicy(tenant, info->policy);
+  auto pol = keys_.GetPolicy(tenant, info->policy, info->policy_version);
   if (!pol) return out;
   auto doc = ParseJson(pol->document);
   if (!doc) return out;
@@ -315,7 +193,9 @@ Result<policy::Decision> Broker::Decide(
   // Policy.
   SKR_TRY(pol, policy_of());
   SKR_TRY(std::shared_ptr<const policy::Policy> policy, policy_cache_.Get(pol));
-  return policy->Evaluate(ev.claims, ev.authority);
+  policy::Decision decision = policy->Evaluate(ev.claims, ev.authority);
+  relied.claims = std::move(ev.claims);
+  return decision;
 }
 
 Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay,
@@ -364,7 +244,8 @@ Result<Json> Broker::DoRelease(audit::Record& rec, Json& replay,
   keystore::PolicyRecord pol;
   ReliedOn relied;
   auto decided = Decide(
-      *ev_it, nonce, *pub_it, tenant, [&] { return keys_.GetPolicy(tenant, info.policy); }, pol,
+      *ev_it, nonce, *pub_it, tenant,
+      [&] { return keys_.GetPolicy(tenant, info.policy, info.policy_version); }, pol,
       relied);
   if (replay.is_object() && relied.collateral.is_object() && !relied.collateral.empty()) {
     replay["collateral"] = std::move(relied.collateral);
@@ -550,7 +431,8 @@ Result<void> Broker::AuditIntent(const Actor& a, const std::string& rid, std::st
 Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string tenant,
                                 std::string key, std::optional<int> version,
                                 const std::string& rid, const Result<void>& outcome,
-                                std::string policy_sha256) {
+                                std::string policy_sha256, std::string policy_name,
+                                std::optional<int> policy_version) {
   // Every admin change ends here, whatever its outcome: cached key metadata is dropped, so the
   // next release reads what the change left (DESIGN.md: nothing that matters is only in memory).
   key_cache_.Clear();
@@ -568,6 +450,8 @@ Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string 
   a.intent_seq.reset();
   a.intent_action.clear();
   rec.policy_sha256 = std::move(policy_sha256);
+  rec.policy_name = std::move(policy_name);
+  rec.policy_version = policy_version;
   rec.decision = outcome ? "ok" : "failed";
   rec.reason = outcome ? "" : Clip(outcome.error().reason() + ": " + outcome.error().message(), 512);
   auto r = audit_.Append(std::move(rec));
@@ -575,14 +459,6 @@ Result<void> Broker::AuditAdmin(const Actor& a, std::string action, std::string 
   return Ok();
 }
 
-namespace {
-// Converts a Result<T> into Result<void> to pass to AuditAdmin.
-template <typename T>
-Result<void> Outcome(const Result<T>& r) {
-  if (r) return Ok();
-  return r.error();
-}
-}  // namespace
 
 Result<Json> Broker::CreateTenant(const Actor& a, std::string_view body, const std::string& rid) {
   SKR_TRY_VOID(RequireOperator(a));
@@ -685,103 +561,6 @@ Result<void> Broker::RevokeToken(const Actor& a, std::string_view id, const std:
   return r;
 }
 
-Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::string_view name,
-                               std::string_view body, const std::string& rid) {
-  SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
-  SKR_TRY(Json doc, ParseJson(body, 64 * 1024));
-  SKR_TRY_VOID(ParsePolicyForStore(doc));
-  SKR_TRY_VOID(AuditIntent(a, rid, "policy.put", std::string(tenant), std::string(name)));
-  const std::string stored = DumpJson(doc);
-  auto rec = keys_.PutPolicy(tenant, name, stored);
-  // The digest of the document exactly as stored (GET .../policies/{p}?version=N returns it),
-  // so an auditor can tie the record to the policy text.
-  SKR_TRY_VOID(AuditAdmin(a, "policy.put", std::string(tenant), std::string(name),
-                          rec ? std::optional<int>(rec->version) : std::nullopt, rid, Outcome(rec),
-                          rec ? HexEncode(Sha256(stored)) : std::string()));
-  if (!rec) return rec.error();
-  return Json{{"name", rec->name}, {"version", rec->version}};
-}
-
-Result<Json> Broker::GetPolicy(const Actor& a, std::string_view tenant, std::string_view name,
-                               std::optional<int> version) {
-  SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantReader(a, tenant));
-  SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name, version));
-  auto doc = ParseJson(rec.document);
-  Json out = {{"name", rec.name},
-              {"version", rec.version},
-              {"created_at", FormatRfc3339(rec.created_at)},
-              {"policy", doc ? *doc : Json(nullptr)},
-              // What the policy.put audit record's policy_sha256 names.
-              {"document_sha256", HexEncode(Sha256(rec.document))}};
-  AddPolicyWarnings(out, rec.document);
-  return out;
-}
-
-Result<Json> Broker::ListPolicies(const Actor& a, std::string_view tenant, const Page& page) {
-  SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(RequireTenantReader(a, tenant));
-  SKR_TRY(std::vector<keystore::PolicyRecord> list, keys_.ListPolicies(tenant));
-  return Paginate<keystore::PolicyRecord>(
-      list, page, [](const keystore::PolicyRecord& p) { return p.name; },
-      [](const keystore::PolicyRecord& p) {
-        return Json{{"name", p.name},
-                    {"version", p.version},
-                    {"created_at", FormatRfc3339(p.created_at)}};
-      },
-      "policies");
-}
-
-Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
-                                    std::string_view name, std::string_view body) {
-  SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
-  SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
-  // The stored newest version, or an unsaved draft ("document"), which must be storable.
-  keystore::PolicyRecord rec;
-  std::optional<policy::Policy> policy;
-  if (auto draft = req.find("document"); draft != req.end()) {
-    SKR_TRY(policy::Policy p, ParsePolicyForStore(*draft));
-    policy = std::move(p);
-    rec.name = std::string(name);
-    rec.document = DumpJson(*draft);
-  } else {
-    SKR_TRY(rec, keys_.GetPolicy(tenant, name));
-    auto p = policy::Policy::ParseText(rec.document);
-    if (!p) return Error(ErrorCode::kInternal, "stored policy does not parse");
-    policy = std::move(p).value();
-  }
-  Claims claims;
-  std::string authority = "skr:local";
-  if (auto ev = req.find("evidence"); ev != req.end()) {
-    SKR_TRY(attestation::VerifiedEvidence v, verifiers_.Verify(*ev));
-    SKR_TRY_VOID(CheckAkTenant(v, tenant));
-    claims = std::move(v.claims);
-    authority = v.authority;
-  } else if (auto c = req.find("claims"); c != req.end() && c->is_object()) {
-    FlattenInto(claims, "", *c);
-    if (auto au = req.find("authority"); au != req.end() && au->is_string()) {
-      authority = au->get<std::string>();
-    }
-  } else {
-    return BadRequest("give 'evidence' or 'claims'");
-  }
-  policy::Decision d = policy->Evaluate(claims, authority);
-  Json out = {{"decision", d.allowed ? "allow" : "deny"},
-              {"reason", d.reason},
-              {"failing_claim", d.failing_claim},
-              {"policy", {{"name", rec.name}, {"version", rec.version}}},
-              {"trace", d.TraceJson()},
-              {"claims", ClaimsToJson(claims)}};
-  if (req.contains("document")) out["policy"]["version"] = nullptr;  // a draft has none
-  AddPolicyWarnings(out, rec.document);
-  return out;
-}
-
 Result<Json> Broker::CreateKey(const Actor& a, std::string_view tenant, std::string_view body,
                                const std::string& rid) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
@@ -857,22 +636,6 @@ Result<Json> Broker::SetVersionState(const Actor& a, std::string_view tenant,
   auto info = keys_.SetVersionState(tenant, key, version, state);
   SKR_TRY_VOID(AuditAdmin(a, action, std::string(tenant), std::string(key), version, rid,
                           Outcome(info)));
-  if (!info) return info.error();
-  return KeyToJson(*info);
-}
-
-Result<Json> Broker::SetKeyPolicy(const Actor& a, std::string_view tenant, std::string_view key,
-                                  std::string_view body, const std::string& rid) {
-  SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(CheckName("key", key));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
-  SKR_TRY(Json req, ParseBodyObject(body, 4096));
-  SKR_TRY(std::string pol, GetString(req, "policy"));
-  SKR_TRY_VOID(CheckName("policy", pol));
-  SKR_TRY_VOID(AuditIntent(a, rid, "key.set_policy", std::string(tenant), std::string(key)));
-  auto info = keys_.SetKeyPolicy(tenant, key, pol);
-  SKR_TRY_VOID(AuditAdmin(a, "key.set_policy", std::string(tenant), std::string(key),
-                          std::nullopt, rid, Outcome(info)));
   if (!info) return info.error();
   return KeyToJson(*info);
 }

@@ -113,8 +113,19 @@ class Broker {
   Result<Json> GetPolicy(const Actor& a, std::string_view tenant, std::string_view name,
                          std::optional<int> version);
   Result<Json> ListPolicies(const Actor& a, std::string_view tenant, const Page& page);
+  // Dry run of the newest stored version, version N ("version") or an unsaved draft
+  // ("document", linted as a PUT would be) on evidence or claims.
   Result<Json> EvaluatePolicy(const Actor& a, std::string_view tenant, std::string_view name,
                               std::string_view body);
+  // Stores version N's document ({"to": N}) as a new version (audited policy.rollback).
+  Result<Json> RollbackPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+                              std::string_view body, const std::string& rid);
+  // Replays the evidence kept for the key's newest releases ({"document", "last"?}) against a
+  // draft and lists which would now be denied and why (audited policy.what_if).
+  Result<Json> PolicyWhatIf(const Actor& a, std::string_view tenant, std::string_view key,
+                            std::string_view body, const std::string& rid);
+  // GET /v1/claims (any token): the claim catalogue the policy lint uses.
+  static Json ClaimCatalogue();
   // Keys (admin of the tenant, or operator). Metadata only: never material.
   Result<Json> CreateKey(const Actor& a, std::string_view tenant, std::string_view body,
                          const std::string& rid);
@@ -178,7 +189,18 @@ class Broker {
                            std::string tenant, std::string key);
   Result<void> AuditAdmin(const Actor& a, std::string action, std::string tenant,
                           std::string key, std::optional<int> version, const std::string& rid,
-                          const Result<void>& outcome, std::string policy_sha256 = "");
+                          const Result<void>& outcome, std::string policy_sha256 = "",
+                          std::string policy_name = "",
+                          std::optional<int> policy_version = std::nullopt);
+  // A release record's replay bundle, checked against the record (replay_sha256,
+  // evidence_sha256), and the collateral bytes it names (each checked against its digest).
+  // Errors: replay_evidence_missing (404), replay_evidence_altered (409), kUnavailable.
+  struct ReplayInputs {
+    Json bundle;
+    attestation::RecordedState recorded;
+    Json notes = Json::array();
+  };
+  Result<ReplayInputs> LoadReplayInputs(const audit::Record& rec);
 
   // BeginTpmEnrollment after authorization and its intent record: checks and the stored row.
   Result<Json> DoBeginTpmEnrollment(std::string_view tenant, const std::string& name, const Json& req);

@@ -27,4 +27,22 @@ Result<Json> PoliciesWithoutTee(keystore::KeyStore& keys) {
   return out;
 }
 
+Result<Json> PoliciesWithLintProblems(keystore::KeyStore& keys) {
+  Json out = Json::array();
+  SKR_TRY(std::vector<keystore::Tenant> tenants, keys.ListTenants());
+  for (const auto& t : tenants) {
+    SKR_TRY(std::vector<keystore::PolicyRecord> policies, keys.ListPolicies(t.name));
+    for (const auto& p : policies) {
+      auto parsed = policy::Policy::ParseText(p.document);
+      if (!parsed) continue;  // listed by PoliciesWithoutTee
+      const auto problems = parsed->Lint();
+      if (problems.empty()) continue;
+      Json lint = Json::array();
+      for (const auto& pr : problems) lint.push_back({{"path", pr.path}, {"message", pr.message}});
+      out.push_back({{"tenant", t.name}, {"policy", p.name}, {"version", p.version}, {"lint", std::move(lint)}});
+    }
+  }
+  return out;
+}
+
 }  // namespace skr::server

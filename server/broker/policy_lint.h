@@ -14,4 +14,9 @@ namespace skr::server {
 // document that no longer parses is listed with "error". Errors: the keystore's.
 Result<Json> PoliciesWithoutTee(keystore::KeyStore& keys);
 
+// The newest version of every tenant's policies with conditions the store-time lint refuses
+// today (Policy::Lint; stored before it): [{"tenant", "policy", "version", "lint": [{"path",
+// "message"}]}]. Errors: the keystore's.
+Result<Json> PoliciesWithLintProblems(keystore::KeyStore& keys);
+
 }  // namespace skr::server

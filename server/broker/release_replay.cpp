@@ -35,26 +35,8 @@ bool DecidedOutsideReplay(const std::string& recorded_reason) {
 
 }  // namespace
 
-Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
-  if (a.token.role == keystore::Role::kAdmin) {
-    return Error(ErrorCode::kPermissionDenied, "auditor or operator role required", "forbidden");
-  }
-  if (seq < 1) return ReplayError(ErrorCode::kInvalidArgument, "seq must be >= 1", "malformed_request");
-  audit::Query q;
-  q.from_seq = seq;
-  q.limit = 1;
-  if (a.token.role == keystore::Role::kAuditor && a.token.tenant) q.tenant = a.token.tenant;
-  SKR_TRY(const std::vector<audit::Record> found, audit_.Entries(q));
-  if (found.empty() || found.front().seq != seq) {
-    return ReplayError(ErrorCode::kNotFound, "no audit record " + std::to_string(seq) + " you may read",
-                       "audit_record_not_found");
-  }
-  const audit::Record& rec = found.front();
-  if (rec.kind != "release" || rec.action != "release") {
-    return ReplayError(ErrorCode::kFailedPrecondition,
-                       "record " + std::to_string(seq) + " is a " + rec.action + " record, not a release",
-                       "not_a_release");
-  }
+Result<Broker::ReplayInputs> Broker::LoadReplayInputs(const audit::Record& rec) {
+  const std::int64_t seq = rec.seq;
   SKR_TRY(const std::optional<std::string> bundle, audit_.ReplayBundle(seq));
   if (!bundle || rec.replay_sha256.empty()) {
     return ReplayError(ErrorCode::kNotFound,
@@ -76,7 +58,9 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
     return ReplayError(ErrorCode::kFailedPrecondition, "the replay bundle of record " + std::to_string(seq) +
                                                  " does not parse", "replay_evidence_altered");
   }
-  const Json& b = *parsed;
+  ReplayInputs in;
+  in.bundle = std::move(parsed).value();
+  const Json& b = in.bundle;
   if (EvidenceDigest(b["evidence"]) != rec.evidence_sha256) {
     return ReplayError(ErrorCode::kFailedPrecondition,
                        "the evidence kept for record " + std::to_string(seq) +
@@ -84,10 +68,8 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
                        "replay_evidence_altered");
   }
 
-  Json differences = Json::array();
-  Json notes = Json::array();
   // The collateral bytes the release relied on, as kept (by digest; each checked).
-  attestation::RecordedState recorded;
+  attestation::RecordedState& recorded = in.recorded;
   recorded.time = rec.time;
   const Json kept_bytes = b.value("collateral_bytes", Json::object());
   if (!kept_bytes.is_object()) {
@@ -101,7 +83,7 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
     }
     SKR_TRY(std::optional<std::string> bytes, audit_.ReplayCollateral(digest.get<std::string>()));
     if (!bytes) {
-      notes.push_back("collateral " + name + " is no longer kept (pruned): today's stood in");
+      in.notes.push_back("collateral " + name + " is no longer kept (pruned): today's stood in");
       continue;
     }
     if (HexEncode(Sha256(*bytes)) != digest.get<std::string>()) {
@@ -112,6 +94,34 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
     }
     recorded.collateral.emplace(name, std::move(*bytes));
   }
+  return in;
+}
+
+Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
+  if (a.token.role == keystore::Role::kAdmin) {
+    return Error(ErrorCode::kPermissionDenied, "auditor or operator role required", "forbidden");
+  }
+  if (seq < 1) return ReplayError(ErrorCode::kInvalidArgument, "seq must be >= 1", "malformed_request");
+  audit::Query q;
+  q.from_seq = seq;
+  q.limit = 1;
+  if (a.token.role == keystore::Role::kAuditor && a.token.tenant) q.tenant = a.token.tenant;
+  SKR_TRY(const std::vector<audit::Record> found, audit_.Entries(q));
+  if (found.empty() || found.front().seq != seq) {
+    return ReplayError(ErrorCode::kNotFound, "no audit record " + std::to_string(seq) + " you may read",
+                       "audit_record_not_found");
+  }
+  const audit::Record& rec = found.front();
+  if (rec.kind != "release" || rec.action != "release") {
+    return ReplayError(ErrorCode::kFailedPrecondition,
+                       "record " + std::to_string(seq) + " is a " + rec.action + " record, not a release",
+                       "not_a_release");
+  }
+  SKR_TRY(ReplayInputs in, LoadReplayInputs(rec));
+  const Json& b = in.bundle;
+  Json differences = Json::array();
+  Json notes = std::move(in.notes);
+  const attestation::RecordedState& recorded = in.recorded;
   notes.push_back("verification ran as at " + FormatRfc3339(rec.time) +
                   " with the collateral kept with the record; 'today' is the same evidence "
                   "verified now, with today's trust roots, collateral and clock; the nonce's "

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attestation/verifier.h"
+#include "common/claims.h"
 #include "common/json.h"
 #include "common/result.h"
 
@@ -20,6 +21,7 @@ namespace skr::server {
 struct ReliedOn {
   Json collateral = Json::object();
   std::vector<std::pair<std::string, std::string>> bytes;
+  Claims claims;  // the verified claims (what-if names the VM by them)
 };
 
 // Text that reaches audit records and problem details may carry client input: printable ASCII

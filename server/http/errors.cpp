@@ -68,6 +68,13 @@ Response ProblemResponse(const Error& error, const std::string& request_id) {
                {"status", r.status},
                {"detail", detail},
                {"request_id", request_id}};
+  if (!error.problems().empty()) {
+    Json problems = Json::array();
+    for (const auto& p : error.problems()) {
+      problems.push_back({{"path", p.path}, {"message", p.message}});
+    }
+    body["problems"] = std::move(problems);
+  }
   r.body = DumpJson(body);
   // Every 429 and 503 says when to come back (DESIGN.md section 2); a caller that knows better
   // (a token bucket's refill time) replaces it.

@@ -350,7 +350,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
     kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts,
     kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk, kAuditCheckpoint, kAuditReplay, kAuditInclusion,
-    kAuditConsistency
+    kAuditConsistency, kPolicyRollback, kWhatIf, kClaims
   };
   R route = R::kNone;
   if (n == 2 && s[1] == "tenants") route = R::kTenants;
@@ -360,6 +360,9 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   else if (n == 4 && s[1] == "tenants" && s[3] == "policies") route = R::kPolicies;
   else if (n == 5 && s[1] == "tenants" && s[3] == "policies") route = R::kPolicy;
   else if (n == 6 && s[1] == "tenants" && s[3] == "policies" && s[5] == "evaluate") route = R::kPolicyEval;
+  else if (n == 6 && s[1] == "tenants" && s[3] == "policies" && s[5] == "rollback") route = R::kPolicyRollback;
+  else if (n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "what-if") route = R::kWhatIf;
+  else if (n == 2 && s[1] == "claims") route = R::kClaims;
   else if (n == 4 && s[1] == "tenants" && s[3] == "keys") route = R::kKeys;
   else if (n == 5 && s[1] == "tenants" && s[3] == "keys") route = R::kKey;
   else if (n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "rotate") route = R::kRotate;
@@ -419,6 +422,15 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       return MethodNotAllowed(rid);
     case R::kPolicyEval:
       if (m == "POST") return FromResult(broker_.EvaluatePolicy(a, s[2], s[4], req.body), rid);
+      return MethodNotAllowed(rid);
+    case R::kPolicyRollback:
+      if (m == "POST") return FromResult(broker_.RollbackPolicy(a, s[2], s[4], req.body, rid), rid, 201);
+      return MethodNotAllowed(rid);
+    case R::kWhatIf:
+      if (m == "POST") return FromResult(broker_.PolicyWhatIf(a, s[2], s[4], req.body, rid), rid);
+      return MethodNotAllowed(rid);
+    case R::kClaims:
+      if (m == "GET") return FromResult(Result<Json>(Broker::ClaimCatalogue()), rid);
       return MethodNotAllowed(rid);
     case R::kKeys:
       if (m == "POST") return FromResult(broker_.CreateKey(a, s[2], req.body, rid), rid, 201);

@@ -9,6 +9,7 @@
 #include "attestation/binding.h"
 #include "attestation/registry.h"
 #include "common/encoding.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/test_support.h"
 
 using skr::ErrorCode;
@@ -179,6 +180,7 @@ TEST_CASE("AzSnpVtpm: the registry dispatches az-snp-vtpm", "[attestation][azure
       *snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}}));
   auto v = reg.Verify(GenoaEvidence(dir));
   REQUIRE(v.has_value());
+  skr::test::CheckClaimsCatalogued(v->claims, "az-snp-vtpm");
   CHECK(v->claims.at("tee") == "az-snp-vtpm");
 }
 

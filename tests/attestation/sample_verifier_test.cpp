@@ -6,6 +6,7 @@
 #include "attestation/sample/sample_verifier.h"
 #include "common/encoding.h"
 #include "common/jose.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/test_support.h"
 
 using skr::ErrorCode;
@@ -48,6 +49,7 @@ TEST_CASE("SampleVerifier: verified payload becomes sample.* claims", "[attestat
   CHECK(v->claims.at("tee") == "sample");
   CHECK(v->claims.at("sample.svn") == 4);
   CHECK(v->claims.at("sample.nested.x") == "y");
+  skr::test::CheckClaimsCatalogued(v->claims, "sample");
   CHECK(v->claims.at("debug") == false);
   CHECK(v->claims.at("report_data") == rd);
   CHECK(v->authority == "skr:local");

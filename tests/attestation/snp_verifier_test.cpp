@@ -7,6 +7,7 @@
 #include "attestation/snp/snp_verifier.h"
 #include "common/encoding.h"
 #include "common/x509.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/test_support.h"
 
 using skr::Json;
@@ -80,6 +81,7 @@ TEST_CASE("SnpVerifier: every real report verifies to AMD's pinned roots with th
     if (!v) INFO(v.error().reason() << ": " << v.error().message());
     REQUIRE(v.has_value());
     const auto& cl = v->claims;
+    skr::test::CheckClaimsCatalogued(cl, "sev-snp");
     CHECK(cl.at("snp.product") == c.product);
     CHECK(cl.at("snp.signer") == c.signer);
     CHECK(cl.at("snp.measurement") == c.measurement);

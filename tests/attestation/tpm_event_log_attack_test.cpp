@@ -41,6 +41,7 @@
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/ossl.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tpm_test_evidence.h"
 
@@ -578,6 +579,7 @@ TEST_CASE("TpmVerifier: refuses the relabelled event log over a genuinely signed
     INFO((r ? std::string() : r.error().message()));
     REQUIRE(r.has_value());
     CHECK(r->claims.at("tpm.secure_boot.enabled") == false);
+    skr::test::CheckClaimsCatalogued(r->claims, "tpm");  // enrolled AK: tpm.ak.id, ...
   }
   SECTION("the relabelled log: refused, no claims") {
     TestLog forged = m.log;

@@ -32,6 +32,7 @@
 #include "common/encoding.h"
 #include "common/ossl.h"
 #include "common/x509.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/test_support.h"
 #include "tests/support/tpm_test_evidence.h"
 
@@ -376,6 +377,7 @@ TEST_CASE("TpmVerifier: real GCE vTPM quotes verify through the Google AK CA",
     INFO((r.has_value() ? std::string() : r.error().message()));
     REQUIRE(r.has_value());
     const auto& c = r->claims;
+    skr::test::CheckClaimsCatalogued(c, "tpm");
     CHECK(r->type == "tpm");
     CHECK(c.at("tpm.firmware_version").get<std::uint64_t>() == kGceFirmware);
     CHECK(c.at("tpm.extra_data") == (with_nonce ? "9009" : ""));
@@ -1279,6 +1281,7 @@ TEST_CASE("Event log: the real GCE measured-boot log replays to the quoted PCRs 
   INFO((r ? std::string() : r.error().message()));
   REQUIRE(r.has_value());
   CHECK(r->claims.at("tpm.secure_boot.enabled") == true);
+  skr::test::CheckClaimsCatalogued(r->claims, "tpm");
 
   SECTION("a log whose digest of a quoted PCR was altered is refused") {
     Bytes log = a.event_log;

@@ -414,7 +414,7 @@ TEST_CASE("AuditLog: the file uses WAL and the numbered schema", "[audit][integr
   auto log = OpenOrFail(path, clock);
   RawDb raw(path);
   CHECK(raw.Text("PRAGMA journal_mode") == "wal");
-  CHECK(raw.Text("PRAGMA user_version") == "5");
+  CHECK(raw.Text("PRAGMA user_version") == "6");
 }
 
 }  // namespace

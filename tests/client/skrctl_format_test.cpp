@@ -55,7 +55,7 @@ TEST_CASE("FormatKey and FormatKeyList: metadata only", "[client][unit]") {
                       {{"version", 2}, {"state", "enabled"}, {"origin", "generated"},
                        {"length", 32}, {"created_at", "t1"}}}}};
   const std::string k = FormatKey(key);
-  CHECK(k.starts_with("key acme/disk  policy p  created t0\n"));
+  CHECK(k.starts_with("key acme/disk  policy p (newest version)  created t0\n"));
   CHECK(k.find("2        enabled   generated  32      t1") != std::string::npos);
   const std::string l = FormatKeyList(Json{{"keys", {key}}});
   CHECK(l == "NAME  POLICY  VERSIONS  LATEST  CREATED_AT\ndisk  p       2         2       t0\n");

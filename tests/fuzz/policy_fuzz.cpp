@@ -5,7 +5,7 @@
 // other tenants) and is re-parsed on every release. Invariants beyond "no crash / no sanitizer
 // report":
 //   - ParseText fails only with kInvalidArgument or kPayloadTooLarge; ValidateForStore only with
-//     kInvalidArgument reason policy_tee_unconstrained;
+//     kInvalidArgument reason policy_tee_unconstrained or policy_lint;
 //   - a denial's reason is non-empty, at most kMaxReasonLength bytes and valid UTF-8, and the
 //     trace serializes;
 //   - Evaluate is deterministic, and the parsed document re-parses to the same decision.
@@ -128,7 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   skr::fuzz::RequireError(parsed->ValidateForStore(), ErrorCode::kInvalidArgument,
-                          {"policy_tee_unconstrained"});
+                          {"policy_tee_unconstrained", "policy_lint"});
 
   const auto& claims = FixedClaims();
   for (std::string_view authority :

@@ -22,7 +22,7 @@ const Json kPolicy = Json::parse(R"({"version":"1.0.0","anyOf":[{"authority":"sk
   {"claim":"tee","equals":"sample"},{"claim":"debug","equals":false}]}]})");
 // The same policy, tightened: it would deny what the first one granted.
 const Json kStricter = Json::parse(R"({"version":"1.0.0","anyOf":[{"authority":"skr:local","allOf":[
-  {"claim":"tee","equals":"sample"},{"claim":"debug","equals":false},{"claim":"svn","greaterOrEquals":9}]}]})");
+  {"claim":"tee","equals":"sample"},{"claim":"debug","equals":false},{"claim":"sample.svn","greaterOrEquals":9}]}]})");
 const std::string kMaterialB64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 skr::test::HttpResult Release(Skrd& skrd, bool debug) {

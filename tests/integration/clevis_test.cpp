@@ -62,7 +62,9 @@ Json Policy(bool allow) {
            {{{"authority", "skr:local"},
              {"allOf",
               {{{"claim", "tee"}, {"equals", "sample"}},
-               {{"claim", "debug"}, {"equals", allow ? Json(false) : Json("never")}}}}}}}};
+               // The denying version asks for a claim the attester never sends.
+               allow ? Json{{"claim", "debug"}, {"equals", false}}
+                     : Json{{"claim", "sample.never_sent"}, {"exists", true}}}}}}}};
 }
 
 // The pin configuration both binding tests use (written to pin.json; admin token in a 0600 file).

@@ -374,17 +374,18 @@ TEST_CASE("KeyStore::Open: migrates a version 2 database to the tpm_aks schema",
   }
   {
     // Rewind to schema 2: migrations are append-only, so a version 2 database is exactly this
-    // one without migration 3's table.
+    // one without migration 3's table and migration 4's column.
     Raw raw(path);
-    REQUIRE(raw.Int("PRAGMA user_version") == 3);
+    REQUIRE(raw.Int("PRAGMA user_version") == 4);
     raw.Exec("DROP TABLE tpm_aks");
+    raw.Exec("ALTER TABLE keys DROP COLUMN policy_version");
     raw.Exec("PRAGMA user_version = 2");
   }
   auto store = KeyStore::Open(path, clock);
   REQUIRE(store.has_value());
   {
     Raw raw(path);
-    CHECK(raw.Int("PRAGMA user_version") == 3);
+    CHECK(raw.Int("PRAGMA user_version") == 4);  // migrations 3 and 4 both applied
     CHECK(raw.Int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'tpm_aks'") ==
           1);
   }
