@@ -142,7 +142,7 @@ using AttemptLogger = std::function<void(const AttemptRecord&)>;
 // True for errors that move on to the next URL or round: transport failures (no HTTP status:
 // unreachable, connect_timeout, timeout, tls_failed, pin_mismatch, connection_lost) and HTTP 429
 // and 5xx answers. Everything else (403 policy denial, other 4xx, attestation failures, a bad
-// 2xx response) stops at once.
+// 2xx response, a server certificate the CA does not vouch for: tls_untrusted) stops at once.
 bool IsRetryable(const Error& error, int status);
 
 // Runs FetchKey against `urls` in order, round after round: round 0 tries URL 1, 2, ...; before

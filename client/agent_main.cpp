@@ -26,6 +26,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -321,6 +322,11 @@ int Fetch(Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `--version` alone (subcommands use --version for key and policy versions).
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    std::cout << "skr-agent " << SKR_VERSION << '\n';
+    return 0;
+  }
   CLI::App app{"skr-agent: attest to skrd and fetch a released key"};
   app.require_subcommand(1);
   Args a;

@@ -265,7 +265,7 @@ Result<void> ProbeConnect(std::string_view url, std::chrono::milliseconds timeou
 
 struct ApiClient::Impl {
   Impl(web::http::client::http_client c, PinStatePtr p) : pins(std::move(p)), http(std::move(c)) {}
-  PinStatePtr pins;  // null when no pins are configured; declared before `http` (outlives it)
+  PinStatePtr pins;  // never null (pins may be empty); declared before `http` (outlives it)
   web::http::client::http_client http;
   std::string token;
   std::string base_url;
@@ -297,13 +297,11 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ApiClientOptions& opt
     return Error(ErrorCode::kInvalidArgument, "connect timeout must not be negative",
                  "bad_timeout");
   }
-  PinStatePtr pins;
-  if (!options.pin_sha256.empty()) {
-    pins = std::make_shared<PinState>();
-    for (const auto& text : options.pin_sha256) {
-      SKR_TRY(auto pin, ParseSpkiPin(text));
-      pins->pins.push_back(pin);
-    }
+  // Always present: the verify hook also tells an untrusted certificate from other failures.
+  PinStatePtr pins = std::make_shared<PinState>();
+  for (const auto& text : options.pin_sha256) {
+    SKR_TRY(auto pin, ParseSpkiPin(text));
+    pins->pins.push_back(pin);
   }
   try {
     web::uri uri(options.base_url);
@@ -315,7 +313,7 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ApiClientOptions& opt
     web::http::client::http_client_config config;
     config.set_timeout(options.timeout);
     config.set_validate_certificates(true);  // never disabled
-    if (!options.cacert_file.empty() || pins) {
+    {
       const std::string cafile = options.cacert_file;
       config.set_ssl_context_callback([cafile, pins](boost::asio::ssl::context& ctx) {
         if (!cafile.empty()) {
@@ -359,8 +357,19 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
     SKR_TRY_VOID(ProbeConnect(impl_->base_url, impl_->connect_timeout));
     impl_->probed = true;
   }
-  if (impl_->pins) impl_->pins->mismatch.store(false);
+  if (impl_->pins) {
+    impl_->pins->mismatch.store(false);
+    impl_->pins->untrusted.store(0);
+  }
   const auto pin_error = [this]() -> std::optional<Error> {
+    if (impl_->pins && impl_->pins->untrusted.load() != 0) {
+      // A configuration error no retry fixes (skr-agent exits 2 at once).
+      return Error(ErrorCode::kInvalidArgument,
+                   std::string("the server's certificate is not trusted (") +
+                       X509_verify_cert_error_string(impl_->pins->untrusted.load()) +
+                       "): is --cacert / SKR_CACERT the CA that issued it, and the URL its name?",
+                   "tls_untrusted");
+    }
     if (impl_->pins && impl_->pins->mismatch.load()) {
       return Error(ErrorCode::kUnavailable,
                    "the server certificate's public key matches no --pin-sha256 value",

@@ -38,7 +38,8 @@ void AddAuditCommands(CLI::App& app, const On& on) {
     e->add_option("--tenant", o->tenant, "only this tenant");
     e->add_option("--from-seq", o->from_seq, "first sequence number");
     e->add_option("--limit", o->limit, "maximum number of records");
-    e->add_option("--decision", o->decision, "only records with this decision");
+    e->add_option("--decision", o->decision, "only records with this decision")
+        ->check(CLI::IsMember({"granted", "denied", "error", "requested", "ok", "failed"}));
     // The filters entries, export and tail share (DESIGN.md section 6).
     auto add_filters = [o](CLI::App* c) {
       c->add_option("--key", o->key_filter, "only records naming this key");
@@ -68,7 +69,8 @@ void AddAuditCommands(CLI::App& app, const On& on) {
     auto* x = audit_cmd->add_subcommand(
         "export", "write audit records as JSON lines (with leaf bytes), resumable with --state");
     x->add_option("--tenant", o->tenant, "only this tenant");
-    x->add_option("--decision", o->decision, "only records with this decision");
+    x->add_option("--decision", o->decision, "only records with this decision")
+        ->check(CLI::IsMember({"granted", "denied", "error", "requested", "ok", "failed"}));
     add_filters(x);
     x->add_option("--from-seq", o->from_seq, "first sequence number (default 1)");
     x->add_option("--state", o->state_file,
@@ -87,7 +89,8 @@ void AddAuditCommands(CLI::App& app, const On& on) {
 
     auto* tl = audit_cmd->add_subcommand("tail", "show the newest audit records; -f follows");
     tl->add_option("--tenant", o->tenant, "only this tenant");
-    tl->add_option("--decision", o->decision, "only records with this decision");
+    tl->add_option("--decision", o->decision, "only records with this decision")
+        ->check(CLI::IsMember({"granted", "denied", "error", "requested", "ok", "failed"}));
     add_filters(tl);
     tl->add_option("-n,--lines", o->tail_n, "how many of the newest records to show first (default 10)");
     tl->add_flag("-f,--follow", o->follow, "keep polling for new records");

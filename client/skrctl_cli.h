@@ -6,7 +6,10 @@
 
 #include <functional>
 #include <iostream>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -119,6 +122,9 @@ Result<Json> GetAllPages(ApiClient& api, const std::string& path,
 // "/v1/tenants/{tenant}/{rest[0]}/..." with every segment percent-encoded, so a name containing
 // '/', '?' or '#' stays one segment.
 Result<std::string> TenantPath(const std::string& tenant, std::vector<std::string> rest = {});
+
+// A time span: "3600" (seconds), "90s", "15m", "24h", "30d"; positive, at most 10 years.
+std::optional<std::int64_t> ParseDuration(std::string_view text);
 
 // Registers `fn` as what runs when subcommand `sub` was given.
 using Action = std::function<int(Ctx&)>;

@@ -93,4 +93,25 @@ Result<std::string> TenantPath(const std::string& tenant, std::vector<std::strin
   return path;
 }
 
+std::optional<std::int64_t> ParseDuration(std::string_view text) {
+  if (text.empty() || text.size() > 12) return std::nullopt;
+  std::int64_t unit = 1;
+  switch (text.back()) {
+    case 's': unit = 1; text.remove_suffix(1); break;
+    case 'm': unit = 60; text.remove_suffix(1); break;
+    case 'h': unit = 3600; text.remove_suffix(1); break;
+    case 'd': unit = 86400; text.remove_suffix(1); break;
+    default: break;
+  }
+  if (text.empty()) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+    if (n > 10LL * 365 * 86400) return std::nullopt;
+  }
+  if (n == 0 || n > 10LL * 365 * 86400 / unit) return std::nullopt;
+  return n * unit;
+}
+
 }  // namespace skr::client::cli

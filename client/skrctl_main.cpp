@@ -5,6 +5,7 @@
 // Exit codes: 0 success, 1 API error, 2 usage error.
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -13,7 +14,10 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -56,6 +60,52 @@ void WipeMaterial(Json& body) {
   }
 }
 
+// For a command line that failed to parse: the nearest subcommand name to the first word that
+// is not one ("skrctl key destory" -> "key destroy"), by edit distance (at most 2), or "".
+std::size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0U : 1U)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string SuggestCommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    auto subs = level->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) return "";
+    CLI::App* exact = nullptr;
+    std::string best;
+    std::size_t best_d = 3;
+    for (CLI::App* sub : subs) {
+      if (sub->get_name() == word) exact = sub;
+      const std::size_t d = EditDistance(word, sub->get_name());
+      if (d < best_d) {
+        best_d = d;
+        best = sub->get_name();
+      }
+    }
+    if (exact != nullptr) {
+      path += (path.empty() ? "" : " ") + word;
+      level = exact;
+      continue;
+    }
+    return best.empty() ? "" : path + (path.empty() ? "" : " ") + best;
+  }
+  return "";
+}
+
 std::string ReadToken(const Globals& g, std::string& error) {
   std::string token;
   if (!g.token_file.empty()) {
@@ -78,11 +128,18 @@ std::string ReadToken(const Globals& g, std::string& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `--version` alone (subcommands use --version for key and policy versions).
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    std::cout << "skrctl " << SKR_VERSION << '\n';
+    return 0;
+  }
   CLI::App app{"skrctl: administer a skrd secure key release broker"};
   app.fallthrough();  // global options are accepted after the subcommand too
   app.require_subcommand(1);
   Globals g;
-  app.add_option("--addr", g.addr, "skrd base URL (default https://127.0.0.1:8443)")
+  app.add_option("--url,--addr", g.addr,
+                 "skrd base URL (default https://127.0.0.1:8443); SKR_ADDR may hold a comma list "
+                 "(skr-agent's failover list): skrctl uses the first")
       ->envname("SKR_ADDR");
   app.add_option("--cacert", g.cacert, "CA certificate (PEM) for skrd's TLS certificate")
       ->envname("SKR_CACERT");
@@ -100,7 +157,9 @@ int main(int argc, char** argv) {
 
   // Option storage shared by subcommands (only one subcommand runs).
   std::string name, tenant, role, file, policy, id, material_file, evidence_file, claims_file;
-  std::optional<std::int64_t> ttl, version_opt, bytes_opt;
+  std::optional<std::int64_t> version_opt, bytes_opt;
+  std::string ttl_text;
+  bool yes = false;
   std::int64_t version = 0;
   std::int64_t bytes = 32;
 
@@ -132,6 +191,30 @@ int main(int argc, char** argv) {
     });
   }
 
+  // ---- status ----
+  {
+    auto* st = app.add_subcommand("status", "server version, sealed or not, and who the token is");
+    on(st, [&](Ctx& ctx) {
+      auto r = ctx.api().Get("/v1/status");
+      if (!r) return ctx.ApiError(r.error());
+      std::string text = "server: skrd " + Field(*r, "version") + " at " + g.addr + "\n";
+      text += std::string("sealed: ") + (r->value("sealed", false) ? "yes (only health and status answer)" : "no") + "\n";
+      if (r->contains("whoami")) {
+        const Json& w = (*r)["whoami"];
+        text += "token: " + Field(w, "token_id") + ", role " + Field(w, "role");
+        if (w.contains("tenant") && !w["tenant"].is_null()) text += ", tenant " + Field(w, "tenant");
+        text += w.contains("expires_at") && !w["expires_at"].is_null() ? ", expires " + Field(w, "expires_at")
+                                                                       : ", does not expire";
+        text += "\n";
+      } else if (r->contains("whoami_error")) {
+        text += "token: not accepted (" + Field(*r, "whoami_error") + ")\n";
+      } else {
+        text += "token: none given (SKR_TOKEN or --token-file)\n";
+      }
+      return ctx.Emit(*r, text);
+    });
+  }
+
   // ---- token ----
   CLI::App* token_cmd = app.add_subcommand("token", "manage API tokens");
   token_cmd->require_subcommand(1);
@@ -141,13 +224,14 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::IsMember({"operator", "admin", "auditor"}));
     c->add_option("--tenant", tenant, "tenant (admin and auditor tokens)");
-    c->add_option("--ttl", ttl, "lifetime in seconds");
+    c->add_option("--ttl", ttl_text, "lifetime: 3600, 90s, 15m, 24h or 30d (default 90d)");
     on(c, [&](Ctx& ctx) {
       Json body = {{"role", role}};
       if (!tenant.empty()) body["tenant"] = tenant;
-      if (ttl) {
-        if (*ttl <= 0) return UsageError("--ttl must be positive");
-        body["ttl_seconds"] = *ttl;
+      if (!ttl_text.empty()) {
+        auto seconds = ParseDuration(ttl_text);
+        if (!seconds) return UsageError("--ttl '" + ttl_text + "' is not a duration (e.g. 3600, 90s, 15m, 24h, 30d)");
+        body["ttl_seconds"] = *seconds;
       }
       auto r = ctx.api().Post("/v1/tokens", body);
       if (!r) return ctx.ApiError(r.error());
@@ -271,8 +355,20 @@ int main(int argc, char** argv) {
       s->add_option("NAME", name, "key name")->required();
       s->add_option("--version", version, "key version")->required();
       const std::string verb = sc.name;
+      if (verb == "destroy") s->add_flag("--yes", yes, "do not ask for confirmation");
       on(s, [&, verb](Ctx& ctx) {
         if (version <= 0) return UsageError("--version must be positive");
+        if (verb == "destroy" && !yes) {
+          // Irreversible: the key material is erased. Ask on a terminal; refuse otherwise.
+          if (::isatty(STDIN_FILENO) != 1) {
+            return UsageError("destroying a key version is irreversible: pass --yes to confirm");
+          }
+          std::cerr << "destroy version " << version << " of key " << tenant << "/" << name
+                    << "? Its material is erased for good. Type the key name to confirm: " << std::flush;
+          std::string answer;
+          std::getline(std::cin, answer);
+          if (answer != name) return UsageError("not confirmed: nothing was destroyed");
+        }
         auto path = TenantPath(tenant, {"keys", name, "versions", std::to_string(version)});
         if (!path) return UsageError(path.error().message());
         auto r = verb == "destroy" ? ctx.api().Delete(*path)
@@ -452,9 +548,15 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
+    if (rc != 0) {
+      if (const std::string hint = SuggestCommand(app, argc, argv); !hint.empty()) {
+        std::cerr << "did you mean '" << hint << "'?\n";
+      }
+    }
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (!action) return UsageError("no command given (see --help)");
+  if (auto comma = g.addr.find(','); comma != std::string::npos) g.addr = g.addr.substr(0, comma);
 
   std::string token_error;
   ApiClientOptions options;

@@ -38,6 +38,10 @@ int PinStateIndex() {
 int VerifyChainThenPin(X509_STORE_CTX* store_ctx, void* arg) {
   auto* state_ptr = static_cast<PinStatePtr*>(arg);
   const int ok = X509_verify_cert(store_ctx);
+  if (ok != 1 && state_ptr != nullptr && *state_ptr) {
+    const int err = X509_STORE_CTX_get_error(store_ctx);
+    (*state_ptr)->untrusted.store(err != 0 ? err : X509_V_ERR_UNSPECIFIED);
+  }
   if (ok != 1 || state_ptr == nullptr || !*state_ptr || (*state_ptr)->pins.empty()) return ok;
   PinState& state = **state_ptr;
   X509* leaf = X509_STORE_CTX_get0_cert(store_ctx);

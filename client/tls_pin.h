@@ -32,8 +32,11 @@ Result<std::array<std::uint8_t, 32>> ParseSpkiPin(std::string_view pin);
 // Shared between an ApiClient and the SSL_CTXs cpprestsdk creates for its connections (one per
 // connection, on worker threads). `mismatch` tells Send() why a handshake failed.
 struct PinState {
-  std::vector<std::array<std::uint8_t, 32>> pins;
+  std::vector<std::array<std::uint8_t, 32>> pins;  // empty: chain verification only
   std::atomic<bool> mismatch{false};
+  // The chain (or host name) did not verify: X509_V_ERR_* of the last failure, 0 when none. A
+  // configuration error (wrong CA, wrong URL), told apart from transient handshake failures.
+  std::atomic<int> untrusted{0};
 };
 using PinStatePtr = std::shared_ptr<PinState>;
 

@@ -570,12 +570,49 @@ class Evaluator {
   std::vector<bool> missing_;  // parallel to trace_: claim absent (actual null means missing)
 };
 
-std::string LeafReason(const TraceEntry& e, bool missing) {
-  std::string out = PlainText(e.claim, kMaxClaimInReason) + " " + e.op + " " +
-                    ShortValue(e.expected, kMaxValueInReason);
-  out += missing ? std::string(" (claim missing)")
-                 : " (got " + ShortValue(e.actual, kMaxValueInReason) + ")";
-  return CutUtf8(out, kMaxReasonLength);
+const char* KindOf(const Json& v) {
+  if (v.is_string()) return "string";
+  if (v.is_number()) return "number";
+  if (v.is_boolean()) return "bool";
+  if (v.is_array()) return "array";
+  return "null";
+}
+
+// Why a present claim can never satisfy the leaf because of its JSON type ("" when the types
+// agree and the values simply differ): "the claim is a string, the condition a number".
+std::string TypeMismatch(const TraceEntry& e) {
+  const Json& a = e.actual;
+  if (e.op == "less" || e.op == "lessOrEquals" || e.op == "greater" || e.op == "greaterOrEquals") {
+    return a.is_number() ? "" : std::string("the claim is a ") + KindOf(a) + ", the condition compares numbers";
+  }
+  if (e.op == "in" && e.expected.is_array()) {
+    for (const auto& v : e.expected) {
+      if (std::string_view(KindOf(v)) == KindOf(a)) return "";
+    }
+    return std::string("the claim is a ") + KindOf(a) + ", the list holds no " + KindOf(a);
+  }
+  if (e.op == "equals" || e.op == "notEquals") {
+    if (std::string_view(KindOf(e.expected)) == KindOf(a)) return "";
+    return std::string("the claim is a ") + KindOf(a) + ", the condition a " + KindOf(e.expected);
+  }
+  return "";
+}
+
+// "<claim> <op> <expected> (got <actual>)", with a type mismatch named as such. `full` (the admin
+// view: dry run) keeps every value whole, hex included; otherwise values are shortened and the
+// reason bounded (audit records, logs).
+std::string LeafReason(const TraceEntry& e, bool missing, bool full = false) {
+  auto value = [full](const Json& v) { return full ? DumpJson(v) : ShortValue(v, kMaxValueInReason); };
+  std::string out = (full ? DumpJson(Json(e.claim)).substr(1, DumpJson(Json(e.claim)).size() - 2)
+                          : PlainText(e.claim, kMaxClaimInReason)) +
+                    " " + e.op + " " + value(e.expected);
+  if (missing) {
+    out += " (claim missing)";
+  } else {
+    const std::string mismatch = TypeMismatch(e);
+    out += " (got " + value(e.actual) + (mismatch.empty() ? "" : ": type mismatch, " + mismatch) + ")";
+  }
+  return full ? out : CutUtf8(out, kMaxReasonLength);
 }
 
 }  // namespace
@@ -664,6 +701,7 @@ Decision Policy::Evaluate(const Claims& claims, std::string_view authority) cons
   for (const auto& o : outcomes) {
     if (o.authority_matches && !o.conditions) {
       d.reason = LeafReason(d.trace[o.blame], ev.missing(o.blame));
+      d.detail = LeafReason(d.trace[o.blame], ev.missing(o.blame), /*full=*/true);
       d.failing_claim = d.trace[o.blame].claim;
       return d;
     }

@@ -52,7 +52,9 @@
 // - the first failing leaf of the first rule whose authority matched but which evaluated false
 //   (following the failing branch: the first false child of an allOf, the first child of a false
 //   anyOf), formatted "<claim> <op> <expected> (got <actual>)" or
-//   "<claim> <op> <expected> (claim missing)"; long values are shortened with "..";
+//   "<claim> <op> <expected> (claim missing)"; long values are shortened with ".."; a present
+//   claim of another JSON type than the condition's value says so: "(got "4": type mismatch,
+//   the claim is a string, the condition a number)";
 // - "no rule for authority <authority>" when no rule's authority matched;
 // - "rule <path> requires authority <a> (got <b>)" when every matched rule passed but a top-level
 //   allOf also needs a rule for another authority.
@@ -94,6 +96,10 @@ struct Decision {
   // e.g. "snp.policy.debug equals false (got true)". Never contains key material. It holds
   // expected and observed values: for the audit record and the admin dry run only.
   std::string reason;
+  // The same for admin views (dry run): values never shortened (hex whole), unbounded by
+  // kMaxReasonLength. Empty when it would equal `reason` (Detail() picks).
+  std::string detail;
+  const std::string& Detail() const { return detail.empty() ? reason : detail; }
   // When denied: the name of the claim whose condition failed (or that needs an explicit
   // allow), empty when no rule applied to the authority. The only part of a denial an
   // unauthenticated caller may see (no values: they would let it walk the policy).

@@ -628,6 +628,11 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `--version` alone (subcommands use --version for key and policy versions).
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    std::cout << "skrd " << SKR_VERSION << '\n';
+    return 0;
+  }
   CLI::App app{"skrd: secure key release broker"};
   std::string config_path;
   std::string port_file;

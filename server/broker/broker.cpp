@@ -27,6 +27,7 @@ namespace {
 using keystore::Role;
 
 constexpr std::size_t kMaxKeyBytes = 1024;
+constexpr std::int64_t kDefaultTokenTtlSeconds = 90LL * 86400;
 
 Result<SecretBytes> MaterialFromBody(const Json& body, bool require) {
   auto gen = body.find("generate");
@@ -500,7 +501,8 @@ Result<Json> Broker::CreateToken(const Actor& a, std::string_view body, const st
   std::optional<std::string> tenant = GetOptionalString(req, "tenant");
   if (req.contains("tenant") && !tenant) return BadRequest("'tenant' must be a string");
   if (tenant) SKR_TRY_VOID(CheckName("tenant", *tenant));
-  std::int64_t ttl = 0;
+  // Tokens expire: 90 days unless the request says otherwise (up to 10 years).
+  std::int64_t ttl = kDefaultTokenTtlSeconds;
   if (req.contains("ttl_seconds")) {
     SKR_TRY(std::int64_t v, GetInt(req, "ttl_seconds"));
     if (v <= 0 || v > 10LL * 365 * 86400) return BadRequest("ttl_seconds out of range");
@@ -521,7 +523,7 @@ Result<Json> Broker::CreateToken(const Actor& a, std::string_view body, const st
   if (a.token.role != Role::kOperator && a.token.expires_at) {
     const std::int64_t left = *a.token.expires_at - clock_.NowUnix();
     if (left <= 0) return Error(ErrorCode::kUnauthenticated, "token expired", "unauthenticated");
-    ttl = ttl == 0 ? left : std::min(ttl, left);
+    ttl = std::min(ttl, left);
   }
   SKR_TRY_VOID(AuditIntent(a, rid, "token.create", tenant.value_or(""), ""));
   auto t = keys_.CreateToken(*role, tenant, ttl);

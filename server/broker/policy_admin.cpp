@@ -110,7 +110,7 @@ Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
   }
   policy::Decision d = policy->Evaluate(claims, authority);
   Json out = {{"decision", d.allowed ? "allow" : "deny"},
-              {"reason", d.reason},
+              {"reason", d.Detail()},
               {"failing_claim", d.failing_claim},
               {"policy", {{"name", rec.name}, {"version", rec.version}}},
               {"trace", d.TraceJson()},
@@ -256,7 +256,7 @@ Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::
                           {"recorded", rec.decision},
                           {"vm", VmName(relied.claims)},
                           {"client_address", rec.client_address},
-                          {"reason", decided->reason},
+                          {"reason", decided->Detail()},
                           {"failing_claim", decided->failing_claim}});
   }
   return Json{{"key", std::string(key)},

@@ -284,7 +284,20 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   }
   if (n == 2 && s[0] == "v1" && s[1] == "status") {
     if (m != "GET") return MethodNotAllowed(rid);
-    return JsonResponse(200, {{"sealed", broker_.sealed()}, {"version", "0.1.0"}});
+    Json body = {{"sealed", broker_.sealed()}, {"version", SKR_VERSION}};
+    // With a token: who the caller is (`skrctl status`), never the token's secret.
+    if (!req.authorization.empty() && !broker_.sealed()) {
+      if (auto who = broker_.Authenticate(req.authorization)) {
+        const auto& tk = who->token;
+        body["whoami"] = {{"token_id", tk.id},
+                          {"role", keystore::RoleName(tk.role)},
+                          {"tenant", tk.tenant ? Json(*tk.tenant) : Json(nullptr)},
+                          {"expires_at", tk.expires_at ? Json(FormatRfc3339(*tk.expires_at)) : Json(nullptr)}};
+      } else {
+        body["whoami_error"] = who.error().reason();
+      }
+    }
+    return JsonResponse(200, body);
   }
   if (n == 0 || s[0] != "v1") return NotFound(rid);
 

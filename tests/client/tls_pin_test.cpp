@@ -319,15 +319,17 @@ TEST_CASE("ApiClient and skr-agent: SPKI pins against a live TLS server",
     CHECK(test::ReasonOf(r) == "pin_mismatch");
     CHECK(status == 0);
   }
-  // The right pin does not replace chain verification: untrusted CA -> tls_failed, not a pin
-  // matter (the pin is compared only after the chain and host name checks succeeded).
+  // The right pin does not replace chain verification: untrusted CA -> tls_untrusted (a
+  // configuration error, not retried), not a pin matter (the pin is compared only after the
+  // chain and host name checks succeeded).
   {
     ApiClientOptions o = PinnedOptions(server, {*right});
     o.cacert_file.clear();  // system store: the dev CA is not in it
     auto r = GetRoot(o, &status);
-    CHECK(test::CodeOf(r) == ErrorCode::kUnavailable);
+    CHECK(test::CodeOf(r) == ErrorCode::kInvalidArgument);
     CHECK(test::ReasonOf(r) != "pin_mismatch");
-    CHECK(test::ReasonOf(r) == "tls_failed");
+    CHECK(test::ReasonOf(r) == "tls_untrusted");
+    CHECK(r.error().message().find("not trusted") != std::string::npos);
   }
   // The agent's failover loop: a pin mismatch counts as a TLS failure -> exit 4 after all URLs.
   {

@@ -161,3 +161,32 @@ TEST_CASE("Claim catalogue: lookups, patterns and JSON", "[policy][lint]") {
   }
   CHECK(found);
 }
+
+TEST_CASE("Policy denials name a type mismatch as such; the admin detail keeps hex whole",
+          "[policy][lint]") {
+  const std::string hex(96, 'b');
+  auto p = ParseOrFail(R"({"allOf": [{"claim": "tee", "equals": "sev-snp"},
+                                     {"claim": "snp.measurement", "equals": ")" + hex + R"("}]})");
+  skr::Claims claims = {{"tee", "sev-snp"}, {"snp.measurement", std::string(96, 'c')}};
+  auto d = p.Evaluate(claims, skr::policy::kLocalAuthority);
+  REQUIRE_FALSE(d.allowed);
+  CHECK(d.reason.find("..") != std::string::npos);  // bounded for audit records
+  CHECK(d.Detail() == "snp.measurement equals \"" + hex + "\" (got \"" + std::string(96, 'c') + "\")");
+
+  // A claim of another type (evaluated without the lint, e.g. a policy stored before it).
+  auto q = ParseOrFail(R"({"allOf": [{"claim": "tee", "equals": "sample"},
+                                     {"claim": "sample.svn", "greaterOrEquals": 4},
+                                     {"claim": "sample.tier", "in": [1, 2]}]})");
+  skr::Claims c2 = {{"tee", "sample"}, {"sample.svn", "4"}, {"sample.tier", 1}};
+  auto d2 = q.Evaluate(c2, skr::policy::kLocalAuthority);
+  REQUIRE_FALSE(d2.allowed);
+  CHECK(d2.reason == "sample.svn greaterOrEquals 4 (got \"4\": type mismatch, the claim is a string, "
+                     "the condition compares numbers)");
+  c2["sample.svn"] = 5;
+  c2["sample.tier"] = "1";
+  auto d3 = q.Evaluate(c2, skr::policy::kLocalAuthority);
+  REQUIRE_FALSE(d3.allowed);
+  CHECK(d3.reason == "sample.tier in [1,2] (got \"1\": type mismatch, the claim is a string, the list holds no string)");
+  c2["sample.tier"] = 3;  // same type, another value: no mismatch named
+  CHECK(q.Evaluate(c2, skr::policy::kLocalAuthority).reason == "sample.tier in [1,2] (got 3)");
+}

@@ -767,10 +767,10 @@ TEST_CASE("Policy: the reason names the first failing condition", "[policy][unit
     CHECK(p.Evaluate(c, "skr:local").reason ==
           R"(snp.measurement in ["9f1c00","7a2b00"] (got "ab12"))");
   }
-  SECTION("type mismatch shows the value seen") {
+  SECTION("type mismatch shows the value seen and says it is a type mismatch") {
     c["snp.reported_tcb.microcode"] = "211";
     CHECK(p.Evaluate(c, "skr:local").reason ==
-          R"(snp.reported_tcb.microcode greaterOrEquals 210 (got "211"))");
+          R"(snp.reported_tcb.microcode greaterOrEquals 210 (got "211": type mismatch, the claim is a string, the condition compares numbers))");
   }
   SECTION("exists") {
     const Policy e = MustParse(OneLeaf(Leaf("snp.host_data", "exists", true)));
