@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/agent.h"
 
+#include "common/clock.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -308,6 +310,7 @@ Result<FetchResult> FetchWithFailover(const FetchOptions& options,
           client ? FetchKey(options, **client) : Result<FetchResult>(client.error());
       rec.status = client ? (*client)->last_status() : 0;
       rec.retry_after = client ? (*client)->last_retry_after() : std::nullopt;
+      if (client) rec.request_id = (*client)->last_request_id();
       rec.elapsed_ms = elapsed();
       if (r) {
         rec.reason = "released";
@@ -401,7 +404,10 @@ Result<void> WriteSecretFile(const std::string& path, std::span<const std::uint8
 }
 
 std::string LogLine(std::string_view level, std::string_view msg, const Json& fields) {
-  Json line = {{"level", std::string(level)}, {"msg", std::string(msg)}};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  Json line = {{"time", FormatRfc3339(now)}, {"level", std::string(level)}, {"msg", std::string(msg)}};
   if (fields.is_object()) {
     for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
   }

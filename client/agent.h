@@ -136,6 +136,8 @@ struct AttemptRecord {
   // The answer's Retry-After (ApiClient::last_retry_after), nullopt when absent or malformed.
   std::optional<std::chrono::seconds> retry_after;
   std::int64_t elapsed_ms = 0;  // since the start of FetchWithFailover
+  // skrd's X-Request-Id of the last answer (to find the request in skrd's log), "" when none.
+  std::string request_id;
 };
 using AttemptLogger = std::function<void(const AttemptRecord&)>;
 

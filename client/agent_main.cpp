@@ -282,6 +282,7 @@ int Fetch(Args& a) {
     line["reason"] = r.reason;
     line["elapsed_ms"] = r.elapsed_ms;
     if (r.retry_after) line["retry_after_s"] = r.retry_after->count();
+    if (!r.request_id.empty()) line["request_id"] = r.request_id;
     if (r.reason != "released") line["retryable"] = r.will_retry;
     Log(r.reason == "released" ? "info" : "warn", "attempt", line);
   };

@@ -348,6 +348,7 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
                              const Json* body) {
   last_status_ = 0;
   last_problem_ = Json();
+  last_request_id_.clear();
   last_retry_after_.reset();
   if (!impl_) return Error(ErrorCode::kInternal, "ApiClient not initialized");
   if (path_and_query.empty() || path_and_query.front() != '/') {
@@ -394,6 +395,9 @@ Result<Json> ApiClient::Send(std::string_view method, const std::string& path_an
     const int status = static_cast<int>(response.status_code());
     last_status_ = status;
     last_retry_after_ = RetryAfterOf(response.headers());
+    if (auto rid = response.headers().find(U("X-Request-Id")); rid != response.headers().end()) {
+      last_request_id_ = rid->second.substr(0, 128);
+    }
     const auto length = response.headers().content_length();
     if (length > kMaxResponseBytes) {
       return Error(ErrorCode::kInternal, "response body too large", "bad_response");

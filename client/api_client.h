@@ -92,6 +92,8 @@ class ApiClient {
   // The RFC 7807 problem document of the last error response (with `request_id` and, for a
   // refused document, `problems`); null when the last response was not one.
   const Json& last_problem() const { return last_problem_; }
+  // skrd's X-Request-Id of the last response ("" when none).
+  const std::string& last_request_id() const { return last_request_id_; }
 
   Result<Json> Get(const std::string& path) { return Send("GET", path, nullptr); }
   Result<Json> Delete(const std::string& path) { return Send("DELETE", path, nullptr); }
@@ -118,6 +120,7 @@ class ApiClient {
   int last_status_ = 0;
   std::optional<std::chrono::seconds> last_retry_after_;
   Json last_problem_;
+  std::string last_request_id_;
 };
 
 // Builds "?a=1&b=x" from the non-empty pairs (values percent-encoded); "" when none.

@@ -214,6 +214,8 @@ const ClaimSpec* FindClaim(std::string_view claim, std::uint8_t tees) {
 }
 
 std::string NearestClaim(std::string_view claim, std::uint8_t tees) {
+  // Quadratic per catalogue row: bounded so a huge claim name in a stored policy costs little.
+  if (claim.size() > 128) return "";
   std::string best;
   std::size_t best_distance = 4;  // at most 3 edits
   for (const ClaimSpec& spec : kCatalogue) {

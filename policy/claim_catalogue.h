@@ -61,8 +61,8 @@ std::string TeeNames(std::uint8_t tees);
 // The catalogue entry `claim` matches for any tee in `tees` (nullptr when none does).
 const ClaimSpec* FindClaim(std::string_view claim, std::uint8_t tees = kAllTees);
 
-// The catalogue name nearest to `claim` (edit distance <= 3 or a shared prefix), for "did you
-// mean" hints; empty when nothing is near.
+// The catalogue name nearest to `claim` (edit distance <= 3), for "did you mean" hints; empty
+// when nothing is near or `claim` is longer than 128 bytes.
 std::string NearestClaim(std::string_view claim, std::uint8_t tees = kAllTees);
 
 // Whether `value` (a claim's value as a verifier produced it) has `spec`'s type (and hex length).

@@ -57,6 +57,10 @@ skr::Result<void> EnsureParentDir(const std::string& path) {
   return skr::Ok();
 }
 
+constexpr const char* kSampleWarning =
+    "the development `sample` attester is enabled ([attestation.sample]): whoever holds its "
+    "private key can have keys released; disable it in production";
+
 std::unique_ptr<skr::keystore::MasterKeyProvider> MakeProvider(const skr::config::Config& cfg) {
   return skr::keystore::MakeFileProvider(cfg.master_key.path);
 }
@@ -414,6 +418,10 @@ int RunCheckConfig(const skr::config::Config& cfg) {
               {"listen", cfg.server.listen},
               {"storage", cfg.storage.path},
               {"evidence_types", types}};
+  if (cfg.attestation.sample.enabled) {
+    LogLine("warn", kSampleWarning);
+    out["warnings"] = Json::array({kSampleWarning});
+  }
   // Policies stored before the "tee" rule (DESIGN.md section 4) keep evaluating; list them so
   // the operator can have them re-stored.
   if (std::filesystem::exists(cfg.storage.path)) {
@@ -427,6 +435,15 @@ int RunCheckConfig(const skr::config::Config& cfg) {
                           std::to_string(p.at("version").get<int>()) +
                           " can grant without constraining 'tee': store a new version that names "
                           "the TEE");
+    }
+    // The master key, the way a start reads it: a start with this one would be sealed.
+    if ((*ks)->IsInitialized()) {
+      auto mk = MakeProvider(cfg)->Load();
+      if (!mk) return Fail(kExitConfig, "master key: " + mk.error().message() + " (skrd would start sealed)");
+      if (auto r = (*ks)->Unseal(*mk); !r) {
+        return Fail(kExitConfig, "master key: " + r.error().message() + " (skrd would start sealed)");
+      }
+      out["master_key"] = "ok";
     }
     out["policies_without_tee"] = std::move(flagged).value();
     // Policies stored before the lint (issue 12) whose conditions can never hold as written.
@@ -496,6 +513,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
                                  " (run `skrd init --config FILE` to create the audit signing key)");
   }
 
+  if (cfg.attestation.sample.enabled) LogLine("warn", kSampleWarning);
   skr::attestation::Registry registry;
   skr::server::KeystoreSnpCollateral snp_cache(**ks);
   skr::server::KeystoreAkDirectory enrolled_aks(**ks);

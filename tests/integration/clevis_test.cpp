@@ -183,11 +183,11 @@ TEST_CASE("skr-agent output unlocks a LUKS2 image for a key an admin registered"
     INFO(open.err);
     CHECK(open.exit_code == 0);
   }
-  SECTION("wrong CA: refused, exit code 4, disk stays locked") {
+  SECTION("wrong CA: refused at once as a configuration error, exit code 2, disk stays locked") {
     REQUIRE(RunCommand({skr::test::SourceDir() + "/scripts/dev-pki", skrd.file("other")}).exit_code == 0);
-    auto open = disk.Sh(agent + "--retries 0 --url " + skrd.url() + " --cacert '" +
+    auto open = disk.Sh(agent + "--retries 3 --url " + skrd.url() + " --cacert '" +
                         skrd.file("other/tls/ca.crt") + "'; echo rc=$?");
-    CHECK(open.out.find("rc=4") != std::string::npos);
+    CHECK(open.out.find("rc=2") != std::string::npos);
   }
   SECTION("server down: exit code 4 within the deadline") {
     skrd.Stop();

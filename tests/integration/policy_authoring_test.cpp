@@ -3,7 +3,10 @@
 // loopback with real sample-attester releases: store-time lint with JSON paths, keys pinned to a
 // policy version, drafts evaluated before they are stored, what-if replays of recorded evidence,
 // rollback, the claim catalogue, and skrctl's explanations (problems, request id, hint).
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -326,4 +329,47 @@ TEST_CASE("Policy scaffold: real SEV-SNP evidence gives a policy that lints and 
   INFO(eval.out);
   CHECK(eval.exit_code == 0);
   CHECK_THAT(eval.out, Catch::Contains("decision: allow"));
+}
+
+TEST_CASE("skrd check-config: the master key as a start reads it, pre-lint policies, the sample warning",
+          "[integration][policy][lint]") {
+  Skrd skrd;
+  REQUIRE(skrd.Start());
+  skrd.SetUpTenant("acme", "disk", SvnPolicy(4), "root", kMaterialB64);
+  // A version stored before the lint (written straight into the store, as an older skrd did).
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(skrd.file("data/skr.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const std::string doc = R"({"allOf":[{"claim":"tee","equals":"sample"},{"claim":"sample.svn","greaterOrEquals":4},{"claim":"debug","equals":"false"}]})";
+    const std::string sql = "INSERT INTO policies (tenant, name, version, document, created_at) VALUES "
+                            "('acme', 'disk', 2, '" + doc + "', 0)";
+    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close_v2(db);
+  }
+  auto check = [&] {
+    return skr::test::RunCommand({skr::test::BinaryDir() + "/server/skrd", "check-config", "--config",
+                                  skrd.config_path()});
+  };
+  auto cc = check();
+  INFO(cc.out << cc.err);
+  REQUIRE(cc.exit_code == 0);
+  auto report = Json::parse(cc.out);
+  CHECK(report["master_key"] == "ok");
+  REQUIRE(report["policies_with_lint_problems"].size() == 1);
+  CHECK(report["policies_with_lint_problems"][0]["version"] == 2);
+  CHECK(report["policies_with_lint_problems"][0]["lint"][0]["path"] == "allOf[2].equals");
+  CHECK_THAT(cc.err, Catch::Contains("acme/disk v2 at allOf[2].equals"));
+  CHECK_THAT(cc.err, Catch::Contains("the development `sample` attester is enabled"));
+  // GET shows the stored version's problems too.
+  auto got = skrd.Get("/v1/tenants/acme/policies/disk?version=2", skrd.operator_token());
+  CHECK(got.json.at("lint").size() == 1);
+
+  // A master key readable by others is refused as a start would refuse it (sealed).
+  std::filesystem::permissions(skrd.file("data/master.key"), std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  auto bad = check();
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("master key"));
+  CHECK_THAT(bad.err, Catch::Contains("skrd would start sealed"));
 }

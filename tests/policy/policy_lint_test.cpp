@@ -144,6 +144,7 @@ TEST_CASE("Claim catalogue: lookups, patterns and JSON", "[policy][lint]") {
   CHECK(FindClaim("sample.") == nullptr);
   CHECK(NearestClaim("snp.measurment") == "snp.measurement");
   CHECK(NearestClaim("completely.different.name").empty());
+  CHECK(NearestClaim("snp.measurment" + std::string(200, 'x')).empty());  // bounded work
   CHECK(TeeBit("sev-snp") == kTeeSevSnp);
   CHECK_FALSE(TeeBit("snp").has_value());
   const Json cat = ClaimCatalogueJson();
