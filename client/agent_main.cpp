@@ -270,6 +270,7 @@ int Fetch(Args& a) {
   start["urls"] = a.urls;
   start["retries"] = a.retries;
   start["deadline_s"] = a.deadline;
+  start["timeout_s"] = a.timeout;
   start["pins"] = a.pins.size();
   Log("info", "requesting key release", start);
 

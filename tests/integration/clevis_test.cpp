@@ -77,7 +77,9 @@ void WritePinConfig(Skrd& skrd, const std::string& admin_token) {
                     {"key", "root-disk"},
                     {"token_file", skrd.file("admin.token")},
                     {"evidence", "sample"},
-                    {"sample_key", skrd.file("dev/sample-attester.key")}};
+                    {"sample_key", skrd.file("dev/sample-attester.key")},
+                    {"retries", 2},
+                    {"timeout", 7}};
   skr::test::WriteFile(skrd.file("pin.json"), skr::DumpJson(cfg), 0600);
   // This machine's own record of what it trusts: the header may only repeat it.
   skr::test::WriteFile(skrd.file("agent.toml"),
@@ -108,6 +110,9 @@ TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested releas
   INFO(round.err);
   CHECK(round.exit_code == 0);
   CHECK(round.out == "secret data");
+  // The binding's retries and timeout reach skr-agent (its first log line names them).
+  CHECK(round.err.find("\"retries\":2") != std::string::npos);
+  CHECK(round.err.find("\"timeout_s\":7.0") != std::string::npos);
 
   // clevis luks bind, unchanged: the existing passphrase comes from a key file.
   skr::test::WriteFile(skrd.file("initial.pass"), "initial-pass", 0600);
@@ -588,6 +593,14 @@ TEST_CASE("Clevis skr pin: bind refuses a config with a cmd: TCTI, a foreign eve
   SECTION("newline in a server URL") {
     cfg["servers"] = {h.skrd.url() + "\nhttps://evil.example"};
     field = "servers";
+  }
+  SECTION("retries out of range") {
+    cfg["retries"] = 5000;
+    field = "retries";
+  }
+  SECTION("timeout as a string") {
+    cfg["timeout"] = "10; touch " + h.marker;
+    field = "timeout";
   }
   auto r = RunCommand({"clevis", "encrypt", "skr", skr::DumpJson(cfg)}, "data", h.env, 60);
   INFO(r.err);
