@@ -20,8 +20,11 @@ constexpr std::string_view kAlgEcdhEsA256Kw = "ECDH-ES+A256KW";
 constexpr int kMinRsaBits = 3072;
 // An upper bound keeps a hostile modulus from making every release slow.
 constexpr int kMaxRsaBits = 16384;
-// SP 800-56B rev2 section 6.2.1 bounds e below 2^256; nothing legitimate comes near it.
-constexpr std::size_t kMaxRsaExponentBytes = 32;
+// At most 64 bits: OpenSSL refuses larger public exponents for moduli above 3072 bits
+// (RSA_MAX_PUBEXP_BITS), so a key with one would parse and then fail its JWE at release time
+// (found by the skr_fuzz_jwk target). SP 800-56B rev2 section 6.2.1 allows up to 2^256, but
+// 65537 is what every implementation uses.
+constexpr std::size_t kMaxRsaExponentBytes = 8;
 
 Error Bad(std::string message) {
   return Error(ErrorCode::kInvalidArgument, "tee-pubkey: " + std::move(message),

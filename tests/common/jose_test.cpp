@@ -376,6 +376,11 @@ TEST_CASE("ParsePublicJwk: rejects unacceptable keys with kInvalidArgument",
     jwk["e"] = GENERATE("AQ", "Ag", "AQAA");
     expect_in_message = "exponent must be odd and greater than 1";
   }
+  SECTION("RSA exponent above 64 bits (OpenSSL could not encrypt to it; fuzz finding)") {
+    jwk = rsa;
+    jwk["e"] = "AQA0Kf8FU4dB";  // 9 bytes, odd
+    expect_in_message = "exponent 'e' is too large";
+  }
   SECTION("RSA modulus with a leading zero octet") {
     jwk = rsa;
     auto n = B64(jwk["n"]);
