@@ -202,7 +202,15 @@ Result<Json> SnpAttester::Collect(std::span<const std::uint8_t, 48> digest) {
   std::copy(digest.begin(), digest.end(), rd.begin());
   auto out = CollectSnpViaConfigfsTsm(options_.tsm_report_dir, rd, options_.vmpl);
   if (!out && out.error().reason() == "tsm_unavailable") {
+    // Name every provider tried, so an operator sees why neither gave a report.
+    const std::string tsm_error = out.error().message();
     out = CollectSnpViaSevGuest(options_.sev_guest_device, rd, options_.vmpl);
+    if (!out) {
+      return Error(ErrorCode::kMalformedEvidence,
+                   "no SEV-SNP report from any provider: " + tsm_error + "; " +
+                       options_.sev_guest_device + ": " + out.error().message(),
+                   "evidence_unavailable");
+    }
   }
   if (!out) {
     return Error(ErrorCode::kMalformedEvidence, out.error().message(), "evidence_unavailable");

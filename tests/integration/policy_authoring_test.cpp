@@ -293,6 +293,13 @@ TEST_CASE("Policy scaffold: skr-agent evidence -> skrctl policy scaffold -> put 
     CHECK(wrong.exit_code == 2);
     CHECK_THAT(wrong.err, Catch::Contains("the evidence is sample, not sev-snp"));
   }
+  SECTION("without SEV-SNP, the agent names every provider it tried") {
+    auto none = agent({"evidence", "--evidence", "sev-snp", "--tsm-dir", skrd.file("no-tsm"),
+                       "--sev-guest", skrd.file("no-sev-guest")});
+    CHECK(none.exit_code == 3);
+    CHECK_THAT(none.err, Catch::Contains("no SEV-SNP report from any provider: configfs-tsm"));
+    CHECK_THAT(none.err, Catch::Contains(skrd.file("no-sev-guest") + ": cannot open"));
+  }
   SECTION("an unknown evidence type for the agent is a usage error") {
     auto bad = agent({"evidence", "--evidence", "tdx"});
     CHECK(bad.exit_code == 2);
