@@ -62,20 +62,6 @@ void WipeMaterial(Json& body) {
 
 // For a command line that failed to parse: the nearest subcommand name to the first word that
 // is not one ("skrctl key destory" -> "key destroy"), by edit distance (at most 2), or "".
-std::size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0U : 1U)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 std::string SuggestCommand(CLI::App& app, int argc, char** argv) {
   CLI::App* level = &app;
@@ -90,7 +76,7 @@ std::string SuggestCommand(CLI::App& app, int argc, char** argv) {
     std::size_t best_d = 3;
     for (CLI::App* sub : subs) {
       if (sub->get_name() == word) exact = sub;
-      const std::size_t d = EditDistance(word, sub->get_name());
+      const std::size_t d = skr::EditDistance(word, sub->get_name());
       if (d < best_d) {
         best_d = d;
         best = sub->get_name();

@@ -30,4 +30,8 @@ Result<std::vector<std::uint8_t>> HexDecode(std::string_view text);
 // bytes become '?', so the result is always valid UTF-8), at most `max` bytes plus "...".
 std::string PrintableAscii(std::string_view s, std::size_t max);
 
+// Levenshtein distance (insertions, deletions, substitutions), for "did you mean" hints.
+// O(a.size() * b.size()): callers bound their inputs.
+std::size_t EditDistance(std::string_view a, std::string_view b);
+
 }  // namespace skr

@@ -5,6 +5,8 @@
 // attestation/sample/sample_verifier.cpp. tests/attestation check real evidence against it.
 #include "policy/claim_catalogue.h"
 
+#include "common/encoding.h"
+
 #include <algorithm>
 #include <array>
 
@@ -168,21 +170,6 @@ bool Matches(std::string_view pattern, std::string_view claim) {
   }
   return MatchesPlaceholder(pattern.substr(open, close - open + 1),
                             claim.substr(prefix.size(), claim.size() - prefix.size() - suffix.size()));
-}
-
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0U : 1U)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace

@@ -16,6 +16,21 @@ namespace skr::server {
 
 using keystore::Role;
 
+namespace {
+
+// Member `name` of a request as an integer in [1, max]; nullopt when absent or null.
+Result<std::optional<int>> OptionalCount(const Json& req, const char* name, std::int64_t max,
+                                         const std::string& message) {
+  auto v = req.find(name);
+  if (v == req.end() || v->is_null()) return std::optional<int>();
+  if (!v->is_number_integer() || v->get<std::int64_t>() < 1 || v->get<std::int64_t>() > max) {
+    return BadRequest(message);
+  }
+  return std::optional<int>(static_cast<int>(v->get<std::int64_t>()));
+}
+
+}  // namespace
+
 Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::string_view name,
                                std::string_view body, const std::string& rid) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
@@ -81,13 +96,8 @@ Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
     rec.name = std::string(name);
     rec.document = DumpJson(*draft);
   } else {
-    std::optional<int> version;
-    if (auto v = req.find("version"); v != req.end()) {
-      if (!v->is_number_integer() || v->get<std::int64_t>() < 1 || v->get<std::int64_t>() > 1000000000) {
-        return BadRequest("'version' must be a positive integer");
-      }
-      version = static_cast<int>(v->get<std::int64_t>());
-    }
+    SKR_TRY(const std::optional<int> version,
+            OptionalCount(req, "version", 1000000000, "'version' must be a positive integer"));
     SKR_TRY(rec, keys_.GetPolicy(tenant, name, version));
     auto p = policy::Policy::ParseText(rec.document);
     if (!p) return Error(ErrorCode::kInternal, "stored policy does not parse");
@@ -129,13 +139,9 @@ Result<Json> Broker::SetKeyPolicy(const Actor& a, std::string_view tenant, std::
   SKR_TRY(std::string pol, GetString(req, "policy"));
   SKR_TRY_VOID(CheckName("policy", pol));
   // "version": N pins the key to that version; absent (or null), it follows the newest.
-  std::optional<int> version;
-  if (auto v = req.find("version"); v != req.end() && !v->is_null()) {
-    if (!v->is_number_integer() || v->get<std::int64_t>() < 1 || v->get<std::int64_t>() > 1000000000) {
-      return BadRequest("'version' must be a positive integer (or null to follow the newest)");
-    }
-    version = static_cast<int>(v->get<std::int64_t>());
-  }
+  SKR_TRY(const std::optional<int> version,
+          OptionalCount(req, "version", 1000000000,
+                        "'version' must be a positive integer (or null to follow the newest)"));
   SKR_TRY_VOID(AuditIntent(a, rid, "key.set_policy", std::string(tenant), std::string(key)));
   auto info = keys_.SetKeyPolicy(tenant, key, pol, version);
   SKR_TRY_VOID(AuditAdmin(a, "key.set_policy", std::string(tenant), std::string(key),
@@ -150,12 +156,10 @@ Result<Json> Broker::RollbackPolicy(const Actor& a, std::string_view tenant, std
   SKR_TRY_VOID(CheckName("policy", name));
   SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, 4096));
-  auto to = req.find("to");
-  if (to == req.end() || !to->is_number_integer() || to->get<std::int64_t>() < 1 ||
-      to->get<std::int64_t>() > 1000000000) {
-    return BadRequest("'to' must be the version number to roll back to");
-  }
-  const int target = static_cast<int>(to->get<std::int64_t>());
+  SKR_TRY(const std::optional<int> to,
+          OptionalCount(req, "to", 1000000000, "'to' must be the version number to roll back to"));
+  if (!to) return BadRequest("'to' must be the version number to roll back to");
+  const int target = *to;
   SKR_TRY(keystore::PolicyRecord old, keys_.GetPolicy(tenant, name, target));
   // The old document becomes the newest version only if it could be stored today (a version
   // stored before the lint may hold conditions that never match: refused with its problems).
@@ -198,13 +202,9 @@ Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::
   auto draft = req.find("document");
   if (draft == req.end() || !draft->is_object()) return BadRequest("give the draft policy as 'document'");
   SKR_TRY_VOID(ParsePolicyForStore(*draft));
-  std::int64_t last = 100;
-  if (auto l = req.find("last"); l != req.end()) {
-    if (!l->is_number_integer() || l->get<std::int64_t>() < 1 || l->get<std::int64_t>() > 1000) {
-      return BadRequest("'last' must be between 1 and 1000");
-    }
-    last = l->get<std::int64_t>();
-  }
+  SKR_TRY(const std::optional<int> last_n,
+          OptionalCount(req, "last", 1000, "'last' must be between 1 and 1000"));
+  const std::int64_t last = last_n.value_or(100);
   SKR_TRY(keystore::KeyInfo info, FindKey(tenant, key));
   keystore::PolicyRecord draft_rec;
   draft_rec.tenant = std::string(tenant);
