@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -38,6 +39,7 @@
 #include "client/local_config.h"
 #include "client/sample_attester.h"
 #include "client/snp_attester.h"
+#include "client/stderr_capture.h"
 #include "client/tpm_attester.h"
 #include "common/ossl.h"
 
@@ -47,8 +49,33 @@ using skr::Json;
 using skr::Result;
 using namespace skr::client;
 
+// Where the agent's JSON lines go: stderr, or the original stderr while libraries' stderr is
+// captured (StderrCapture).
+std::atomic<int> g_log_fd{STDERR_FILENO};
+
 void Log(std::string_view level, std::string_view msg, const Json& fields) {
-  std::cerr << LogLine(level, msg, fields) << '\n' << std::flush;
+  WriteLogLine(g_log_fd.load(), LogLine(level, msg, fields));
+}
+
+// A line a library wrote to stderr, as a JSON log line. tpm2-tss writes
+// "LEVEL:module:file:line:function() text" with LEVEL one of ERROR, WARNING, info, debug, trace.
+void LogLibraryLine(std::string_view line) {
+  std::string_view level = "warn";
+  std::string source = "stderr";
+  const std::size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    const std::string_view tag = line.substr(0, colon);
+    const std::size_t module_end = line.find(':', colon + 1);
+    const bool tss = (tag == "ERROR" || tag == "WARNING" || tag == "info" || tag == "debug" ||
+                      tag == "trace") &&
+                     module_end != std::string_view::npos && module_end > colon + 1;
+    if (tss) {
+      source = "tpm2-tss";
+      level = tag == "ERROR" ? "error" : tag == "WARNING" ? "warn" : "debug";
+      if (tag == "info") level = "info";
+    }
+  }
+  Log(level, "library output", {{"source", source}, {"text", std::string(line)}});
 }
 
 struct Args {
@@ -195,7 +222,10 @@ int CollectEvidence(Args& a) {
   if (!a.nonce.empty()) digest = skr::Sha384(a.nonce);
   auto evidence = (*made)->Collect(std::span<const std::uint8_t, 48>(digest));
   if (!evidence) {
-    const int code = ExitCodeFor(evidence.error());
+    // No TPM / SEV-SNP device here is "attestation unavailable" (3), as in `fetch`; a bad
+    // option or file stays a usage error (2).
+    int code = ExitCodeFor(evidence.error());
+    if (code == kExitUnavailable) code = kExitAttestation;
     Log("error", "cannot collect evidence",
         {{"evidence", a.evidence}, {"reason", evidence.error().reason()},
          {"detail", evidence.error().message()}, {"exit_code", code}});
@@ -397,6 +427,11 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
-  if (ev->parsed()) return CollectEvidence(a);
-  return Fetch(a);
+  // From here on, what a library writes to stderr becomes JSON log lines too.
+  auto capture = StderrCapture::Start(LogLibraryLine);
+  if (capture) g_log_fd = capture->log_fd();
+  const int rc = ev->parsed() ? CollectEvidence(a) : Fetch(a);
+  capture.reset();  // drains the last library lines
+  g_log_fd = STDERR_FILENO;
+  return rc;
 }

@@ -8,88 +8,14 @@
 #include <filesystem>
 
 #include "common/encoding.h"
+#include "tests/integration/clevis_fixture.h"
 #include "tests/integration/skrd_fixture.h"
 
 using skr::Json;
 using skr::test::RunCommand;
 using skr::test::Skrd;
 
-namespace {
-
-bool HaveTools() {
-  for (const char* tool : {"/usr/bin/clevis", "/usr/bin/jose", "/usr/sbin/cryptsetup"}) {
-    if (!std::filesystem::exists(tool)) return false;
-  }
-  return true;
-}
-
-#define SKR_REQUIRE_CLEVIS()                                                             \
-  if (!HaveTools()) {                                                                    \
-    const char* ci_ = std::getenv("CI");                                                 \
-    if (ci_ != nullptr && std::string(ci_) == "true") FAIL("clevis/jose/cryptsetup missing"); \
-    WARN("SKIPPED: clevis, jose or cryptsetup not installed (scripts/setup-deps)");     \
-    return;                                                                              \
-  }
-
-struct Disk {
-  Skrd& skrd;
-  std::string image;
-  std::map<std::string, std::string> env;
-
-  // `agent_config`: the local /etc/skr/agent.toml stand-in (SKR_AGENT_CONFIG), or none.
-  explicit Disk(Skrd& s, const std::string& agent_config = "")
-      : skrd(s), image(s.file("disk.img")) {
-    // The pins and the clients are found on PATH, as clevis finds its pins.
-    const std::string path = skr::test::SourceDir() + "/scripts/clevis:" +
-                             skr::test::BinaryDir() + "/client:" + std::getenv("PATH");
-    env = {{"PATH", path}, {"SKR_AGENT_CONFIG", agent_config}};
-    auto r = Sh("truncate -s 16M '" + image + "' && printf 'initial-pass' | cryptsetup luksFormat "
-                "--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode '" +
-                image + "' -");
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  skr::test::CommandResult Sh(const std::string& script, const std::string& input = "") {
-    return RunCommand({"/bin/bash", "-c", script}, input, env, 120);
-  }
-  bool Accepts(const std::string& pass) {
-    return Sh("cryptsetup open --test-passphrase --key-file - '" + image + "'", pass).exit_code == 0;
-  }
-};
-
-Json Policy(bool allow) {
-  return {{"anyOf",
-           {{{"authority", "skr:local"},
-             {"allOf",
-              {{{"claim", "tee"}, {"equals", "sample"}},
-               // The denying version asks for a claim the attester never sends.
-               allow ? Json{{"claim", "debug"}, {"equals", false}}
-                     : Json{{"claim", "sample.never_sent"}, {"exists", true}}}}}}}};
-}
-
-// The pin configuration both binding tests use (written to pin.json; admin token in a 0600 file).
-void WritePinConfig(Skrd& skrd, const std::string& admin_token) {
-  skr::test::WriteFile(skrd.file("admin.token"), admin_token, 0600);
-  const Json cfg = {{"servers", {skrd.url()}},
-                    {"cacert", skrd.file("tls/ca.crt")},
-                    {"tenant", "acme"},
-                    {"policy", "disk"},
-                    {"key", "root-disk"},
-                    {"token_file", skrd.file("admin.token")},
-                    {"evidence", "sample"},
-                    {"sample_key", skrd.file("dev/sample-attester.key")},
-                    {"retries", 2},
-                    {"timeout", 7}};
-  skr::test::WriteFile(skrd.file("pin.json"), skr::DumpJson(cfg), 0600);
-  // This machine's own record of what it trusts: the header may only repeat it.
-  skr::test::WriteFile(skrd.file("agent.toml"),
-                       "servers = [\"" + skrd.url() + "\"]\n"
-                       "cacert = \"" + skrd.file("tls/ca.crt") + "\"\n"
-                       "sample_key = \"" + skrd.file("dev/sample-attester.key") + "\"\n",
-                       0644);
-}
-
-}  // namespace
+using namespace skr::test::clevis;
 
 TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested release",
           "[integration][clevis]") {
@@ -106,6 +32,9 @@ TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested releas
   INFO(enc.err);
   REQUIRE(enc.exit_code == 0);
   CHECK(std::count(enc.out.begin(), enc.out.end(), '.') == 4);
+  // The bind released the new version once with this machine's evidence (a round trip).
+  CHECK(enc.err.find("verified: this machine's evidence releases acme/root-disk version 1") !=
+        std::string::npos);
   auto round = disk.Sh("clevis decrypt", enc.out);
   INFO(round.err);
   CHECK(round.exit_code == 0);
@@ -132,7 +61,9 @@ TEST_CASE("Clevis skr pin: bind a LUKS2 image, unlock through an attested releas
     CHECK(disk.Accepts(pass.out));
     CHECK(!disk.Accepts("wrong"));
     auto audit = skrd.Get("/v1/audit/entries?decision=granted", skrd.operator_token());
-    CHECK(audit.json["entries"].size() == 2);  // the pin round trip above, then this unlock
+    // Each bind verified itself with a release (clevis encrypt, clevis luks bind), then the
+    // round trip above and this unlock.
+    CHECK(audit.json["entries"].size() == 4);
   }
   SECTION("policy changed to deny: unlock fails with exit code 1 and the denial is audited") {
     REQUIRE(skrd.Request("PUT", "/v1/tenants/acme/policies/disk", skr::DumpJson(Policy(false)),

@@ -489,13 +489,17 @@ TEST_CASE("Integration: the Clevis skr pin unlocks with TPM evidence from a live
       {"PATH", skr::test::SourceDir() + "/scripts/clevis:" + skr::test::BinaryDir() + "/client:" +
                    std::getenv("PATH")},
       {"TPM2TOOLS_TCTI", w.tpm.tcti()},
-      {"SKR_AGENT_CONFIG", ""}};
+      {"SKR_AGENT_CONFIG", ""},
+      {"SKR_CA_DIR", w.skrd->file("tls")}};  // stands in for /etc/skr
   auto sh = [&](const std::string& script, const std::string& input) {
     return RunCommand({"/bin/bash", "-c", script}, input, env, 120);
   };
   auto enc = sh("clevis encrypt skr \"$(cat '" + w.skrd->file("pin.json") + "')\"", "disk passphrase");
   INFO(enc.err);
   REQUIRE(enc.exit_code == 0);
+  // The bind released the key once with the swtpm's quote (the round trip).
+  CHECK(enc.err.find("verified: this machine's evidence releases acme/tpm-disk version 1") !=
+        std::string::npos);
   // The JWE header records how to attest: evidence tpm with the AK id (no secrets).
   auto hdr = sh("jose jwe fmt -i- -c | cut -d. -f1 | jose b64 dec -i- -O-", enc.out);
   CHECK(hdr.out.find("\"ak_id\":\"" + id + "\"") != std::string::npos);
