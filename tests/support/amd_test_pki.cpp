@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/support/amd_test_pki.h"
+#include "tests/support/test_certs.h"
 
 #include <openssl/asn1.h>
 #include <openssl/ec.h>
@@ -13,9 +14,7 @@
 namespace skr::test {
 namespace {
 
-void Check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string("AmdTestPki: ") + what);
-}
+void Check(bool ok, const char* what) { CheckPki(ok, what); }
 
 // DER of the extension values (VCEK spec, "VCEK Certificate Extensions").
 std::vector<std::uint8_t> DerInteger(std::uint8_t v) {
@@ -31,50 +30,6 @@ std::vector<std::uint8_t> DerOctets(std::span<const std::uint8_t> b) {
   std::vector<std::uint8_t> out = {0x04, static_cast<std::uint8_t>(b.size())};
   out.insert(out.end(), b.begin(), b.end());
   return out;
-}
-
-void AddExt(X509* cert, const char* oid, const std::vector<std::uint8_t>& der) {
-  ASN1_OBJECT* obj = OBJ_txt2obj(oid, 1);
-  Check(obj != nullptr, "OBJ_txt2obj");
-  ASN1_OCTET_STRING* os = ASN1_OCTET_STRING_new();
-  Check(ASN1_OCTET_STRING_set(os, der.data(), static_cast<int>(der.size())) == 1, "octets");
-  X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, obj, 0, os);
-  Check(ext != nullptr && X509_add_ext(cert, ext, -1) == 1, "X509_add_ext");
-  X509_EXTENSION_free(ext);
-  ASN1_OCTET_STRING_free(os);
-  ASN1_OBJECT_free(obj);
-}
-
-void SetName(X509_NAME* name, const std::string& cn) {
-  Check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("Test AMD"), -1, -1,
-                                   0) == 1,
-        "name");
-  Check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                                   0) == 1,
-        "name");
-}
-
-X509Ptr MakeCert(const std::string& cn, const std::string& issuer_cn, long serial, EVP_PKEY* key,
-                 bool ca) {
-  X509Ptr cert(X509_new());
-  Check(X509_set_version(cert.get(), 2) == 1, "version");
-  Check(ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial) == 1, "serial");
-  Check(X509_gmtime_adj(X509_getm_notBefore(cert.get()), -86400) != nullptr, "notBefore");
-  Check(X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3650L * 86400) != nullptr, "notAfter");
-  SetName(X509_get_subject_name(cert.get()), cn);
-  SetName(X509_get_issuer_name(cert.get()), issuer_cn);
-  Check(X509_set_pubkey(cert.get(), key) == 1, "pubkey");
-  if (ca) {
-    X509V3_CTX v3;
-    X509V3_set_ctx_nodb(&v3);
-    X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
-    X509_EXTENSION* bc = X509V3_EXT_conf_nid(nullptr, &v3, NID_basic_constraints, "critical,CA:TRUE");
-    Check(bc != nullptr && X509_add_ext(cert.get(), bc, -1) == 1, "basicConstraints");
-    X509_EXTENSION_free(bc);
-  }
-  return cert;
 }
 
 void SignPss(X509* cert, EVP_PKEY* issuer_key) {
@@ -97,23 +52,6 @@ void SignCrlPss(X509_CRL* crl, EVP_PKEY* issuer_key) {
   Check(X509_CRL_sign_ctx(crl, ctx.get()) > 0, "X509_CRL_sign_ctx");
 }
 
-// thisUpdate (next = false) or nextUpdate (next = true).
-void SetCrlTime(X509_CRL* crl, bool next, std::int64_t t) {
-  ASN1_TIME* at = ASN1_TIME_set(nullptr, static_cast<time_t>(t));
-  Check(at != nullptr, "ASN1_TIME_set");
-  const int ok = next ? X509_CRL_set1_nextUpdate(crl, at) : X509_CRL_set1_lastUpdate(crl, at);
-  ASN1_TIME_free(at);
-  Check(ok == 1, "CRL time");
-}
-
-std::string Pem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  Check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM_write_bio_X509");
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
 }  // namespace
 
 AmdTestPki::AmdTestPki(const std::array<std::uint8_t, 64>& chip_id, const AmdTestTcb& tcb,
@@ -122,35 +60,35 @@ AmdTestPki::AmdTestPki(const std::array<std::uint8_t, 64>& chip_id, const AmdTes
   ark_key_ = GenerateRsaKey(3072).value();
   ask_key_ = GenerateRsaKey(3072).value();
   vcek_key_ = GenerateEcKey("P-384").value();
-  ark_ = MakeCert("ARK-Milan", "ARK-Milan", 1, ark_key_.get(), true);
+  ark_ = MakeTestCert("Test AMD", "ARK-Milan", "ARK-Milan", 1, ark_key_.get(), true);
   SignPss(ark_.get(), ark_key_.get());
-  ask_ = MakeCert("SEV-Milan", "ARK-Milan", 2, ask_key_.get(), true);
+  ask_ = MakeTestCert("Test AMD", "SEV-Milan", "ARK-Milan", 2, ask_key_.get(), true);
   SignPss(ask_.get(), ark_key_.get());
   vcek_ = LeafCert(vcek_key_.get(), tcb);
 }
 
 X509Ptr AmdTestPki::LeafCert(EVP_PKEY* leaf_key, const AmdTestTcb& tcb) const {
-  X509Ptr leaf = MakeCert("SEV-VCEK", "SEV-Milan", 0, leaf_key, false);
+  X509Ptr leaf = MakeTestCert("Test AMD", "SEV-VCEK", "SEV-Milan", 0, leaf_key, false);
   // OIDs: VCEK spec, table "VCEK Certificate Extensions" (1.3.6.1.4.1.3704.1.*).
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.1", DerInteger(1));  // structVersion
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.2", DerIa5(product_name_));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.1", DerInteger(tcb.bootloader));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.2", DerInteger(tcb.tee));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.3", DerInteger(tcb.snp));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.4", DerInteger(0));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.5", DerInteger(0));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.6", DerInteger(0));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.7", DerInteger(0));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.3.8", DerInteger(tcb.microcode));
-  AddExt(leaf.get(), "1.3.6.1.4.1.3704.1.4", DerOctets(chip_id_));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.1", DerInteger(1));  // structVersion
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.2", DerIa5(product_name_));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.1", DerInteger(tcb.bootloader));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.2", DerInteger(tcb.tee));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.3", DerInteger(tcb.snp));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.4", DerInteger(0));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.5", DerInteger(0));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.6", DerInteger(0));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.7", DerInteger(0));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.3.8", DerInteger(tcb.microcode));
+  AddRawExtension(leaf.get(), "1.3.6.1.4.1.3704.1.4", DerOctets(chip_id_));
   SignPss(leaf.get(), ask_key_.get());
   return leaf;
 }
 
-std::string AmdTestPki::RootsPem() const { return Pem(ark_.get()) + Pem(ask_.get()); }
-std::string AmdTestPki::VcekPem() const { return Pem(vcek_.get()); }
+std::string AmdTestPki::RootsPem() const { return CertPem(ark_.get()) + CertPem(ask_.get()); }
+std::string AmdTestPki::VcekPem() const { return CertPem(vcek_.get()); }
 std::string AmdTestPki::VcekPemFor(const AmdTestTcb& tcb) const {
-  return Pem(LeafCert(vcek_key_.get(), tcb).get());
+  return CertPem(LeafCert(vcek_key_.get(), tcb).get());
 }
 
 std::string AmdTestPki::CrlPem(CrlIssuer issuer, const std::vector<long>& revoked,
@@ -161,8 +99,8 @@ std::string AmdTestPki::CrlPem(CrlIssuer issuer, const std::vector<long>& revoke
   X509CrlPtr crl(X509_CRL_new());
   Check(crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1, "CRL version");
   Check(X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(signer)) == 1, "CRL issuer");
-  SetCrlTime(crl.get(), /*next=*/false, this_update);
-  if (next_update) SetCrlTime(crl.get(), /*next=*/true, *next_update);
+  SetTestCrlTime(crl.get(), /*next=*/false, this_update);
+  if (next_update) SetTestCrlTime(crl.get(), /*next=*/true, *next_update);
   for (long serial : revoked) {
     X509_REVOKED* r = X509_REVOKED_new();
     ASN1_INTEGER* sn = ASN1_INTEGER_new();
@@ -177,11 +115,7 @@ std::string AmdTestPki::CrlPem(CrlIssuer issuer, const std::vector<long>& revoke
   }
   Check(X509_CRL_sort(crl.get()) == 1, "X509_CRL_sort");
   SignCrlPss(crl.get(), key);
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  Check(PEM_write_bio_X509_CRL(bio.get(), crl.get()) == 1, "PEM_write_bio_X509_CRL");
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
+  return CrlPemText(crl.get());
 }
 
 std::string AmdTestPki::VcekKeyPem() const { return PrivateKeyToPem(vcek_key_.get()).value(); }
