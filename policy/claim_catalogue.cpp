@@ -2,7 +2,8 @@
 // The claim catalogue table. Sources of each row: attestation/snp/claims.cpp (SEV-SNP Firmware
 // ABI 56860, ATTESTATION_REPORT), attestation/tpm/quote.cpp + tpm_verifier.cpp + event_log.cpp
 // (TCG TPM 2.0 Part 2 TPMS_ATTEST / TPMS_QUOTE_INFO), attestation/azure/* (Azure HCL report),
-// attestation/sample/sample_verifier.cpp. tests/attestation check real evidence against it.
+// attestation/sample/sample_verifier.cpp, attestation/tdx/verify.cpp + tdx_verifier.cpp (Intel TDX
+// DCAP quote v4/v5 TD report body; TCB status from the collateral). tests/attestation check real evidence against it.
 #include "policy/claim_catalogue.h"
 
 #include "common/encoding.h"
@@ -20,8 +21,8 @@ constexpr std::uint8_t kQuote = kTeeTpm | kTeeAzSnpVtpm;   // TPM quote claims (
 // clang-format off
 constexpr ClaimSpec kCatalogue[] = {
   // Common claims (DESIGN.md section 3).
-  {"tee", T::kString, 0, kAllTees, "sev-snp|az-snp-vtpm|tpm|sample", "the evidence type"},
-  {"debug", T::kBool, 0, kSnp | kTeeSample, "", "the TEE is debuggable (a TPM has no debug mode)"},
+  {"tee", T::kString, 0, kAllTees, "sev-snp|az-snp-vtpm|tpm|sample|tdx", "the evidence type"},
+  {"debug", T::kBool, 0, kSnp | kTeeSample | kTeeTdx, "", "the TEE is debuggable (a TPM has no debug mode)"},
   {"report_data", T::kHex, 0, kAllTees, "", "the bound data as found in the evidence (per boot)"},
   // SEV-SNP ATTESTATION_REPORT.
   {"snp.version", T::kInteger, 0, kSnp, "", "report format version"},
@@ -126,16 +127,50 @@ constexpr ClaimSpec kCatalogue[] = {
   {"azure.hw_report_data", T::kHex, 64, kTeeAzSnpVtpm, "", "the hardware report's REPORT_DATA"},
   {"azure.user_data", T::kHex, 0, kTeeAzSnpVtpm, "", "HCL runtime user-data (lowercase)"},
   {"azure.vm_configuration.<name>", T::kAny, 0, kTeeAzSnpVtpm, "", "HCL vm-configuration member"},
+  // Intel TDX quotes (TD report body, PCK certificate, TCB status from the collateral).
+  {"tdx.quote_version", T::kInteger, 0, kTeeTdx, "", "quote format version (4 or 5)"},
+  {"tdx.mrtd", T::kHex, 48, kTeeTdx, "", "measurement of the initial TD contents"},
+  {"tdx.rtmr0", T::kHex, 48, kTeeTdx, "", "runtime measurement register 0 (firmware)"},
+  {"tdx.rtmr1", T::kHex, 48, kTeeTdx, "", "runtime measurement register 1 (boot loader, kernel)"},
+  {"tdx.rtmr2", T::kHex, 48, kTeeTdx, "", "runtime measurement register 2 (OS)"},
+  {"tdx.rtmr3", T::kHex, 48, kTeeTdx, "", "runtime measurement register 3"},
+  {"tdx.mrconfigid", T::kHex, 48, kTeeTdx, "", "software-defined configuration id"},
+  {"tdx.mrowner", T::kHex, 48, kTeeTdx, "", "software-defined owner id"},
+  {"tdx.mrownerconfig", T::kHex, 48, kTeeTdx, "", "software-defined owner configuration"},
+  {"tdx.mrseam", T::kHex, 48, kTeeTdx, "", "measurement of the TDX module"},
+  {"tdx.mrsignerseam", T::kHex, 48, kTeeTdx, "", "signer of the TDX module"},
+  {"tdx.mrservicetd", T::kHex, 48, kTeeTdx, "", "service TD measurement (TD 1.5 bodies)"},
+  {"tdx.seam_attributes", T::kHex, 8, kTeeTdx, "", "TDX module attributes"},
+  {"tdx.td_attributes", T::kHex, 8, kTeeTdx, "", "TD attributes, raw (little-endian)"},
+  {"tdx.td_attributes.debug", T::kBool, 0, kTeeTdx, "", "debug TD (needs an explicit allow)"},
+  {"tdx.td_attributes.sept_ve_disable", T::kBool, 0, kTeeTdx, "", "EPT violations not converted to #VE"},
+  {"tdx.td_attributes.pks", T::kBool, 0, kTeeTdx, "", "supervisor protection keys allowed"},
+  {"tdx.td_attributes.kl", T::kBool, 0, kTeeTdx, "", "key locker allowed"},
+  {"tdx.td_attributes.perfmon", T::kBool, 0, kTeeTdx, "", "performance monitoring allowed"},
+  {"tdx.xfam", T::kHex, 8, kTeeTdx, "", "extended features allowed (XFAM)"},
+  {"tdx.tee_tcb_svn", T::kHex, 16, kTeeTdx, "", "TDX module and microcode SVNs"},
+  {"tdx.tee_tcb_svn2", T::kHex, 16, kTeeTdx, "", "TEE TCB SVN 2 (TD 1.5 bodies)"},
+  {"tdx.report_data", T::kHex, 64, kTeeTdx, "", "REPORTDATA (per boot)"},
+  {"tdx.fmspc", T::kHex, 6, kTeeTdx, "", "platform family (from the PCK certificate)"},
+  {"tdx.pce_id", T::kHex, 2, kTeeTdx, "", "PCE id (from the PCK certificate)"},
+  {"tdx.pce_svn", T::kInteger, 0, kTeeTdx, "", "PCE SVN (from the PCK certificate)"},
+  {"tdx.qe_svn", T::kInteger, 0, kTeeTdx, "", "quoting enclave ISV SVN"},
+  {"tdx.tcb_status", T::kString, 0, kTeeTdx,
+   "UpToDate|SWHardeningNeeded|ConfigurationNeeded|ConfigurationAndSWHardeningNeeded|OutOfDate|"
+   "OutOfDateConfigurationNeeded|Revoked", "TCB status per Intel's collateral"},
+  {"tdx.advisory_ids", T::kStringList, 0, kTeeTdx, "", "Intel security advisories that apply"},
+  {"tdx.tcb_date", T::kString, 0, kTeeTdx, "", "date of the platform's TCB level"},
   // The development attester: free-form claims under "sample.".
   {"sample.<rest>", T::kAny, 0, kTeeSample, "", "claims the sample attester signed (development)"},
 };
 // clang-format on
 
-constexpr std::array<std::pair<std::string_view, std::uint8_t>, 4> kTees = {{
+constexpr std::array<std::pair<std::string_view, std::uint8_t>, 5> kTees = {{
     {"sev-snp", kTeeSevSnp},
     {"az-snp-vtpm", kTeeAzSnpVtpm},
     {"tpm", kTeeTpm},
     {"sample", kTeeSample},
+    {"tdx", kTeeTdx},
 }};
 
 bool IsSegmentChar(char c) {
@@ -234,6 +269,9 @@ bool ValueHasType(const ClaimSpec& spec, const Json& value) {
     case ClaimType::kIntegerList:
       return value.is_array() &&
              std::all_of(value.begin(), value.end(), [](const Json& v) { return v.is_number_integer(); });
+    case ClaimType::kStringList:
+      return value.is_array() &&
+             std::all_of(value.begin(), value.end(), [](const Json& v) { return v.is_string(); });
     case ClaimType::kAny:
       return value.is_primitive() || value.is_array();
   }
@@ -248,6 +286,7 @@ std::string TypeName(const ClaimSpec& spec) {
     case ClaimType::kInteger: return "integer";
     case ClaimType::kBool: return "bool";
     case ClaimType::kIntegerList: return "integer list";
+    case ClaimType::kStringList: return "string list";
     case ClaimType::kAny: return "any";
   }
   return "any";

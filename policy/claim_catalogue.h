@@ -29,6 +29,7 @@ enum class ClaimType : std::uint8_t {
   kInteger,      // a JSON integer
   kBool,         // true / false
   kIntegerList,  // an array of integers
+  kStringList,   // an array of strings
   kAny,          // scalar of any type (free-form claims): not type-checked
 };
 
@@ -38,8 +39,9 @@ enum Tee : std::uint8_t {
   kTeeAzSnpVtpm = 1U << 1,  // "az-snp-vtpm"
   kTeeTpm = 1U << 2,        // "tpm"
   kTeeSample = 1U << 3,     // "sample" (the development attester)
+  kTeeTdx = 1U << 4,        // "tdx"
 };
-inline constexpr std::uint8_t kAllTees = kTeeSevSnp | kTeeAzSnpVtpm | kTeeTpm | kTeeSample;
+inline constexpr std::uint8_t kAllTees = kTeeSevSnp | kTeeAzSnpVtpm | kTeeTpm | kTeeSample | kTeeTdx;
 
 struct ClaimSpec {
   std::string_view name;  // exact, or a pattern (above)

@@ -71,6 +71,11 @@ std::string ValueProblem(const ClaimSpec& spec, const Json& v) {
     case ClaimType::kIntegerList:
       if (v.is_array() && std::all_of(v.begin(), v.end(), IsIntegral)) return "";
       return std::string(JsonTypeName(v)) + " value can never match '" + claim + "', a list of integers";
+    case ClaimType::kStringList:
+      if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_string(); })) {
+        return "";
+      }
+      return std::string(JsonTypeName(v)) + " value can never match '" + claim + "', a list of strings";
     case ClaimType::kString: {
       if (!v.is_string()) {
         return std::string(JsonTypeName(v)) + " value can never match '" + claim + "', a string";

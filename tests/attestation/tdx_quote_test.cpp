@@ -14,6 +14,7 @@
 #include "common/encoding.h"
 #include "common/ossl.h"
 #include "common/x509.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/test_support.h"
 
 namespace skr::attestation::tdx {
@@ -129,6 +130,7 @@ TEST_CASE("TDX: every real quote verifies with the values of PROVENANCE.md", "[t
     CHECK(v->quote.trailing_bytes == e.trailing);
     CHECK(v->quote.body.td15 == (e.version == 5));  // both v5 quotes are TD 1.5 bodies
     const Claims c = QuoteClaims(*v);
+    test::CheckClaimsCatalogued(c, "tdx");
     CHECK(c.at("tee") == "tdx");
     CHECK(c.at("tdx.fmspc") == e.fmspc);
     CHECK(c.at("tdx.tee_tcb_svn") == e.tee_tcb_svn);

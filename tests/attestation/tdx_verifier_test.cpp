@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/x509.h"
+#include "tests/support/claim_catalogue_check.h"
 #include "tests/support/intel_test_pki.h"
 #include "tests/support/test_support.h"
 
@@ -89,6 +90,8 @@ TEST_CASE("TDX verifier: a test-PKI quote with current collateral gives claims a
   CHECK(v->bound_data.size() == 64);
   CHECK(v->bound_data[0] == 0x42);
   CHECK(v->collateral.at("tcb_status") == "UpToDate");
+  // Every claim is in the policy claim catalogue with its type (what `skrctl claims` shows).
+  test::CheckClaimsCatalogued(v->claims, "tdx");
   // Everything the decision relied on is kept for the audit replay.
   std::set<std::string> names;
   for (const auto& [name, bytes] : v->collateral_bytes) names.insert(name);

@@ -101,7 +101,7 @@ TEST_CASE("Policy lint: tee values and contradictions", "[policy][lint]") {
                                              {"claim": "tee", "equals": "sev-snp"}]}]})");
   REQUIRE(p.size() == 2);
   CHECK(p[0] == "anyOf[0].allOf[0].equals: no verifier produces tee 'snp' (known: sev-snp, "
-                "az-snp-vtpm, tpm, sample)");
+                "az-snp-vtpm, tpm, sample, tdx)");
   CHECK(p[1] == "anyOf[1]: the conditions on 'tee' here allow no evidence type at once: this path "
                 "never grants");
 }
@@ -158,7 +158,7 @@ TEST_CASE("Claim catalogue: lookups, patterns and JSON", "[policy][lint]") {
       CHECK(row["hex_bytes"] == 48);
       CHECK(row["tee"] == Json::array({"sev-snp", "az-snp-vtpm"}));
     }
-    if (row["name"] == "tee") CHECK(row["values"].size() == 4);
+    if (row["name"] == "tee") CHECK(row["values"].size() == 5);
   }
   CHECK(found);
 }
