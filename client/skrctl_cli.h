@@ -134,5 +134,7 @@ using On = std::function<void(CLI::App*, Action)>;
 void AddAuditCommands(CLI::App& app, const On& on);
 // `skrctl policy ...` and `skrctl claims` (client/skrctl_policy.cpp).
 void AddPolicyCommands(CLI::App& app, const On& on);
+// `skrctl tdx import-collateral|collateral` (client/skrctl_tdx.cpp).
+void AddTdxCommands(CLI::App& app, const On& on);
 
 }  // namespace skr::client::cli

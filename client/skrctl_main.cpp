@@ -385,6 +385,7 @@ int main(int argc, char** argv) {
 
   // ---- audit ----
   AddAuditCommands(app, on);
+  AddTdxCommands(app, on);
 
   // ---- attest ----
   CLI::App* attest_cmd = app.add_subcommand("attest", "verify evidence (admin)");

@@ -78,6 +78,10 @@ const KeySpec kKeys[] = {
      [](Config& c) -> Target { return &c.attestation.azure.trusted_id_key_digests; }},
     {"attestation.azure.trusted_measurements",
      [](Config& c) -> Target { return &c.attestation.azure.trusted_measurements; }},
+    {"attestation.tdx.enabled", [](Config& c) -> Target { return &c.attestation.tdx.enabled; }},
+    {"attestation.tdx.extra_roots", [](Config& c) -> Target { return &c.attestation.tdx.extra_roots; }},
+    {"attestation.tdx.collateral_grace_seconds",
+     [](Config& c) -> Target { return &c.attestation.tdx.collateral_grace_seconds; }},
     {"attestation.tpm.enabled", [](Config& c) -> Target { return &c.attestation.tpm.enabled; }},
     {"attestation.tpm.ak_roots", [](Config& c) -> Target { return &c.attestation.tpm.ak_roots; }},
     {"attestation.tpm.ek_roots", [](Config& c) -> Target { return &c.attestation.tpm.ek_roots; }},
@@ -99,7 +103,7 @@ const KeySpec kKeys[] = {
 // Tables that may appear in the file (each holds keys of kKeys or further sections).
 constexpr std::string_view kSections[] = {
     "server",  "storage", "master_key", "attestation", "attestation.sample", "attestation.snp",
-    "attestation.tpm", "attestation.azure", "release", "audit"};
+    "attestation.tpm", "attestation.azure", "attestation.tdx", "release", "audit"};
 
 Error ConfigError(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message), "invalid_config");
@@ -435,6 +439,8 @@ Result<void> Validate(Config& c, const fs::path& dir,
   SKR_TRY_VOID(InRange("attestation.snp.crl_max_staleness_seconds",
                        c.attestation.snp.crl_max_staleness_seconds, 0,
                        std::numeric_limits<int>::max()));
+  SKR_TRY_VOID(InRange("attestation.tdx.collateral_grace_seconds",
+                       c.attestation.tdx.collateral_grace_seconds, 0, 90 * 86400));
   if (const auto& ids = c.attestation.azure.trusted_id_key_digests; ids) {
     constexpr std::string_view kIds = "attestation.azure.trusted_id_key_digests";
     SKR_TRY_VOID(HexDigestList(kIds, *ids, SourceOf(kIds, env)));
@@ -482,6 +488,9 @@ Result<void> Validate(Config& c, const fs::path& dir,
   }
   if (!c.attestation.tpm.ak_roots.empty()) c.attestation.tpm.ak_roots = Resolve(dir, c.attestation.tpm.ak_roots);
   if (!c.attestation.tpm.ek_roots.empty()) c.attestation.tpm.ek_roots = Resolve(dir, c.attestation.tpm.ek_roots);
+  if (!c.attestation.tdx.extra_roots.empty()) {
+    c.attestation.tdx.extra_roots = Resolve(dir, c.attestation.tdx.extra_roots);
+  }
   return Ok();
 }
 

@@ -96,11 +96,23 @@ struct TpmConfig {
   int enrollment_ttl_seconds = 300;
 };
 
+// [attestation.tdx]: Intel TDX quotes (issue 13). Collateral is imported by an operator
+// (skrctl tdx import-collateral), never fetched.
+struct TdxConfig {
+  bool enabled = true;
+  // Additional trusted Intel-shaped roots (PEM) beside the pinned Intel SGX Root CA, for test or
+  // pre-production PKIs.
+  std::string extra_roots;
+  // How long past its nextUpdate imported collateral may still be used (seconds).
+  int collateral_grace_seconds = 86400;
+};
+
 struct AttestationConfig {
   SampleAttesterConfig sample;
   SnpConfig snp;
   TpmConfig tpm;
   AzureConfig azure;
+  TdxConfig tdx;
 };
 
 struct ReleaseConfig {

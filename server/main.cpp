@@ -19,9 +19,11 @@
 #include "attestation/sample/sample_verifier.h"
 #include "attestation/azure/az_snp_vtpm_verifier.h"
 #include "attestation/snp/snp_verifier.h"
+#include "attestation/tdx/tdx_verifier.h"
 #include "attestation/tpm/tpm_verifier.h"
 #include "common/x509.h"
 #include "server/broker/snp_collateral.h"
+#include "server/broker/tdx_collateral.h"
 #include "server/broker/policy_lint.h"
 #include "server/broker/tpm_aks.h"
 #include "audit/audit.h"
@@ -231,6 +233,7 @@ skr::Result<std::vector<skr::X509Ptr>> LoadEkRoots(const skr::config::Config& cf
 struct BuiltVerifiers {
   const skr::attestation::snp::AmdTrustStore* snp_trust = nullptr;  // null: sev-snp disabled
   skr::attestation::snp::SnpVerifier* snp = nullptr;  // owned by the registry; CRL reloads
+  bool tdx = false;
 };
 
 // The Azure paravisor identities: the configured lists, or the built-in ID-key digests when
@@ -243,13 +246,15 @@ skr::attestation::azure::AzureOptions AzureOptionsFrom(const skr::config::Config
       az.trusted_measurements};
 }
 
-// Registers the enabled verifiers. `collateral` backs the SEV-SNP VCEK/VLEK cache and
-// `enrolled_aks` the enrolled TPM AKs (both may be null for check-config).
+// Registers the enabled verifiers. `collateral` backs the SEV-SNP VCEK/VLEK cache,
+// `enrolled_aks` the enrolled TPM AKs and `tdx_store` the TDX collateral (all may be null for
+// check-config).
 skr::Result<BuiltVerifiers> BuildRegistry(const skr::config::Config& cfg,
                                           skr::attestation::Registry& registry,
                                           const skr::Clock& clock,
                                           const skr::attestation::snp::SnpCollateral* collateral,
-                                          const skr::attestation::tpm::AkDirectory* enrolled_aks) {
+                                          const skr::attestation::tpm::AkDirectory* enrolled_aks,
+                                          skr::server::TdxCollateralStore* tdx_store = nullptr) {
   if (cfg.attestation.tpm.enabled) {
     skr::attestation::tpm::TpmVerifierOptions topt;
     topt.clock = &clock;
@@ -269,6 +274,19 @@ skr::Result<BuiltVerifiers> BuildRegistry(const skr::config::Config& cfg,
     registry.Register(std::move(v).value());
   }
   BuiltVerifiers out;
+  if (cfg.attestation.tdx.enabled) {
+    skr::attestation::tdx::TdxVerifierOptions topt;
+    if (!cfg.attestation.tdx.extra_roots.empty()) {
+      SKR_TRY(topt.extra_roots,
+              LoadCertFile("attestation.tdx.extra_roots", cfg.attestation.tdx.extra_roots));
+    }
+    topt.collateral = tdx_store;
+    topt.collateral_grace_seconds = cfg.attestation.tdx.collateral_grace_seconds;
+    auto v = std::make_unique<skr::attestation::tdx::TdxVerifier>(std::move(topt), clock);
+    if (tdx_store != nullptr) tdx_store->SetRoots(v->roots());
+    out.tdx = true;
+    registry.Register(std::move(v));
+  }
   if (cfg.attestation.snp.enabled) {
     SKR_TRY(skr::attestation::snp::SnpVerifierOptions opts, LoadSnpOptions(cfg));
     const std::int64_t now = clock.NowUnix();
@@ -517,13 +535,23 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   skr::attestation::Registry registry;
   skr::server::KeystoreSnpCollateral snp_cache(**ks);
   skr::server::KeystoreAkDirectory enrolled_aks(**ks);
-  auto built = BuildRegistry(cfg, registry, clock, &snp_cache, &enrolled_aks);
+  skr::server::TdxCollateralStore tdx_store(**ks, clock);
+  auto built = BuildRegistry(cfg, registry, clock, &snp_cache, &enrolled_aks, &tdx_store);
   if (!built) return Fail(kExitConfig, built.error().message());
+  if (built->tdx) {
+    // Stored collateral that no longer verifies is not served: tdx releases then answer 503
+    // tdx_collateral_missing until an operator imports collateral again.
+    if (auto r = tdx_store.Load(); !r) {
+      LogLine("error", "stored TDX collateral is not used: " + r.error().message(),
+              {{"reason", r.error().reason()}});
+    }
+  }
   auto ek_roots = LoadEkRoots(cfg);
   if (!ek_roots) return Fail(kExitConfig, ek_roots.error().message());
 
   skr::server::BrokerOptions bopt;
   bopt.snp_trust = built->snp_trust;
+  if (built->tdx) bopt.tdx_collateral = &tdx_store;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
   bopt.tpm_ek_roots = &*ek_roots;
@@ -551,6 +579,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   router.AddMetricsSource([log_ptr] { return AuditMetricsText(log_ptr->Stats()); });
   CrlReloader crl_reloader(cfg, built->snp, clock);
   router.AddMetricsSource([&crl_reloader] { return crl_reloader.MetricsText(); });
+  if (built->tdx) router.AddMetricsSource([&tdx_store] { return tdx_store.MetricsText(); });
 
   skr::server::http::ServerOptions sopt;
   sopt.host = cfg.server.host;

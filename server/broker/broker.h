@@ -29,12 +29,16 @@
 
 namespace skr::server {
 
+class TdxCollateralStore;  // server/broker/tdx_collateral.h
+
 struct BrokerOptions {
   int nonce_ttl_seconds = 120;
   std::size_t max_json_bytes = 256 * 1024;
   // AMD roots used to check VCEK/VLEK certificates before they enter the cache; null when
   // sev-snp is disabled.
   const attestation::snp::AmdTrustStore* snp_trust = nullptr;
+  // The TDX collateral store (issue 13); null when tdx is disabled.
+  TdxCollateralStore* tdx_collateral = nullptr;
   // TPM AK enrolment (issue 4): EK certificate authorities (null or empty: enrolment with an EK
   // is refused), whether an EK + ActivateCredential round trip is required, how long a
   // MakeCredential challenge stays valid.
@@ -143,6 +147,9 @@ class Broker {
   // cache it for reports that arrive without one. GET lists the cache.
   Result<Json> ImportSnpCert(const Actor& a, std::string_view body, const std::string& rid);
   Result<Json> ListSnpCerts(const Actor& a);
+  // POST / GET /v1/attestation/tdx/collateral (operator; server/broker/tdx_admin.cpp).
+  Result<Json> ImportTdxCollateral(const Actor& a, std::string_view body, const std::string& rid);
+  Result<Json> GetTdxCollateral(const Actor& a);
   // TPM AK enrolment (admin of the tenant, or operator). Begin: POST /v1/tenants/{t}/tpm/enrollments
   // {"name", "ak_public" (base64 TPMT_PUBLIC), "ek_cert" (PEM / base64 DER), "ek_chain"?,
   // "ek_public"?} -> 201 with a MakeCredential challenge for the EK (state "pending"), or, when

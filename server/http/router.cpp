@@ -363,7 +363,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
     kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts,
     kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk, kAuditCheckpoint, kAuditReplay, kAuditInclusion,
-    kAuditConsistency, kPolicyRollback, kWhatIf, kClaims
+    kAuditConsistency, kPolicyRollback, kWhatIf, kClaims, kTdxCollateral
   };
   R route = R::kNone;
   if (n == 2 && s[1] == "tenants") route = R::kTenants;
@@ -390,6 +390,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "inclusion") route = R::kAuditInclusion;
   else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "consistency") route = R::kAuditConsistency;
   else if (n == 4 && s[1] == "attestation" && s[2] == "snp" && s[3] == "certs") route = R::kSnpCerts;
+  else if (n == 4 && s[1] == "attestation" && s[2] == "tdx" && s[3] == "collateral") route = R::kTdxCollateral;
   else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments") route = R::kTpmEnroll;
   else if (n == 7 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments" && s[6] == "activate") route = R::kTpmActivate;
   else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "aks") route = R::kTpmAks;
@@ -520,6 +521,10 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     case R::kSnpCerts:
       if (m == "POST") return FromResult(broker_.ImportSnpCert(a, req.body, rid), rid, 201);
       if (m == "GET") return FromResult(broker_.ListSnpCerts(a), rid);
+      return MethodNotAllowed(rid);
+    case R::kTdxCollateral:
+      if (m == "POST") return FromResult(broker_.ImportTdxCollateral(a, req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.GetTdxCollateral(a), rid);
       return MethodNotAllowed(rid);
     case R::kTpmEnroll:
       if (m == "POST") return FromResult(broker_.BeginTpmEnrollment(a, s[2], req.body, rid), rid, 201);

@@ -39,13 +39,7 @@ skr::test::HttpResult Release(Skrd& skrd, int svn, const std::string& vm = "vm")
                    {{"nonce", nonce.json["nonce"]}, {"tee-pubkey", a.tee_pubkey}, {"evidence", a.evidence}});
 }
 
-skr::test::CommandResult Skrctl(Skrd& skrd, const std::string& token, std::vector<std::string> args,
-                                const std::string& stdin_text = "") {
-  args.insert(args.begin(), skr::test::BinaryDir() + "/client/skrctl");
-  return skr::test::RunCommand(args, stdin_text,
-                               {{"SKR_ADDR", skrd.url()}, {"SKR_CACERT", skrd.file("tls/ca.crt")},
-                                {"SKR_TOKEN", token}});
-}
+using skr::test::Skrctl;
 
 skr::test::HttpResult Put(Skrd& skrd, const std::string& target, const Json& body, const std::string& token) {
   return skrd.Request("PUT", target, skr::DumpJson(body), token);

@@ -213,4 +213,12 @@ Attestation MakeSampleAttestation(const std::string& attester_key_pem, const std
   return a;
 }
 
+CommandResult Skrctl(Skrd& skrd, const std::string& token, std::vector<std::string> args,
+                     const std::string& stdin_text) {
+  args.insert(args.begin(), BinaryDir() + "/client/skrctl");
+  return RunCommand(args, stdin_text,
+                    {{"SKR_ADDR", skrd.url()}, {"SKR_CACERT", skrd.file("tls/ca.crt")},
+                     {"SKR_TOKEN", token}});
+}
+
 }  // namespace skr::test

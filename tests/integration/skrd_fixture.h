@@ -106,4 +106,8 @@ Attestation MakeSampleAttestation(const std::string& attester_key_pem, const std
                                   const Json* bind_jwk = nullptr,
                                   const std::string* bind_nonce = nullptr);
 
+// Runs the skrctl binary against `skrd` with `token` (SKR_ADDR, SKR_CACERT, SKR_TOKEN set).
+CommandResult Skrctl(Skrd& skrd, const std::string& token, std::vector<std::string> args,
+                     const std::string& stdin_text = "");
+
 }  // namespace skr::test
