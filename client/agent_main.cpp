@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // skr-agent: attest to skrd and fetch a key (see client/agent.h for the flow and exit codes).
-//   skr-agent evidence --evidence sample|sev-snp|tpm [--nonce N] [attester options]
+//   skr-agent evidence --evidence sample|sev-snp|tdx|tpm [--nonce N] [attester options]
 //     prints this VM's evidence (JSON) without a release, for `skrctl policy scaffold`.
 //   skr-agent fetch --url URL [--url URL2 ...] --tenant T --key K --evidence sample
 //                   --sample-key FILE [--sample-claims FILE] [--cacert FILE]
@@ -15,6 +15,7 @@
 // $SKR_AGENT_CONFIG (client/agent_inputs.h, client/local_config.h); a refusal exits 2.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -40,6 +41,7 @@
 #include "client/sample_attester.h"
 #include "client/snp_attester.h"
 #include "client/stderr_capture.h"
+#include "client/tdx_attester.h"
 #include "client/tpm_attester.h"
 #include "common/ossl.h"
 
@@ -96,6 +98,7 @@ struct Args {
   double connect_timeout = 5;
   double timeout = 10;
   std::string tsm_dir = "/sys/kernel/config/tsm/report";
+  std::string tsm_entry;
   std::string sev_guest = "/dev/sev-guest";
   int vmpl = 0;
   std::string nonce;  // `evidence` only
@@ -164,7 +167,7 @@ Result<void> ApplyTrustedInputs(Args& a) {
   return skr::Ok();
 }
 
-// The attester for --evidence (sample, tpm, sev-snp), from the options. kInvalidArgument.
+// The attester for --evidence (sample, tpm, sev-snp, tdx), from the options. kInvalidArgument.
 Result<std::unique_ptr<EvidenceProvider>> MakeAttester(const Args& a) {
   if (a.evidence == "sample") {
     auto sample = SampleAttester::Load(a.sample_key, a.sample_claims);
@@ -184,9 +187,15 @@ Result<std::unique_ptr<EvidenceProvider>> MakeAttester(const Args& a) {
       tpm.pcrs = std::move(sel).value();
     }
     return std::unique_ptr<EvidenceProvider>(std::make_unique<TpmAttester>(std::move(tpm)));
+  } else if (a.evidence == "tdx") {
+    TdxAttesterOptions tdx;
+    tdx.tsm_report_dir = a.tsm_dir;
+    tdx.entry_name = a.tsm_entry;
+    return std::unique_ptr<EvidenceProvider>(std::make_unique<TdxAttester>(tdx));
   } else {
     SnpAttesterOptions snp;
     snp.tsm_report_dir = a.tsm_dir;
+    snp.tsm_entry = a.tsm_entry;
     snp.sev_guest_device = a.sev_guest;
     snp.vmpl = a.vmpl;
     return std::unique_ptr<EvidenceProvider>(std::make_unique<SnpAttester>(snp));
@@ -195,9 +204,10 @@ Result<std::unique_ptr<EvidenceProvider>> MakeAttester(const Args& a) {
 
 // Checks the evidence options both subcommands take.
 Result<void> CheckEvidenceOptions(const Args& a) {
-  if (a.evidence != "sample" && a.evidence != "sev-snp" && a.evidence != "tpm") {
+  if (a.evidence != "sample" && a.evidence != "sev-snp" && a.evidence != "tpm" &&
+      a.evidence != "tdx") {
     return skr::Error(skr::ErrorCode::kInvalidArgument,
-                      "unsupported evidence type '" + a.evidence + "' (supported: sample, sev-snp, tpm)",
+                      "unsupported evidence type '" + a.evidence + "' (supported: sample, sev-snp, tdx, tpm)",
                       "bad_evidence_type");
   }
   if (a.evidence == "tpm" && a.ak_id.empty()) {
@@ -208,6 +218,17 @@ Result<void> CheckEvidenceOptions(const Args& a) {
     return skr::Error(skr::ErrorCode::kInvalidArgument, "--evidence sample needs --sample-key FILE");
   }
   if (a.vmpl < 0 || a.vmpl > 3) return skr::Error(skr::ErrorCode::kInvalidArgument, "--vmpl must be 0..3");
+  // A configfs entry name, never a path.
+  const bool entry_ok =
+      a.tsm_entry.size() <= 64 &&
+      std::all_of(a.tsm_entry.begin(), a.tsm_entry.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+      });
+  if (!entry_ok) {
+    return skr::Error(skr::ErrorCode::kInvalidArgument,
+                      "--tsm-entry must be a name of at most 64 [A-Za-z0-9_-]");
+  }
   return skr::Ok();
 }
 
@@ -371,7 +392,7 @@ int main(int argc, char** argv) {
       ->required();
   fetch->add_option("--tenant", a.tenant, "tenant name")->required();
   fetch->add_option("--key", a.key, "key name")->required();
-  fetch->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tpm")->required();
+  fetch->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tdx | tpm")->required();
   fetch->add_option("--tcti", a.tcti,
                     "tpm: TSS2 TCTI, only device:/dev/... (default: tcti in the local agent "
                     "config, else $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
@@ -385,6 +406,8 @@ int main(int argc, char** argv) {
   fetch->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
   fetch->add_option("--tsm-dir", a.tsm_dir,
                     "configfs-tsm report directory (default /sys/kernel/config/tsm/report)");
+  fetch->add_option("--tsm-entry", a.tsm_entry,
+                    "configfs-tsm entry to use, e.g. one an operator made (default: a fresh one)");
   fetch->add_option("--sev-guest", a.sev_guest, "SEV guest device (default /dev/sev-guest)");
   fetch->add_option("--vmpl", a.vmpl, "VMPL to request the SNP report at (default 0)");
   fetch->add_option("--sample-claims", a.sample_claims,
@@ -409,7 +432,7 @@ int main(int argc, char** argv) {
   CLI::App* ev = app.add_subcommand(
       "evidence", "collect this VM's evidence without a release and print it (JSON), e.g. for "
                   "`skrctl policy scaffold --from-evidence`");
-  ev->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tpm")->required();
+  ev->add_option("--evidence", a.evidence, "evidence type: sample | sev-snp | tdx | tpm")->required();
   ev->add_option("--nonce", a.nonce, "report data = SHA-384 of this text (default: zeros)");
   ev->add_option("--tcti", a.tcti, "tpm: TSS2 TCTI (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0)");
   ev->add_option("--ak-id", a.ak_id, "tpm: the AK enrolment id from `skrctl tpm enroll`");
@@ -419,6 +442,7 @@ int main(int argc, char** argv) {
   ev->add_option("--sample-key", a.sample_key, "sample attester private key (PEM)");
   ev->add_option("--sample-claims", a.sample_claims, "JSON object of sample claims");
   ev->add_option("--tsm-dir", a.tsm_dir, "configfs-tsm report directory");
+  ev->add_option("--tsm-entry", a.tsm_entry, "configfs-tsm entry to use (default: a fresh one)");
   ev->add_option("--sev-guest", a.sev_guest, "SEV guest device (default /dev/sev-guest)");
   ev->add_option("--vmpl", a.vmpl, "VMPL to request the SNP report at (default 0)");
   try {

@@ -96,7 +96,35 @@ Result<Scaffold> BuildScaffold(const Json& claims, bool pin_machine) {
     }
     s.Skip("report_data (per request)");
   }
-  if (!snp && !tpm && tee != "sample") {
+  if (tee == "tdx") {
+    s.Pin(claims, "tdx.mrtd", "in",
+          "the initial TD measurement of this image (add those of other images you trust)");
+    s.Fixed("tdx.td_attributes.debug", "equals", false,
+            "debugging off: a debug TD can be read by the host");
+    if (claims.value("tdx.td_attributes.debug", false)) {
+      s.comments.push_back("WARNING: this evidence is a debug TD, so this policy denies it: "
+                           "launch the TD without debug");
+    }
+    for (int i = 0; i < 3; ++i) {
+      s.Pin(claims, "tdx.rtmr" + std::to_string(i), "equals",
+            "as measured in this boot (firmware, boot loader and kernel; re-scaffold after updates)");
+    }
+    s.Pin(claims, "tdx.mrconfigid", "equals", "the configuration the host launched the TD with");
+    s.Pin(claims, "tdx.xfam", "equals", "the CPU extended features enabled for the TD");
+    s.Fixed("tdx.tcb_status", "in", Json::array({"UpToDate"}),
+            "Intel's verdict on the platform TCB from the imported collateral (today's: " +
+                claims.value("tdx.tcb_status", std::string("?")) +
+                "; add SWHardeningNeeded if you accept it)");
+    s.Pin(claims, "tdx.qe_svn", "greaterOrEquals", "quoting enclave floor = today's value");
+    s.Pin(claims, "tdx.pce_svn", "greaterOrEquals", "PCE floor = today's value");
+    if (pin_machine) {
+      s.Pin(claims, "tdx.fmspc", "equals", "this platform family (--pin-machine)");
+    } else {
+      s.Skip("tdx.fmspc (a platform family; --pin-machine pins it)");
+    }
+    s.Skip("tdx.rtmr3, tdx.report_data, report_data (per boot or runtime)");
+  }
+  if (!snp && !tpm && tee != "sample" && tee != "tdx") {
     return Error(ErrorCode::kInvalidArgument, "no scaffold for evidence type '" + tee + "'");
   }
   return s;

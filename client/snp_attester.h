@@ -39,6 +39,7 @@ struct SnpAttesterOptions {
   std::string tsm_report_dir = "/sys/kernel/config/tsm/report";
   std::string sev_guest_device = "/dev/sev-guest";
   int vmpl = 0;
+  std::string tsm_entry;  // configfs-tsm entry to use (empty: a fresh one per report)
 };
 
 class SnpAttester final : public EvidenceProvider {

@@ -11,57 +11,14 @@
 
 #include "client/snp_attester.h"
 #include "common/encoding.h"
+#include "tests/client/fake_tsm.h"
 #include "tests/support/test_support.h"
 
 using skr::client::CollectSnpViaConfigfsTsm;
+using skr::test::FakeTsm;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct FakeTsm {
-  skr::test::TempDir tmp;
-  std::string report_dir;
-  std::string entry = "skr-test";
-  std::atomic<bool> stop{false};
-  int generation_step = 1;      // how much one inblob write bumps generation
-  bool echo_report_data = true;  // false: a provider that ignores inblob
-  std::thread kernel;
-
-  FakeTsm() {
-    report_dir = tmp.file("report");
-    fs::create_directories(report_dir + "/" + entry);
-    Put("provider", "sev_guest\n");
-    Put("generation", "0\n");
-    Put("inblob", "");
-    Put("privlevel", "");
-  }
-  ~FakeTsm() {
-    stop = true;
-    if (kernel.joinable()) kernel.join();
-  }
-  std::string Path(const std::string& f) const { return report_dir + "/" + entry + "/" + f; }
-  void Put(const std::string& f, const std::string& data) {
-    skr::test::WriteFile(Path(f) + ".tmp", data, 0644);
-    fs::rename(Path(f) + ".tmp", Path(f));
-  }
-  void Start() {
-    kernel = std::thread([this] {
-      while (!stop) {
-        std::error_code ec;
-        if (fs::file_size(Path("inblob"), ec) == 64 && !fs::exists(Path("outblob"))) {
-          std::string in = skr::test::ReadFileOrFail(Path("inblob"));
-          std::string report(1184, '\0');
-          report[0] = 2;  // VERSION
-          if (echo_report_data) report.replace(0x50, 64, in);
-          Put("generation", std::to_string(generation_step) + "\n");
-          Put("auxblob", "CERT-TABLE");
-          Put("outblob", report);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-    });
-  }
-};
 
 std::array<std::uint8_t, 64> Rd() {
   std::array<std::uint8_t, 64> rd{};
@@ -103,7 +60,11 @@ TEST_CASE("configfs-tsm: rejects a concurrent writer and a report without our da
   }
   SECTION("REPORT_DATA not echoed") {
     FakeTsm tsm;
-    tsm.echo_report_data = false;
+    tsm.make_outblob = [](const std::string&) {  // a provider that ignores inblob
+      std::string report(1184, '\0');
+      report[0] = 2;
+      return report;
+    };
     tsm.Start();
     auto out = CollectSnpViaConfigfsTsm(tsm.report_dir, Rd(), 0, tsm.entry);
     CHECK(skr::test::ReasonOf(out) == "tsm_failed");

@@ -8,6 +8,7 @@
 
 #include "common/encoding.h"
 #include "common/jose.h"
+#include "tests/client/fake_tsm.h"
 #include "tests/integration/skrd_fixture.h"
 #include "tests/support/intel_test_pki.h"
 
@@ -181,4 +182,60 @@ TEST_CASE("TDX collateral import: refused unless it verifies to a trusted root",
   auto junk = w.skrd->Post("/v1/attestation/tdx/collateral", {{"tcb_info", "{}"}}, w.skrd->operator_token());
   CHECK(junk.status == 400);
   CHECK(junk.body.find("tdx_collateral_malformed") != std::string::npos);
+}
+
+TEST_CASE("TDX: skr-agent attests through configfs-tsm, and a scaffolded policy grants it",
+          "[integration][tdx][agent]") {
+  World w;
+  REQUIRE(w.Import(Pki().TcbInfoBody(w.now - 60, w.now + 30 * 86400)).exit_code == 0);
+  const std::string agent = skr::test::BinaryDir() + "/client/skr-agent";
+  // The TD's quote generation service: the test PKI quotes whatever REPORTDATA was asked for.
+  const auto quote_for = [](const std::string& inblob) {
+    TestTdQuote q;
+    std::copy(inblob.begin(), inblob.end(), q.report_data.begin());
+    q.mrtd = Mrtd(0x20);
+    const auto bytes = Pki().Quote(q);
+    return std::string(bytes.begin(), bytes.end());
+  };
+
+  // 1. Evidence without a release, then a policy scaffolded from it.
+  {
+    skr::test::FakeTsm tsm("tdx_guest");
+    tsm.make_outblob = quote_for;
+    tsm.Start();
+    auto ev = skr::test::RunCommand({agent, "evidence", "--evidence", "tdx", "--tsm-dir",
+                                     tsm.report_dir, "--tsm-entry", tsm.entry});
+    INFO(ev.err);
+    REQUIRE(ev.exit_code == 0);
+    skr::test::WriteFile(w.skrd->file("ev.json"), ev.out);
+  }
+  auto scaffold = skr::test::Skrctl(*w.skrd, w.admin,
+                                    {"policy", "scaffold", "--from-evidence", w.skrd->file("ev.json")});
+  INFO(scaffold.out << scaffold.err);
+  REQUIRE(scaffold.exit_code == 0);
+  CHECK(scaffold.out.find("tdx.mrtd") != std::string::npos);
+  CHECK(scaffold.out.find("tdx.td_attributes.debug") != std::string::npos);
+  skr::test::WriteFile(w.skrd->file("scaffold.json"), scaffold.out);
+  auto put = skr::test::Skrctl(*w.skrd, w.admin,
+                               {"policy", "put", "--tenant", "acme", "td", "--file",
+                                w.skrd->file("scaffold.json")});
+  INFO(put.out << put.err);
+  REQUIRE(put.exit_code == 0);
+
+  // 2. A release with skr-agent fetch --evidence tdx under the scaffolded policy.
+  skr::test::FakeTsm tsm("tdx_guest");
+  tsm.make_outblob = quote_for;
+  tsm.Start();
+  auto fetch = skr::test::RunCommand({agent, "fetch", "--url", w.skrd->url(), "--cacert",
+                                      w.skrd->file("tls/ca.crt"), "--tenant", "acme", "--key", "disk",
+                                      "--evidence", "tdx", "--tsm-dir", tsm.report_dir,
+                                      "--tsm-entry", tsm.entry, "--retries", "0", "--out",
+                                      w.skrd->file("key.bin")},
+                                     "", {{"SKR_AGENT_CONFIG", ""}}, 60);
+  INFO(fetch.err);
+  CHECK(fetch.exit_code == 0);
+  CHECK(skr::test::ReadFileOrFail(w.skrd->file("key.bin")).size() == 32);
+  auto audit = w.skrd->Get("/v1/audit/entries?decision=granted", w.skrd->operator_token());
+  REQUIRE(audit.json["entries"].size() == 1);
+  CHECK(audit.json["entries"][0]["evidence_type"] == "tdx");
 }
