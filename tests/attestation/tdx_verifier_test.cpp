@@ -24,22 +24,16 @@ class FixedSource final : public TdxCollateralSource {
   std::shared_ptr<const TdxCollateralSet> Current() const override { return set; }
 };
 
-class FixedClock final : public Clock {
- public:
-  std::int64_t now = 0;
-  std::int64_t NowUnix() const override { return now; }
-};
-
 struct World {
   test::IntelTestPki pki;
-  FixedClock clock;
+  FakeClock clock{0};
   FixedSource source;
   std::unique_ptr<TdxVerifier> verifier;
   std::int64_t t0 = 0;
 
   World() {
     t0 = std::time(nullptr);
-    clock.now = t0;
+    clock.Set(t0);
     TdxVerifierOptions opts;
     auto roots = ParseCertificatesPem(pki.RootPem());
     REQUIRE(roots.has_value());
@@ -109,7 +103,7 @@ TEST_CASE("TDX verifier: a test-PKI quote with current collateral gives claims a
     RecordedState state;
     state.time = w.t0;
     for (const auto& [name, bytes] : v->collateral_bytes) state.collateral[name] = bytes;
-    w.clock.now = w.t0 + 10 * 86400;
+    w.clock.Set(w.t0 + 10 * 86400);
     CHECK(test::ReasonOf(w.verifier->Verify(w.Evidence(q))) == "tdx_collateral_stale");
     auto replay = w.verifier->VerifyRecorded(w.Evidence(q), state);
     INFO((replay ? "" : replay.error().message()));
@@ -141,9 +135,9 @@ TEST_CASE("TDX verifier: statuses and refusals from the collateral", "[tdx][veri
   }
   SECTION("collateral past nextUpdate beyond the grace") {
     w.Import(w.Texts());
-    w.clock.now = w.t0 + 86400 + 3600 + 10;
+    w.clock.Set(w.t0 + 86400 + 3600 + 10);
     CHECK(test::ReasonOf(w.verifier->Verify(w.Evidence())) == "tdx_collateral_stale");
-    w.clock.now = w.t0 + 86400 + 1800;  // inside the grace
+    w.clock.Set(w.t0 + 86400 + 1800);  // inside the grace
     CHECK(w.verifier->Verify(w.Evidence()).has_value());
   }
   SECTION("a TDX module below every level: not supported") {

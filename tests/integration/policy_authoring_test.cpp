@@ -295,9 +295,14 @@ TEST_CASE("Policy scaffold: skr-agent evidence -> skrctl policy scaffold -> put 
     CHECK_THAT(none.err, Catch::Contains(skrd.file("no-sev-guest") + ": cannot open"));
   }
   SECTION("an unknown evidence type for the agent is a usage error") {
-    auto bad = agent({"evidence", "--evidence", "tdx"});
+    auto bad = agent({"evidence", "--evidence", "nitro"});
     CHECK(bad.exit_code == 2);
-    CHECK_THAT(bad.err, Catch::Contains("unsupported evidence type 'tdx'"));
+    CHECK_THAT(bad.err, Catch::Contains("unsupported evidence type 'nitro'"));
+  }
+  SECTION("without TDX, the agent says which provider it asked") {
+    auto none = agent({"evidence", "--evidence", "tdx", "--tsm-dir", skrd.file("no-tsm")});
+    CHECK(none.exit_code == 3);
+    CHECK_THAT(none.err, Catch::Contains("no TDX quote from configfs-tsm (provider tdx_guest)"));
   }
 }
 
