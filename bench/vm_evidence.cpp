@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "bench/vm_evidence.h"
 
+#include "tests/support/intel_test_pki.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <span>
@@ -67,6 +69,11 @@ Result<std::unique_ptr<EvidenceFactory>> EvidenceFactory::Create(const EvidenceO
   if (options.evidence == "sample") {
     SKR_TRY(std::string pem, ReadFile(options.attester_key));
     SKR_TRY(f->attester_, LoadPrivateKeyPem(pem));
+  } else if (options.evidence == "tdx") {
+    if (options.tdx_seed.empty()) {
+      return Error(ErrorCode::kInvalidArgument, "--evidence tdx needs --tdx-seed");
+    }
+    f->intel_ = std::make_unique<test::IntelTestPki>(options.tdx_seed);
   } else {
     SKR_TRY(std::string key_pem, ReadFile(options.snp_vcek_key));
     SKR_TRY(f->vcek_pem_, ReadFile(options.snp_vcek));
@@ -102,7 +109,11 @@ Result<std::string> EvidenceFactory::ReleaseBody(int vm, const std::string& nonc
   std::vector<std::uint8_t> rd(digest.begin(), digest.end());
   rd.resize(64, 0);
   Json evidence;
-  if (!azure_.empty()) {
+  if (intel_) {
+    test::TestTdQuote q;
+    std::copy(rd.begin(), rd.end(), q.report_data.begin());
+    evidence = {{"type", "tdx"}, {"quote", Base64Encode(intel_->Quote(q))}};
+  } else if (!azure_.empty()) {
     evidence = azure_[static_cast<std::size_t>(vm) % azure_.size()]->Evidence(digest, vcek_pem_);
   } else if (vcek_key_) {
     test::TestSnpReport rep;

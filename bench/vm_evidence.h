@@ -9,6 +9,9 @@
 //                around an SNP report (REPORT_DATA = SHA-256(runtime JSON) || 0); per release, a
 //                fresh TPM quote (SHA-256 PCRs 0..7, extraData = the binding digest),
 //                RSASSA-SHA256.
+//   tdx          a TD quote (v4) from the Intel-shaped test PKI (tests/support/intel_test_pki.h)
+//                of --tdx-seed: per release, an attestation-key signature over the quote (the QE
+//                report and its PCK signature too, as the test PKI builds whole quotes).
 // `tpm` evidence (skr-agent's, with an enrolled AK) is not simulated.
 // Key generation is not what is measured: keys come from a small pool shared round robin.
 #pragma once
@@ -25,14 +28,20 @@
 namespace skr::bench {
 
 struct EvidenceOptions {
-  std::string evidence = "sample";   // sample | sev-snp | az-snp-vtpm
+  std::string evidence = "sample";   // sample | sev-snp | az-snp-vtpm | tdx
   std::string key_type = "ec-p384";  // ec-p384 | ec-p256 | rsa-3072
   std::string attester_key;          // sample attester private key (PEM file)
   std::string snp_vcek_key;          // VCEK private key of the test PKI (PEM file)
   std::string snp_vcek;              // VCEK certificate (PEM file), sent with each report
+  std::string tdx_seed;              // tdx: seed of the Intel-shaped test PKI
 };
 
 class AzureVm;
+}  // namespace skr::bench
+namespace skr::test {
+class IntelTestPki;
+}  // namespace skr::test
+namespace skr::bench {
 
 // Evidence for `vms` simulated VMs. Thread-safe after Create (Body may run on many threads).
 class EvidenceFactory {
@@ -51,6 +60,7 @@ class EvidenceFactory {
   std::vector<EvpPkeyPtr> eph_;
   std::vector<Json> jwks_;
   std::vector<std::unique_ptr<AzureVm>> azure_;
+  std::unique_ptr<test::IntelTestPki> intel_;
 };
 
 }  // namespace skr::bench

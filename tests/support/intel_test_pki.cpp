@@ -4,9 +4,11 @@
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "common/clock.h"
 #include "common/encoding.h"
+#include "common/ossl.h"
 #include "common/json.h"
 #include "tests/support/test_certs.h"
 
@@ -26,6 +28,47 @@ EvpPkeyPtr NewP256() {
   EvpPkeyPtr key(EVP_EC_gen("P-256"));
   CheckPki(key != nullptr, "EVP_EC_gen");
   return key;
+}
+
+using EcGroupPtr = std::unique_ptr<EC_GROUP, OsslFree<&EC_GROUP_free>>;
+using EcPointPtr = std::unique_ptr<EC_POINT, OsslFree<&EC_POINT_free>>;
+
+// A P-256 key whose private scalar is SHA-256(seed || 0 || label || counter), the first such value
+// in [1, n-1].
+EvpPkeyPtr SeededP256(std::string_view seed, std::string_view label) {
+  EcGroupPtr group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  CheckPki(group != nullptr, "EC_GROUP");
+  for (std::uint8_t counter = 0; counter < 16; ++counter) {
+    std::string input(seed);
+    input.push_back('\0');
+    input.append(label);
+    input.push_back(static_cast<char>(counter));
+    const auto digest = Sha256(input);
+    BignumPtr d(BN_bin2bn(digest.data(), 32, nullptr));
+    if (!d || BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(group.get())) >= 0) continue;
+    EcPointPtr pub(EC_POINT_new(group.get()));
+    CheckPki(pub != nullptr &&
+                 EC_POINT_mul(group.get(), pub.get(), d.get(), nullptr, nullptr, nullptr) == 1,
+             "EC_POINT_mul");
+    std::uint8_t point[65];
+    CheckPki(EC_POINT_point2oct(group.get(), pub.get(), POINT_CONVERSION_UNCOMPRESSED, point,
+                                sizeof(point), nullptr) == sizeof(point),
+             "point2oct");
+    OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
+    CheckPki(bld && OSSL_PARAM_BLD_push_utf8_string(bld.get(), "group", "P-256", 0) == 1 &&
+                 OSSL_PARAM_BLD_push_BN(bld.get(), "priv", d.get()) == 1 &&
+                 OSSL_PARAM_BLD_push_octet_string(bld.get(), "pub", point, sizeof(point)) == 1,
+             "params");
+    OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    EVP_PKEY* key = nullptr;
+    CheckPki(params && ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+                 EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_KEYPAIR, params.get()) == 1,
+             "EVP_PKEY_fromdata");
+    return EvpPkeyPtr(key);
+  }
+  CheckPki(false, "no scalar from the seed");
+  return nullptr;
 }
 
 void SignCert(X509* cert, EVP_PKEY* key) {
@@ -156,6 +199,17 @@ std::string QeMrSignerHex() { return Hex(std::vector<std::uint8_t>(32, kQeMrSign
 IntelTestPki::IntelTestPki()
     : root_key_(NewP256()), ca_key_(NewP256()), pck_key_(NewP256()), tcb_key_(NewP256()),
       ak_key_(NewP256()) {
+  Issue();
+}
+
+IntelTestPki::IntelTestPki(std::string_view seed)
+    : root_key_(SeededP256(seed, "root")), ca_key_(SeededP256(seed, "pck-ca")),
+      pck_key_(SeededP256(seed, "pck")), tcb_key_(SeededP256(seed, "tcb-signing")),
+      ak_key_(SeededP256(seed, "attestation-key")) {
+  Issue();
+}
+
+void IntelTestPki::Issue() {
   root_ = MakeTestCert(kOrg, "Test SGX Root CA", "Test SGX Root CA", 1, root_key_.get(), true);
   SignCert(root_.get(), root_key_.get());
   ca_ = MakeTestCert(kOrg, "Test SGX PCK Platform CA", "Test SGX Root CA", kPckCaSerial,
@@ -167,6 +221,7 @@ IntelTestPki::IntelTestPki()
   SignCert(pck_.get(), ca_key_.get());
   tcb_signer_ = MakeTestCert(kOrg, "Test SGX TCB Signing", "Test SGX Root CA", 3, tcb_key_.get(), false);
   SignCert(tcb_signer_.get(), root_key_.get());
+  chain_pem_ = CertPem(pck_.get()) + CertPem(ca_.get()) + CertPem(root_.get());
 }
 
 std::string IntelTestPki::RootPem() const { return CertPem(root_.get()); }
@@ -219,7 +274,7 @@ std::vector<std::uint8_t> IntelTestPki::Quote(const TestTdQuote& q) const {
   Put(qe, bound_hash);
   Zeros(qe, 32);
 
-  const std::string chain = CertPem(pck_.get()) + CertPem(ca_.get()) + CertPem(root_.get());
+  const std::string& chain = chain_pem_;
   std::vector<std::uint8_t> cert_data;
   Put(cert_data, qe);
   Put(cert_data, SignRaw(pck_key_.get(), qe));

@@ -37,8 +37,12 @@ class IntelTestPki {
   static constexpr std::array<std::uint8_t, 6> kFmspc = {0x11, 0x22, 0x33, 0x00, 0x00, 0x00};
   static constexpr long kPckSerial = 7;
   static constexpr long kPckCaSerial = 2;
-  // The PCK's SGX TCB: components 5 5 2 2 3 1 0 3 0..., PCESVN 11.
+  // The PCK's SGX TCB: components 5 5 2 2 3 1 0 3 0..., PCESVN 11. Fresh random keys.
   IntelTestPki();
+  // Keys derived from `seed` (SHA-256 of seed and the key's role): two processes given the same
+  // seed share the PKI (a benchmark's setup tool writes the root and collateral for skrd, its
+  // load generator quotes with the same keys). Tests and benchmarks only.
+  explicit IntelTestPki(std::string_view seed);
   std::string RootPem() const;
   std::string TcbSigningChainPem() const;  // TCB signing certificate, then the root
   std::vector<std::uint8_t> Quote(const TestTdQuote& q) const;
@@ -58,9 +62,11 @@ class IntelTestPki {
   static TestTcbLevel MatchingLevel();
 
  private:
+  void Issue();
   std::string SignedBody(const char* member, const std::string& inner) const;
   EvpPkeyPtr root_key_, ca_key_, pck_key_, tcb_key_, ak_key_;
   X509Ptr root_, ca_, pck_, tcb_signer_;
+  std::string chain_pem_;  // PCK, PCK CA, root: the quote's certification data
 };
 
 }  // namespace skr::test
