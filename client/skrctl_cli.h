@@ -136,5 +136,18 @@ void AddAuditCommands(CLI::App& app, const On& on);
 void AddPolicyCommands(CLI::App& app, const On& on);
 // `skrctl tdx import-collateral|collateral` (client/skrctl_tdx.cpp).
 void AddTdxCommands(CLI::App& app, const On& on);
+// One file per command group: client/skrctl_<group>.cpp.
+void AddTenantCommands(CLI::App& app, const On& on);
+void AddTokenCommands(CLI::App& app, const On& on);
+void AddKeyCommands(CLI::App& app, const On& on);
+void AddAttestCommands(CLI::App& app, const On& on);
+void AddSnpCommands(CLI::App& app, const On& on);
+void AddTpmCommands(CLI::App& app, const On& on);
+
+// Raw key material from a file or stdin ('-'), base64-encoded for the API; the plaintext copy is
+// wiped, the encoded string is the caller's to wipe (client/skrctl_io.cpp).
+Result<std::string> ReadMaterialBase64(const std::string& path);
+// Wipes body["material"] (and nothing else) after a request was sent.
+void WipeMaterial(Json& body);
 
 }  // namespace skr::client::cli

@@ -114,4 +114,25 @@ std::optional<std::int64_t> ParseDuration(std::string_view text) {
   return n * unit;
 }
 
+constexpr std::size_t kMaxMaterialBytes = 64u << 10;
+
+// Raw key material from a file or stdin, base64-encoded for the API. The plaintext copy is
+// wiped; the encoded string is the caller's to wipe.
+Result<std::string> ReadMaterialBase64(const std::string& path) {
+  SKR_TRY(std::string raw, ReadInput(path, kMaxMaterialBytes));
+  skr::SecretBytes material = skr::SecretBytes::CopyFrom(skr::AsBytes(raw));
+  OPENSSL_cleanse(raw.data(), raw.size());
+  if (material.empty()) return Error(ErrorCode::kInvalidArgument, "key material is empty");
+  return skr::Base64Encode(material.Reveal());
+}
+
+// Wipes the base64 material inside a request body after it was sent (best effort: cpprestsdk
+// keeps its own copy of the serialized body until the request completes).
+void WipeMaterial(Json& body) {
+  if (body.is_object() && body.contains("material") && body["material"].is_string()) {
+    auto& s = body["material"].get_ref<std::string&>();
+    OPENSSL_cleanse(s.data(), s.size());
+  }
+}
+
 }  // namespace skr::client::cli
