@@ -342,6 +342,8 @@ int ExitCodeFor(const Error& error) {
       return kExitDenied;
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kNotFound:
+    case ErrorCode::kMethodNotAllowed:
+    case ErrorCode::kUnsupportedMediaType:
     case ErrorCode::kAlreadyExists:
     case ErrorCode::kFailedPrecondition:
     case ErrorCode::kGone:

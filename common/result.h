@@ -23,6 +23,8 @@ enum class ErrorCode {
   kPermissionDenied,    // 403: token lacks the role or tenant
   kPolicyDenied,        // 403: release policy evaluated to false
   kNotFound,            // 404
+  kMethodNotAllowed,    // 405: the path exists, the method does not
+  kUnsupportedMediaType,  // 415: a body that is not application/json
   kAlreadyExists,       // 409
   kFailedPrecondition,  // 409: e.g. key version disabled
   kGone,                // 410: key version destroyed

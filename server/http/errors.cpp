@@ -16,6 +16,8 @@ unsigned HttpStatusFor(ErrorCode code) {
     case ErrorCode::kPermissionDenied: return 403;
     case ErrorCode::kPolicyDenied: return 403;
     case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kMethodNotAllowed: return 405;
+    case ErrorCode::kUnsupportedMediaType: return 415;
     case ErrorCode::kAlreadyExists: return 409;
     case ErrorCode::kFailedPrecondition: return 409;
     case ErrorCode::kGone: return 410;

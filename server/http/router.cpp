@@ -133,15 +133,9 @@ Response FromVoid(const Result<void>& r, const std::string& rid) {
 }
 
 Response MethodNotAllowed(const std::string& rid) {
-  Response r = ProblemResponse(Error(ErrorCode::kInvalidArgument, "method not allowed",
-                                     "method_not_allowed"),
-                               rid);
-  r.status = 405;
-  Json body = ParseJson(r.body).value();
-  body["status"] = 405;
-  body["title"] = StatusTitle(405);
-  r.body = DumpJson(body);
-  return r;
+  return ProblemResponse(Error(ErrorCode::kMethodNotAllowed, "method not allowed",
+                               "method_not_allowed"),
+                         rid);
 }
 
 Response NotFound(const std::string& rid) {
@@ -313,7 +307,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     return ProblemResponse(e, rid);
   }
   if ((m == "POST" || m == "PUT") && !IsJsonContentType(req.content_type)) {
-    Error e(ErrorCode::kInvalidArgument, "Content-Type must be application/json",
+    Error e(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json",
             "unsupported_media_type");
     if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
@@ -327,7 +321,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   if (is_release) {
     if (m != "POST") {
       broker_.AuditRejectedRelease(
-          s[2], s[4], Error(ErrorCode::kInvalidArgument, "method not allowed", "method_not_allowed"),
+          s[2], s[4], Error(ErrorCode::kMethodNotAllowed, "method not allowed", "method_not_allowed"),
           rid, req.source);
       return MethodNotAllowed(rid);
     }

@@ -82,7 +82,13 @@ TEST_CASE("Router: problem documents follow RFC 7807", "[server][router]") {
 
 TEST_CASE("Router: methods, auth and content type", "[server][router]") {
   Env e;
-  CHECK(e.Do("DELETE", "/v1/challenge").status == 405);
+  // 405 and 415 come from their ErrorCodes (problem type, status and title agree).
+  auto not_allowed = e.Do("DELETE", "/v1/challenge");
+  CHECK(not_allowed.status == 405);
+  auto not_allowed_body = skr::ParseJson(not_allowed.body).value();
+  CHECK(not_allowed_body["status"] == 405);
+  CHECK(not_allowed_body["title"] == "Method Not Allowed");
+  CHECK(not_allowed_body["type"] == "urn:skr:problem:method_not_allowed");
   CHECK(e.Do("GET", "/v1/tenants").status == 401);
   CHECK(e.Do("GET", "/v1/tenants", "", "skr_bogus").status == 401);
   CHECK(e.Do("GET", "/v1/tenants", "", e.op).status == 200);
@@ -91,7 +97,12 @@ TEST_CASE("Router: methods, auth and content type", "[server][router]") {
   r.target = "/v1/challenge";
   r.body = "{}";
   r.content_type = "application/x-www-form-urlencoded";
-  CHECK(e.router->Handle(r).status == 400);
+  auto media = e.router->Handle(r);
+  CHECK(media.status == 415);
+  auto media_body = skr::ParseJson(media.body).value();
+  CHECK(media_body["status"] == 415);
+  CHECK(media_body["title"] == "Unsupported Media Type");
+  CHECK(media_body["type"] == "urn:skr:problem:unsupported_media_type");
   r.content_type = "application/json; charset=utf-8";
   CHECK(e.router->Handle(r).status == 200);
 }
