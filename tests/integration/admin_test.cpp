@@ -140,7 +140,7 @@ TEST_CASE("Server: health, metrics, unknown routes and methods", "[integration][
   CHECK(skrd.Get("/nope").status == 404);
   CHECK(skrd.Get("/v1/challenge").status == 405);
   auto ct = skrd.Request("POST", "/v1/challenge", "{}", "", "text/plain");
-  CHECK(ct.status == 400);
+  CHECK(ct.status == 415);
   // skrd init on an initialized store fails and changes nothing.
   auto again = skr::test::RunCommand({skr::test::BinaryDir() + "/server/skrd", "init", "--config",
                                       skrd.config_path()});
