@@ -353,11 +353,31 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
 
   // --- admin and auditor endpoints: bearer token ---
   // Route first (so unknown paths are 404 without a token), then authenticate.
+  // TEE-specific endpoints: the declarative tables their modules export (tee_routes.h).
+  {
+    bool path_known = false;
+    for (const TeeRoute& r : tee_routes_) {
+      auto params = MatchTeeRoute(r.pattern, s);
+      if (!params) continue;
+      path_known = true;
+      if (m != r.method) continue;
+      auto actor = broker_.Authenticate(req.authorization);
+      if (!actor) return ProblemResponse(actor.error(), rid);
+      actor->source = req.source;
+      auto result = r.handler(broker_, *actor, *params, req.body, rid);
+      if (r.ok_status == 204) {
+        if (!result) return ProblemResponse(result.error(), rid);
+        return FromVoid(Result<void>{}, rid);
+      }
+      return FromResult(result, rid, r.ok_status);
+    }
+    if (path_known) return MethodNotAllowed(rid);
+  }
+
   enum class R {
     kNone, kTenants, kTenant, kTokens, kToken, kPolicies, kPolicy, kPolicyEval, kKeys, kKey,
-    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kSnpCerts,
-    kTpmEnroll, kTpmActivate, kTpmAks, kTpmAk, kAuditCheckpoint, kAuditReplay, kAuditInclusion,
-    kAuditConsistency, kPolicyRollback, kWhatIf, kClaims, kTdxCollateral
+    kRotate, kVersion, kVersionAction, kKeyPolicy, kVerify, kAuditEntries, kAuditCheckpoint,
+    kAuditReplay, kAuditInclusion, kAuditConsistency, kPolicyRollback, kWhatIf, kClaims
   };
   R route = R::kNone;
   if (n == 2 && s[1] == "tenants") route = R::kTenants;
@@ -383,12 +403,6 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   else if (n == 3 && s[1] == "audit" && s[2] == "replay") route = R::kAuditReplay;
   else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "inclusion") route = R::kAuditInclusion;
   else if (n == 4 && s[1] == "audit" && s[2] == "proof" && s[3] == "consistency") route = R::kAuditConsistency;
-  else if (n == 4 && s[1] == "attestation" && s[2] == "snp" && s[3] == "certs") route = R::kSnpCerts;
-  else if (n == 4 && s[1] == "attestation" && s[2] == "tdx" && s[3] == "collateral") route = R::kTdxCollateral;
-  else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments") route = R::kTpmEnroll;
-  else if (n == 7 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "enrollments" && s[6] == "activate") route = R::kTpmActivate;
-  else if (n == 5 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "aks") route = R::kTpmAks;
-  else if (n == 6 && s[1] == "tenants" && s[3] == "tpm" && s[4] == "aks") route = R::kTpmAk;
   if (route == R::kNone) return NotFound(rid);
 
   auto actor_r = broker_.Authenticate(req.authorization);
@@ -512,26 +526,6 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
                             : route == R::kAuditInclusion ? "inclusion"
                                                           : "consistency",
                          t, rid);
-    case R::kSnpCerts:
-      if (m == "POST") return FromResult(broker_.ImportSnpCert(a, req.body, rid), rid, 201);
-      if (m == "GET") return FromResult(broker_.ListSnpCerts(a), rid);
-      return MethodNotAllowed(rid);
-    case R::kTdxCollateral:
-      if (m == "POST") return FromResult(broker_.ImportTdxCollateral(a, req.body, rid), rid, 201);
-      if (m == "GET") return FromResult(broker_.GetTdxCollateral(a), rid);
-      return MethodNotAllowed(rid);
-    case R::kTpmEnroll:
-      if (m == "POST") return FromResult(broker_.BeginTpmEnrollment(a, s[2], req.body, rid), rid, 201);
-      return MethodNotAllowed(rid);
-    case R::kTpmActivate:
-      if (m == "POST") return FromResult(broker_.ActivateTpmEnrollment(a, s[2], s[5], req.body, rid), rid);
-      return MethodNotAllowed(rid);
-    case R::kTpmAks:
-      if (m == "GET") return FromResult(broker_.ListTpmAks(a, s[2]), rid);
-      return MethodNotAllowed(rid);
-    case R::kTpmAk:
-      if (m == "DELETE") return FromVoid(broker_.DeleteTpmAk(a, s[2], s[5], rid), rid);
-      return MethodNotAllowed(rid);
     case R::kNone:
       break;
   }

@@ -17,6 +17,7 @@
 
 #include "server/broker/audit_service.h"
 #include "server/broker/broker.h"
+#include "server/broker/tee_routes.h"
 #include "server/http/message.h"
 #include "server/http/rate_limit.h"
 
@@ -54,6 +55,7 @@ class Router {
  private:
   Response Dispatch(const Request& request, const std::string& request_id);
   Broker& broker_;
+  const std::vector<TeeRoute> tee_routes_ = AllTeeRoutes();  // server/broker/tee_routes.h
   AuditService* audit_service_ = nullptr;
   std::array<std::atomic<std::uint64_t>, 6> status_class_{};  // 1xx..5xx, index 1..5
   std::atomic<std::uint64_t> requests_{0};

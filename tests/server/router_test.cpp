@@ -90,6 +90,10 @@ TEST_CASE("Router: methods, auth and content type", "[server][router]") {
   CHECK(not_allowed_body["title"] == "Method Not Allowed");
   CHECK(not_allowed_body["type"] == "urn:skr:problem:method_not_allowed");
   CHECK(e.Do("GET", "/v1/tenants").status == 401);
+  // A TEE route (declarative table): wrong method 405, right method needs a token.
+  CHECK(e.Do("DELETE", "/v1/attestation/tdx/collateral").status == 405);
+  CHECK(e.Do("GET", "/v1/attestation/tdx/collateral").status == 401);
+  CHECK(e.Do("GET", "/v1/attestation/tdx/nothing").status == 404);
   CHECK(e.Do("GET", "/v1/tenants", "", "skr_bogus").status == 401);
   CHECK(e.Do("GET", "/v1/tenants", "", e.op).status == 200);
   http::Request r;

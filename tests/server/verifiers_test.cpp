@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "server/broker/tee_routes.h"
 #include "server/verifiers.h"
 
 namespace skr::server {
@@ -60,6 +61,30 @@ TEST_CASE("Verifier table: a bad file named by a row's config is that row's erro
   auto built = BuildVerifiers(cfg, registry, VerifierDeps{clock});
   REQUIRE(!built.has_value());
   CHECK(built.error().message().find("attestation.tdx.extra_roots") != std::string::npos);
+}
+
+}  // namespace skr::server
+
+namespace skr::server {
+
+TEST_CASE("TEE routes: patterns match whole paths and pass their parameters in order",
+          "[server][tee_routes]") {
+  const std::vector<std::string> path = {"v1", "tenants", "acme", "tpm", "aks", "ak_1"};
+  auto p = MatchTeeRoute("/v1/tenants/{tenant}/tpm/aks/{id}", path);
+  REQUIRE(p.has_value());
+  CHECK(*p == std::vector<std::string>{"acme", "ak_1"});
+  CHECK(!MatchTeeRoute("/v1/tenants/{tenant}/tpm/aks", path).has_value());  // shorter
+  CHECK(!MatchTeeRoute("/v1/tenants/{tenant}/tpm/aks/{id}/x", path).has_value());  // longer
+  CHECK(!MatchTeeRoute("/v1/tenants/{tenant}/tpm/enrollments/{id}", path).has_value());
+  // Every TEE route is one method and pattern, none registered twice.
+  std::set<std::string> seen;
+  for (const TeeRoute& r : AllTeeRoutes()) {
+    CHECK(seen.insert(std::string(r.method) + " " + r.pattern).second);
+    CHECK(std::string(r.pattern).rfind("/v1/", 0) == 0);
+  }
+  CHECK(seen.count("POST /v1/attestation/tdx/collateral") == 1);
+  CHECK(seen.count("GET /v1/attestation/snp/certs") == 1);
+  CHECK(seen.count("DELETE /v1/tenants/{tenant}/tpm/aks/{id}") == 1);
 }
 
 }  // namespace skr::server
