@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attestation/tdx/collateral.h"
 
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -12,6 +9,7 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/ossl.h"
+#include "attestation/tdx/verify.h"
 #include "common/x509.h"
 
 namespace skr::attestation::tdx {
@@ -316,23 +314,7 @@ Result<void> VerifyCollateralSignature(const SignedBody& signed_body,
                      path.error().message());
   }
   EvpPkeyPtr key(X509_get_pubkey((*certs)[0].get()));
-  EcdsaSigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(signed_body.signature.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(signed_body.signature.data() + 32, 32, nullptr);
-  if (!key || !sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return untrusted("cannot build the signature");
-  }
-  const int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-  std::vector<std::uint8_t> der(static_cast<std::size_t>(std::max(len, 0)));
-  unsigned char* p = der.data();
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (len <= 0 || i2d_ECDSA_SIG(sig.get(), &p) != len || !ctx ||
-      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
-      EVP_DigestVerify(ctx.get(), der.data(), der.size(),
-                       reinterpret_cast<const unsigned char*>(signed_body.inner.data()),
-                       signed_body.inner.size()) != 1) {
+  if (!key || !VerifyP256RawSignature(key.get(), AsBytes(signed_body.inner), signed_body.signature)) {
     return untrusted("signature does not verify with the TCB signing key");
   }
   return {};

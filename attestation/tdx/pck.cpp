@@ -74,16 +74,27 @@ Result<void> Octets(const Tlv& t, std::array<std::uint8_t, N>& out, const char* 
   return {};
 }
 
+// The next SEQUENCE { OID, value } of `r` (every entry of the SGX extension and its TCB).
+struct Entry {
+  Tlv oid, value;
+};
+Result<Entry> ReadEntry(ByteReader& r, const char* what) {
+  SKR_TRY(Tlv pair, ReadTlv(r));
+  if (pair.tag != kTagSequence) return ExtError(std::string(what) + " is not a SEQUENCE");
+  ByteReader pr(pair.value);
+  SKR_TRY(Tlv oid, ReadTlv(pr));
+  SKR_TRY(Tlv value, ReadTlv(pr));
+  if (oid.tag != kTagOid || pr.remaining() != 0) return ExtError(std::string("bad ") + what);
+  return Entry{oid, value};
+}
+
 Result<void> ParseTcb(std::span<const std::uint8_t> seq, PckExtensions& out) {
   ByteReader r(seq);
   std::uint32_t seen = 0;  // bit i: component i+1; bit 16 PCESVN; bit 17 CPUSVN
   while (r.remaining() > 0) {
-    SKR_TRY(Tlv pair, ReadTlv(r));
-    if (pair.tag != kTagSequence) return ExtError("TCB entry is not a SEQUENCE");
-    ByteReader pr(pair.value);
-    SKR_TRY(Tlv oid, ReadTlv(pr));
-    SKR_TRY(Tlv value, ReadTlv(pr));
-    if (oid.tag != kTagOid || pr.remaining() != 0) return ExtError("bad TCB entry");
+    SKR_TRY(Entry entry, ReadEntry(r, "TCB entry"));
+    const Tlv& oid = entry.oid;
+    const Tlv& value = entry.value;
     bool known = false;
     for (std::uint8_t i = 1; i <= 18; ++i) {
       if (!OidIs(oid.value, {0x02, i})) continue;
@@ -131,12 +142,9 @@ Result<PckExtensions> ParsePckExtensions(X509* pck) {
   unsigned seen = 0;  // bit 0 PPID, 1 TCB, 2 PCE-ID, 3 FMSPC, 4 SGX Type
   ByteReader r(top.value);
   while (r.remaining() > 0) {
-    SKR_TRY(Tlv pair, ReadTlv(r));
-    if (pair.tag != kTagSequence) return ExtError("entry is not a SEQUENCE");
-    ByteReader pr(pair.value);
-    SKR_TRY(Tlv oid, ReadTlv(pr));
-    SKR_TRY(Tlv value, ReadTlv(pr));
-    if (oid.tag != kTagOid || pr.remaining() != 0) return ExtError("bad entry");
+    SKR_TRY(Entry entry, ReadEntry(r, "entry"));
+    const Tlv& oid = entry.oid;
+    const Tlv& value = entry.value;
     unsigned bit = 0;
     if (OidIs(oid.value, {0x01})) {
       SKR_TRY_VOID(Octets(value, out.ppid, "PPID"));

@@ -43,6 +43,7 @@ class TdxCollateralSet {
   const TdxCollateralTexts& texts() const { return texts_; }
   const TcbInfo* FindTcbInfo(const std::array<std::uint8_t, 6>& fmspc) const;
   const QeIdentity& qe_identity() const { return qe_identity_; }
+  const std::vector<TcbInfo>& tcb_infos() const { return tcb_infos_; }
   // The verbatim body of `tcb` (an entry FindTcbInfo returned).
   const std::string& TcbInfoText(const TcbInfo& tcb) const;
   // The PCK certificate and its CA checked against the CRLs: the CA's CRL (matched by issuer

@@ -44,9 +44,14 @@ EvpPkeyPtr P256Key(std::span<const std::uint8_t, 64> xy) {
   return key;
 }
 
-// ECDSA with SHA-256 over `msg`, the signature as r || s (32 bytes each, big-endian).
-bool VerifyP256(EVP_PKEY* key, std::span<const std::uint8_t> msg,
-                std::span<const std::uint8_t, 64> rs) {
+bool Bit(const std::array<std::uint8_t, 8>& le, int bit) {
+  return (le[static_cast<std::size_t>(bit / 8)] >> (bit % 8)) & 1;
+}
+
+}  // namespace
+
+bool VerifyP256RawSignature(EVP_PKEY* key, std::span<const std::uint8_t> msg,
+                            std::span<const std::uint8_t, 64> rs) {
   if (EVP_PKEY_is_a(key, "EC") != 1) return false;
   EcdsaSigPtr sig(ECDSA_SIG_new());
   BIGNUM* r = BN_bin2bn(rs.data(), 32, nullptr);
@@ -66,12 +71,6 @@ bool VerifyP256(EVP_PKEY* key, std::span<const std::uint8_t> msg,
          EVP_DigestVerify(ctx.get(), der.data(), der.size(), msg.data(), msg.size()) == 1;
 }
 
-bool Bit(const std::array<std::uint8_t, 8>& le, int bit) {
-  return (le[static_cast<std::size_t>(bit / 8)] >> (bit % 8)) & 1;
-}
-
-}  // namespace
-
 Result<VerifiedQuote> VerifyQuote(std::span<const std::uint8_t> bytes,
                                   std::span<X509* const> roots, std::int64_t unix_time) {
   VerifiedQuote v;
@@ -84,7 +83,7 @@ Result<VerifiedQuote> VerifyQuote(std::span<const std::uint8_t> bytes,
   SKR_TRY(v.pck, VerifyPckChain(q.pck_chain_pem, roots, unix_time));
 
   EvpPkeyPtr pck_key(X509_get_pubkey(v.pck.leaf.get()));
-  if (!pck_key || !VerifyP256(pck_key.get(), q.qe_report_bytes, q.qe_report_signature)) {
+  if (!pck_key || !VerifyP256RawSignature(pck_key.get(), q.qe_report_bytes, q.qe_report_signature)) {
     return Failed("QE report signature does not verify with the PCK certificate's key",
                   "tdx_qe_report_signature");
   }
@@ -102,7 +101,7 @@ Result<VerifiedQuote> VerifyQuote(std::span<const std::uint8_t> bytes,
 
   EvpPkeyPtr ak = P256Key(q.attestation_key);
   if (!ak) return Failed("attestation key is not a P-256 point", "tdx_quote_signature");
-  if (!VerifyP256(ak.get(), q.signed_bytes, q.signature)) {
+  if (!VerifyP256RawSignature(ak.get(), q.signed_bytes, q.signature)) {
     return Failed("quote signature does not verify with the attestation key",
                   "tdx_quote_signature");
   }

@@ -38,6 +38,11 @@ struct VerifiedQuote {
   VerifiedPck pck;
 };
 
+// ECDSA P-256 with SHA-256 over `msg`, the signature as r || s (32 bytes each, big-endian), as
+// every signature of DCAP quotes and PCS collateral is encoded. False for a non-EC key.
+bool VerifyP256RawSignature(EVP_PKEY* key, std::span<const std::uint8_t> msg,
+                            std::span<const std::uint8_t, 64> rs);
+
 Result<VerifiedQuote> VerifyQuote(std::span<const std::uint8_t> bytes,
                                   std::span<X509* const> roots, std::int64_t unix_time);
 

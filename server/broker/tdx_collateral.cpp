@@ -156,16 +156,14 @@ Json TdxCollateralStore::Summary() const {
   const std::int64_t now = clock_.NowUnix();
   Json infos = Json::array();
   std::int64_t next = INT64_MAX;
-  for (const std::string& body : set->texts().tcb_infos) {
-    auto t = tdx::ParseTcbInfo(body);
-    if (!t) continue;
-    const std::int64_t n = set->NextUpdate(*t);
+  for (const tdx::TcbInfo& t : set->tcb_infos()) {
+    const std::int64_t n = set->NextUpdate(t);
     next = std::min(next, n);
-    infos.push_back({{"fmspc", HexEncode(t->fmspc)},
-                     {"issue_date", FormatRfc3339(t->issue_date)},
-                     {"next_update", FormatRfc3339(t->next_update)},
-                     {"tcb_evaluation_data_number", t->tcb_evaluation_data_number},
-                     {"levels", t->levels.size()}});
+    infos.push_back({{"fmspc", HexEncode(t.fmspc)},
+                     {"issue_date", FormatRfc3339(t.issue_date)},
+                     {"next_update", FormatRfc3339(t.next_update)},
+                     {"tcb_evaluation_data_number", t.tcb_evaluation_data_number},
+                     {"levels", t.levels.size()}});
   }
   const auto& qe = set->qe_identity();
   return {{"imported", true},
@@ -187,9 +185,7 @@ std::string TdxCollateralStore::MetricsText() const {
       "skr_tdx_collateral_imported " + std::string(set ? "1" : "0") + "\n";
   if (!set) return out;
   std::int64_t next = INT64_MAX;
-  for (const std::string& body : set->texts().tcb_infos) {
-    if (auto t = tdx::ParseTcbInfo(body)) next = std::min(next, set->NextUpdate(*t));
-  }
+  for (const tdx::TcbInfo& t : set->tcb_infos()) next = std::min(next, set->NextUpdate(t));
   out += "# HELP skr_tdx_collateral_next_update_timestamp Earliest nextUpdate of the TDX collateral.\n"
          "# TYPE skr_tdx_collateral_next_update_timestamp gauge\n"
          "skr_tdx_collateral_next_update_timestamp " + std::to_string(next) + "\n"
