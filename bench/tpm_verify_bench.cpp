@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   // (b) The whole az-snp-vtpm verifier, chain cache warm.
   skr::FakeClock clock(1748736000);  // 2025-06-01, inside every certificate's validity
   snp::SnpVerifier snp_verifier({}, clock);
-  azure::AzSnpVtpmVerifier verifier(snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}});
+  azure::AzSnpVtpmVerifier verifier(snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}, {}});
   if (auto v = verifier.Verify(ev); !v) {
     std::fprintf(stderr, "Genoa bundle does not verify: %s\n", v.error().message().c_str());
     return 1;

@@ -329,7 +329,7 @@ void AddPolicyCommands(CLI::App& app, const On& on) {
   });
 
   auto* c = app.add_subcommand("claims", "list the claims policies can test, with their types and evidence types");
-  c->add_option("--tee", o->tee, "only claims of this evidence type (sev-snp, az-snp-vtpm, tpm, sample, tdx)");
+  c->add_option("--tee", o->tee, "only claims of this evidence type (sev-snp, az-snp-vtpm, tpm, sample, tdx, az-tdx-vtpm)");
   on(c, [o](Ctx& ctx) {
     auto r = ctx.api().Get("/v1/claims");
     if (!r) return ctx.ApiError(r.error());

@@ -76,6 +76,8 @@ const KeySpec kKeys[] = {
      [](Config& c) -> Target { return &c.attestation.snp.crl_max_staleness_seconds; }},
     {"attestation.azure.trusted_id_key_digests",
      [](Config& c) -> Target { return &c.attestation.azure.trusted_id_key_digests; }},
+    {"attestation.azure.trusted_mrtds",
+     [](Config& c) -> Target { return &c.attestation.azure.trusted_mrtds; }},
     {"attestation.azure.trusted_measurements",
      [](Config& c) -> Target { return &c.attestation.azure.trusted_measurements; }},
     {"attestation.tdx.enabled", [](Config& c) -> Target { return &c.attestation.tdx.enabled; }},
@@ -444,6 +446,10 @@ Result<void> Validate(Config& c, const fs::path& dir,
   if (const auto& ids = c.attestation.azure.trusted_id_key_digests; ids) {
     constexpr std::string_view kIds = "attestation.azure.trusted_id_key_digests";
     SKR_TRY_VOID(HexDigestList(kIds, *ids, SourceOf(kIds, env)));
+  }
+  if (const auto& mrtds = c.attestation.azure.trusted_mrtds; mrtds) {
+    constexpr std::string_view kMrtds = "attestation.azure.trusted_mrtds";
+    SKR_TRY_VOID(HexDigestList(kMrtds, *mrtds, SourceOf(kMrtds, env)));
   }
   constexpr std::string_view kMeas = "attestation.azure.trusted_measurements";
   SKR_TRY_VOID(HexDigestList(kMeas, c.attestation.azure.trusted_measurements, SourceOf(kMeas, env)));

@@ -72,14 +72,16 @@ struct SnpConfig {
   int crl_max_staleness_seconds = 0;
 };
 
-// [attestation.azure]: the Azure paravisor launch identities skrd trusts (az-snp-vtpm).
+// [attestation.azure]: the Azure paravisor launch identities skrd trusts (az-snp-vtpm: ID-key
+// digests or measurements; az-tdx-vtpm: MRTDs).
 // Entries are 96 lowercase hex characters (48 bytes). config/ does not know the built-in
 // identities (layering: config uses only common), so "not set" is kept distinct from "empty":
-// skrd substitutes the built-in list when trusted_id_key_digests is unset; an explicitly empty
-// list stays empty.
+// skrd substitutes the built-in list when trusted_id_key_digests / trusted_mrtds is unset; an
+// explicitly empty list stays empty.
 struct AzureConfig {
   std::optional<std::vector<std::string>> trusted_id_key_digests;  // nullopt: built-in defaults
   std::vector<std::string> trusted_measurements;
+  std::optional<std::vector<std::string>> trusted_mrtds;  // nullopt: built-in defaults
 };
 
 struct TpmConfig {

@@ -16,13 +16,15 @@ namespace {
 
 using T = ClaimType;
 constexpr std::uint8_t kSnp = kTeeSevSnp | kTeeAzSnpVtpm;  // SNP report claims (Azure too)
-constexpr std::uint8_t kQuote = kTeeTpm | kTeeAzSnpVtpm;   // TPM quote claims (Azure vTPM too)
+constexpr std::uint8_t kQuote = kTeeTpm | kTeeAzSnpVtpm | kTeeAzTdxVtpm;  // TPM quote claims (Azure vTPM too)
+constexpr std::uint8_t kTdx = kTeeTdx | kTeeAzTdxVtpm;     // TD quote claims (Azure TDX too)
+constexpr std::uint8_t kAzure = kTeeAzSnpVtpm | kTeeAzTdxVtpm;  // HCL report claims
 
 // clang-format off
 constexpr ClaimSpec kCatalogue[] = {
   // Common claims (DESIGN.md section 3).
-  {"tee", T::kString, 0, kAllTees, "sev-snp|az-snp-vtpm|tpm|sample|tdx", "the evidence type"},
-  {"debug", T::kBool, 0, kSnp | kTeeSample | kTeeTdx, "", "the TEE is debuggable (a TPM has no debug mode)"},
+  {"tee", T::kString, 0, kAllTees, "sev-snp|az-snp-vtpm|tpm|sample|tdx|az-tdx-vtpm", "the evidence type"},
+  {"debug", T::kBool, 0, kSnp | kTeeSample | kTdx, "", "the TEE is debuggable (a TPM has no debug mode)"},
   {"report_data", T::kHex, 0, kAllTees, "", "the bound data as found in the evidence (per boot)"},
   // SEV-SNP ATTESTATION_REPORT.
   {"snp.version", T::kInteger, 0, kSnp, "", "report format version"},
@@ -121,56 +123,57 @@ constexpr ClaimSpec kCatalogue[] = {
   {"tpm.event_log.pcrs", T::kIntegerList, 0, kTeeTpm, "", "PCRs the boot log was checked for"},
   {"tpm.secure_boot.enabled", T::kBool, 0, kTeeTpm, "", "UEFI secure boot on (from the boot log)"},
   // Azure confidential VMs (HCL report + vTPM).
-  {"azure.hcl_version", T::kInteger, 0, kTeeAzSnpVtpm, "", "HCL report version"},
-  {"azure.report_type", T::kString, 0, kTeeAzSnpVtpm, "snp|tdx", "hardware report inside the HCL report"},
-  {"azure.paravisor.trusted_by", T::kString, 0, kTeeAzSnpVtpm, "", "why the paravisor is trusted"},
-  {"azure.hw_report_data", T::kHex, 64, kTeeAzSnpVtpm, "", "the hardware report's REPORT_DATA"},
-  {"azure.user_data", T::kHex, 0, kTeeAzSnpVtpm, "", "HCL runtime user-data (lowercase)"},
-  {"azure.vm_configuration.<name>", T::kAny, 0, kTeeAzSnpVtpm, "", "HCL vm-configuration member"},
+  {"azure.hcl_version", T::kInteger, 0, kAzure, "", "HCL report version"},
+  {"azure.report_type", T::kString, 0, kAzure, "snp|tdx", "hardware report inside the HCL report"},
+  {"azure.paravisor.trusted_by", T::kString, 0, kAzure, "", "why the paravisor is trusted"},
+  {"azure.hw_report_data", T::kHex, 64, kAzure, "", "the hardware report's REPORT_DATA"},
+  {"azure.user_data", T::kHex, 0, kAzure, "", "HCL runtime user-data (lowercase)"},
+  {"azure.vm_configuration.<name>", T::kAny, 0, kAzure, "", "HCL vm-configuration member"},
   // Intel TDX quotes (TD report body, PCK certificate, TCB status from the collateral).
-  {"tdx.quote_version", T::kInteger, 0, kTeeTdx, "", "quote format version (4 or 5)"},
-  {"tdx.mrtd", T::kHex, 48, kTeeTdx, "", "measurement of the initial TD contents"},
-  {"tdx.rtmr0", T::kHex, 48, kTeeTdx, "", "runtime measurement register 0 (firmware)"},
-  {"tdx.rtmr1", T::kHex, 48, kTeeTdx, "", "runtime measurement register 1 (boot loader, kernel)"},
-  {"tdx.rtmr2", T::kHex, 48, kTeeTdx, "", "runtime measurement register 2 (OS)"},
-  {"tdx.rtmr3", T::kHex, 48, kTeeTdx, "", "runtime measurement register 3"},
-  {"tdx.mrconfigid", T::kHex, 48, kTeeTdx, "", "software-defined configuration id"},
-  {"tdx.mrowner", T::kHex, 48, kTeeTdx, "", "software-defined owner id"},
-  {"tdx.mrownerconfig", T::kHex, 48, kTeeTdx, "", "software-defined owner configuration"},
-  {"tdx.mrseam", T::kHex, 48, kTeeTdx, "", "measurement of the TDX module"},
-  {"tdx.mrsignerseam", T::kHex, 48, kTeeTdx, "", "signer of the TDX module"},
-  {"tdx.mrservicetd", T::kHex, 48, kTeeTdx, "", "service TD measurement (TD 1.5 bodies)"},
-  {"tdx.seam_attributes", T::kHex, 8, kTeeTdx, "", "TDX module attributes"},
-  {"tdx.td_attributes", T::kHex, 8, kTeeTdx, "", "TD attributes, raw (little-endian)"},
-  {"tdx.td_attributes.debug", T::kBool, 0, kTeeTdx, "", "debug TD (needs an explicit allow)"},
-  {"tdx.td_attributes.sept_ve_disable", T::kBool, 0, kTeeTdx, "", "EPT violations not converted to #VE"},
-  {"tdx.td_attributes.pks", T::kBool, 0, kTeeTdx, "", "supervisor protection keys allowed"},
-  {"tdx.td_attributes.kl", T::kBool, 0, kTeeTdx, "", "key locker allowed"},
-  {"tdx.td_attributes.perfmon", T::kBool, 0, kTeeTdx, "", "performance monitoring allowed"},
-  {"tdx.xfam", T::kHex, 8, kTeeTdx, "", "extended features allowed (XFAM)"},
-  {"tdx.tee_tcb_svn", T::kHex, 16, kTeeTdx, "", "TDX module and microcode SVNs"},
-  {"tdx.tee_tcb_svn2", T::kHex, 16, kTeeTdx, "", "TEE TCB SVN 2 (TD 1.5 bodies)"},
-  {"tdx.report_data", T::kHex, 64, kTeeTdx, "", "REPORTDATA (per boot)"},
-  {"tdx.fmspc", T::kHex, 6, kTeeTdx, "", "platform family (from the PCK certificate)"},
-  {"tdx.pce_id", T::kHex, 2, kTeeTdx, "", "PCE id (from the PCK certificate)"},
-  {"tdx.pce_svn", T::kInteger, 0, kTeeTdx, "", "PCE SVN (from the PCK certificate)"},
-  {"tdx.qe_svn", T::kInteger, 0, kTeeTdx, "", "quoting enclave ISV SVN"},
-  {"tdx.tcb_status", T::kString, 0, kTeeTdx,
+  {"tdx.quote_version", T::kInteger, 0, kTdx, "", "quote format version (4 or 5)"},
+  {"tdx.mrtd", T::kHex, 48, kTdx, "", "measurement of the initial TD contents"},
+  {"tdx.rtmr0", T::kHex, 48, kTdx, "", "runtime measurement register 0 (firmware)"},
+  {"tdx.rtmr1", T::kHex, 48, kTdx, "", "runtime measurement register 1 (boot loader, kernel)"},
+  {"tdx.rtmr2", T::kHex, 48, kTdx, "", "runtime measurement register 2 (OS)"},
+  {"tdx.rtmr3", T::kHex, 48, kTdx, "", "runtime measurement register 3"},
+  {"tdx.mrconfigid", T::kHex, 48, kTdx, "", "software-defined configuration id"},
+  {"tdx.mrowner", T::kHex, 48, kTdx, "", "software-defined owner id"},
+  {"tdx.mrownerconfig", T::kHex, 48, kTdx, "", "software-defined owner configuration"},
+  {"tdx.mrseam", T::kHex, 48, kTdx, "", "measurement of the TDX module"},
+  {"tdx.mrsignerseam", T::kHex, 48, kTdx, "", "signer of the TDX module"},
+  {"tdx.mrservicetd", T::kHex, 48, kTdx, "", "service TD measurement (TD 1.5 bodies)"},
+  {"tdx.seam_attributes", T::kHex, 8, kTdx, "", "TDX module attributes"},
+  {"tdx.td_attributes", T::kHex, 8, kTdx, "", "TD attributes, raw (little-endian)"},
+  {"tdx.td_attributes.debug", T::kBool, 0, kTdx, "", "debug TD (needs an explicit allow)"},
+  {"tdx.td_attributes.sept_ve_disable", T::kBool, 0, kTdx, "", "EPT violations not converted to #VE"},
+  {"tdx.td_attributes.pks", T::kBool, 0, kTdx, "", "supervisor protection keys allowed"},
+  {"tdx.td_attributes.kl", T::kBool, 0, kTdx, "", "key locker allowed"},
+  {"tdx.td_attributes.perfmon", T::kBool, 0, kTdx, "", "performance monitoring allowed"},
+  {"tdx.xfam", T::kHex, 8, kTdx, "", "extended features allowed (XFAM)"},
+  {"tdx.tee_tcb_svn", T::kHex, 16, kTdx, "", "TDX module and microcode SVNs"},
+  {"tdx.tee_tcb_svn2", T::kHex, 16, kTdx, "", "TEE TCB SVN 2 (TD 1.5 bodies)"},
+  {"tdx.report_data", T::kHex, 64, kTdx, "", "REPORTDATA (per boot)"},
+  {"tdx.fmspc", T::kHex, 6, kTdx, "", "platform family (from the PCK certificate)"},
+  {"tdx.pce_id", T::kHex, 2, kTdx, "", "PCE id (from the PCK certificate)"},
+  {"tdx.pce_svn", T::kInteger, 0, kTdx, "", "PCE SVN (from the PCK certificate)"},
+  {"tdx.qe_svn", T::kInteger, 0, kTdx, "", "quoting enclave ISV SVN"},
+  {"tdx.tcb_status", T::kString, 0, kTdx,
    "UpToDate|SWHardeningNeeded|ConfigurationNeeded|ConfigurationAndSWHardeningNeeded|OutOfDate|"
    "OutOfDateConfigurationNeeded|Revoked", "TCB status per Intel's collateral"},
-  {"tdx.advisory_ids", T::kStringList, 0, kTeeTdx, "", "Intel security advisories that apply"},
-  {"tdx.tcb_date", T::kString, 0, kTeeTdx, "", "date of the platform's TCB level"},
+  {"tdx.advisory_ids", T::kStringList, 0, kTdx, "", "Intel security advisories that apply"},
+  {"tdx.tcb_date", T::kString, 0, kTdx, "", "date of the platform's TCB level"},
   // The development attester: free-form claims under "sample.".
   {"sample.<rest>", T::kAny, 0, kTeeSample, "", "claims the sample attester signed (development)"},
 };
 // clang-format on
 
-constexpr std::array<std::pair<std::string_view, std::uint8_t>, 5> kTees = {{
+constexpr std::array<std::pair<std::string_view, std::uint8_t>, 6> kTees = {{
     {"sev-snp", kTeeSevSnp},
     {"az-snp-vtpm", kTeeAzSnpVtpm},
     {"tpm", kTeeTpm},
     {"sample", kTeeSample},
     {"tdx", kTeeTdx},
+    {"az-tdx-vtpm", kTeeAzTdxVtpm},
 }};
 
 bool IsSegmentChar(char c) {

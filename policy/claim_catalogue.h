@@ -40,8 +40,10 @@ enum Tee : std::uint8_t {
   kTeeTpm = 1U << 2,        // "tpm"
   kTeeSample = 1U << 3,     // "sample" (the development attester)
   kTeeTdx = 1U << 4,        // "tdx"
+  kTeeAzTdxVtpm = 1U << 5,  // "az-tdx-vtpm"
 };
-inline constexpr std::uint8_t kAllTees = kTeeSevSnp | kTeeAzSnpVtpm | kTeeTpm | kTeeSample | kTeeTdx;
+inline constexpr std::uint8_t kAllTees =
+    kTeeSevSnp | kTeeAzSnpVtpm | kTeeTpm | kTeeSample | kTeeTdx | kTeeAzTdxVtpm;
 
 struct ClaimSpec {
   std::string_view name;  // exact, or a pattern (above)

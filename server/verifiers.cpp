@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "attestation/azure/az_snp_vtpm_verifier.h"
+#include "attestation/azure/az_tdx_vtpm_verifier.h"
 #include "attestation/sample/sample_verifier.h"
 #include "attestation/tdx/tdx_verifier.h"
 #include "attestation/tpm/tpm_verifier.h"
@@ -145,7 +146,8 @@ skr::attestation::azure::AzureOptions AzureOptionsFrom(const skr::config::Config
   return skr::attestation::azure::AzureOptions{
       az.trusted_id_key_digests ? *az.trusted_id_key_digests
                                 : skr::attestation::azure::DefaultTrustedIdKeyDigests(),
-      az.trusted_measurements};
+      az.trusted_measurements,
+      az.trusted_mrtds ? *az.trusted_mrtds : skr::attestation::azure::DefaultTrustedMrtds()};
 }
 
 
@@ -187,7 +189,11 @@ Result<void> AddTdx(const config::Config& cfg, const VerifierDeps& deps,
   auto v = std::make_unique<attestation::tdx::TdxVerifier>(std::move(topt), deps.clock);
   if (deps.tdx_store != nullptr) deps.tdx_store->SetRoots(v->roots());
   out.tdx = true;
+  // Azure CVM vTPM evidence on TDX: the TD quote goes through the same tdx verifier (owned by the
+  // registry, so the reference stays valid).
+  auto az = std::make_unique<attestation::azure::AzTdxVtpmVerifier>(*v, AzureOptionsFrom(cfg));
   registry.Register(std::move(v));
+  registry.Register(std::move(az));
   return Ok();
 }
 
@@ -212,7 +218,7 @@ Result<void> AddSnp(const config::Config& cfg, const VerifierDeps& deps,
 constexpr VerifierEntry kVerifiers[] = {
     {"tpm", "attestation.tpm", [](const config::Config& c) { return c.attestation.tpm.enabled; }, AddTpm},
     {"sample", "attestation.sample", [](const config::Config& c) { return c.attestation.sample.enabled; }, AddSample},
-    {"tdx", "attestation.tdx", [](const config::Config& c) { return c.attestation.tdx.enabled; }, AddTdx},
+    {"tdx az-tdx-vtpm", "attestation.tdx", [](const config::Config& c) { return c.attestation.tdx.enabled; }, AddTdx},
     {"sev-snp az-snp-vtpm", "attestation.snp", [](const config::Config& c) { return c.attestation.snp.enabled; }, AddSnp},
 };
 

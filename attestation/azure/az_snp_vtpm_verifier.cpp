@@ -3,8 +3,7 @@
 
 #include <algorithm>
 
-#include "attestation/azure/hcl_report.h"
-#include "attestation/tpm/quote.h"
+#include "attestation/azure/vtpm_evidence.h"
 #include "common/encoding.h"
 #include "common/ossl.h"
 
@@ -17,7 +16,6 @@ Error Malformed(const std::string& msg, const char* reason = "malformed_evidence
 
 constexpr std::size_t kMaxVcekPem = snp::kMaxSnpEvidenceCertBytes;
 constexpr std::size_t kSnpReportDataOffset = 0x50;  // ATTESTATION_REPORT.REPORT_DATA (64 bytes)
-constexpr std::size_t kPcrValueSize = 32;           // Trustee sends the SHA-256 bank
 
 bool Listed(const std::vector<std::string>& list, const Claims& claims, const char* name) {
   auto it = claims.find(name);
@@ -92,29 +90,6 @@ const std::vector<std::string>& DefaultTrustedIdKeyDigests() {
   return kDigests;
 }
 
-Result<std::vector<std::uint8_t>> EvidenceBytes(const Json& value, std::size_t max_bytes,
-                                                std::string_view what) {
-  const std::string name(what);
-  if (value.is_string()) {
-    auto b = Base64DecodeAtMost(value.get_ref<const std::string&>(), max_bytes);
-    if (!b) return Malformed("'" + name + (b.error().reason() == "too_large" ? "' is too large" : "' is not base64"));
-    return std::move(b).value();
-  }
-  if (value.is_array()) {
-    if (value.size() > max_bytes) return Malformed("'" + name + "' is too large");
-    std::vector<std::uint8_t> out;
-    out.reserve(value.size());
-    for (const auto& v : value) {
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 255) {
-        return Malformed("'" + name + "' must hold integers 0..255");
-      }
-      out.push_back(static_cast<std::uint8_t>(v.get<std::int64_t>()));
-    }
-    return out;
-  }
-  return Malformed("'" + name + "' must be an array of bytes or a base64 string");
-}
-
 Result<VerifiedEvidence> AzSnpVtpmVerifier::Verify(const Json& evidence) const {
   return VerifyImpl(evidence, nullptr);
 }
@@ -127,55 +102,16 @@ Result<VerifiedEvidence> AzSnpVtpmVerifier::VerifyRecorded(const Json& evidence,
 Result<VerifiedEvidence> AzSnpVtpmVerifier::VerifyImpl(const Json& evidence,
                                                        const RecordedState* state) const {
   // ---- Parse ----
-  if (!evidence.is_object()) return Malformed("not an object");
-  for (auto it = evidence.begin(); it != evidence.end(); ++it) {
-    const auto& k = it.key();
-    if (k != "type" && k != "report" && k != "vcek" && k != "quote") {
-      return Malformed("unknown member '" + k + "'");
-    }
-  }
-  auto rep = evidence.find("report");
+  SKR_TRY(VtpmEvidence ev,
+          ParseVtpmEvidence(evidence, "az-snp-vtpm", "vcek", HclReportType::kSnp));
   auto vcek = evidence.find("vcek");
-  auto quote = evidence.find("quote");
-  if (rep == evidence.end() || quote == evidence.end() || !quote->is_object()) {
-    return Malformed("'report' and 'quote' are required");
-  }
-  if (vcek != evidence.end() && (!vcek->is_string() || vcek->get_ref<const std::string&>().size() > kMaxVcekPem)) {
+  if (vcek != evidence.end() &&
+      (!vcek->is_string() || vcek->get_ref<const std::string&>().size() > kMaxVcekPem)) {
     return Malformed("'vcek' must be a PEM string of at most 96 KiB");
   }
-  for (auto it = quote->begin(); it != quote->end(); ++it) {
-    if (it.key() != "message" && it.key() != "signature" && it.key() != "pcrs") {
-      return Malformed("unknown member 'quote." + it.key() + "'");
-    }
-  }
-  auto msg_it = quote->find("message");
-  auto sig_it = quote->find("signature");
-  auto pcrs_it = quote->find("pcrs");
-  if (msg_it == quote->end() || sig_it == quote->end() || pcrs_it == quote->end()) {
-    return Malformed("'quote' needs 'message', 'signature' and 'pcrs'");
-  }
-  if (!pcrs_it->is_array() || pcrs_it->size() > kMaxAzPcrCount) {
-    return Malformed("'quote.pcrs' must be an array of at most 24 PCR values");
-  }
-  SKR_TRY(std::vector<std::uint8_t> hcl_bytes, EvidenceBytes(*rep, kMaxHclReportBytes, "report"));
-  SKR_TRY(std::vector<std::uint8_t> message, EvidenceBytes(*msg_it, tpm::kMaxTpmStructBytes, "quote.message"));
-  SKR_TRY(std::vector<std::uint8_t> sig_bytes, EvidenceBytes(*sig_it, tpm::kMaxTpmStructBytes, "quote.signature"));
-  std::vector<std::vector<std::uint8_t>> pcr_list;
-  for (const auto& p : *pcrs_it) {
-    SKR_TRY(std::vector<std::uint8_t> v, EvidenceBytes(p, kPcrValueSize, "quote.pcrs[]"));
-    if (v.size() != kPcrValueSize) return Malformed("'quote.pcrs' values must be 32 bytes (SHA-256 bank)");
-    pcr_list.push_back(std::move(v));
-  }
-
-  SKR_TRY(HclReport hcl, HclReport::Parse(hcl_bytes));
-  if (hcl.report_type() != HclReportType::kSnp) {
-    return Error(ErrorCode::kVerificationFailed, "az-snp-vtpm evidence: HCL report is not an SNP report",
-                 "azure_report_type");
-  }
-  SKR_TRY(tpm::Quote q, tpm::Quote::Parse(message));
 
   // ---- Verify the hardware report through the sev-snp verifier ----
-  Json snp_ev = {{"type", "sev-snp"}, {"report", Base64Encode(hcl.hw_report())}};
+  Json snp_ev = {{"type", "sev-snp"}, {"report", Base64Encode(ev.hcl.hw_report())}};
   if (vcek != evidence.end()) {
     // A PEM bundle (VCEK, ASK, ARK) goes in as cert_chain, whose first certificate is the leaf.
     snp_ev["cert_chain"] = vcek->get<std::string>();
@@ -186,54 +122,20 @@ Result<VerifiedEvidence> AzSnpVtpmVerifier::VerifyImpl(const Json& evidence,
   SKR_TRY(std::string trusted_by, CheckParavisor(snp_out.claims, options_));
 
   // ---- The runtime data (holding the AK) is what the hardware report vouches for ----
-  const auto& hw = hcl.hw_report();
-  const auto rt_hash = Sha256(hcl.runtime_data());
-  const std::span<const std::uint8_t> report_data(hw.data() + kSnpReportDataOffset, 64);
-  bool tail_zero = true;
-  for (std::size_t i = 32; i < 64; ++i) tail_zero = tail_zero && report_data[i] == 0;
-  if (!ConstantTimeEquals(report_data.first(32), rt_hash) || !tail_zero) {
-    return Error(ErrorCode::kVerificationFailed,
-                 "az-snp-vtpm evidence: SNP REPORT_DATA is not SHA-256 of the HCL runtime data",
-                 "azure_runtime_data_mismatch");
-  }
-  SKR_TRY(EvpPkeyPtr ak, hcl.AttestationKey());
+  const std::span<const std::uint8_t> report_data(ev.hcl.hw_report().data() + kSnpReportDataOffset,
+                                                  64);
+  SKR_TRY_VOID(CheckRuntimeDataBinding(report_data, ev.hcl, "az-snp-vtpm", "SNP"));
 
-  // ---- The TPM quote ----
-  // Trustee sends only the RSA signature bytes (RSASSA, SHA-256: the HCL AK's scheme); a
-  // marshalled TPMT_SIGNATURE is also accepted, told apart by its length.
-  TPMT_SIGNATURE sig;
-  if (sig_bytes.size() == static_cast<std::size_t>(EVP_PKEY_get_size(ak.get()))) {
-    SKR_TRY(sig, tpm::RsassaSignature(sig_bytes, TPM2_ALG_SHA256));
-  } else {
-    SKR_TRY(sig, tpm::ParseSignature(sig_bytes));
-  }
-  SKR_TRY_VOID(tpm::VerifyQuoteSignature(message, sig, ak.get()));
-  // The list position is the PCR index; only PCRs the quote selects are covered (and claimed).
-  tpm::PcrValues pcrs;
-  for (const auto& sel : q.pcr_selection) {
-    if (sel.bank != "sha256") continue;
-    for (unsigned index : sel.indexes) {
-      if (index < pcr_list.size()) pcrs["sha256"][index] = pcr_list[index];
-    }
-  }
-  SKR_TRY_VOID(tpm::VerifyPcrDigest(q, pcrs, tpm::SignatureHash(sig)));
-
-  // ---- Claims ----
+  // ---- The TPM quote, then the claims ----
   VerifiedEvidence out;
   out.type = "az-snp-vtpm";
   out.claims = std::move(snp_out.claims);
   // What the SNP report's verification relied on (the CRLs in force; the VCEK is in the evidence).
   out.collateral = std::move(snp_out.collateral);
   out.collateral_bytes = std::move(snp_out.collateral_bytes);
-  tpm::AddQuoteClaims(out.claims, q, pcrs);
-  SKR_TRY_VOID(tpm::AddAkClaims(out.claims, ak.get()));
-  hcl.AddClaims(out.claims);
+  SKR_TRY_VOID(VerifyVtpmQuote(ev, "az-snp-vtpm", out));
   out.claims["azure.paravisor.trusted_by"] = trusted_by;
   out.claims["azure.hw_report_data"] = HexEncode(report_data);
-  out.claims["tee"] = "az-snp-vtpm";
-  out.claims["report_data"] = HexEncode(q.extra_data);
-  out.binding_form = BindingForm::kExact48;
-  out.bound_data = q.extra_data;
   return out;
 }
 

@@ -25,29 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "attestation/azure/azure_options.h"
 #include "attestation/snp/snp_verifier.h"
 #include "attestation/verifier.h"
 
 namespace skr::attestation::azure {
-
-inline constexpr std::size_t kMaxAzPcrCount = 24;
-
-// The launch identities of Azure's paravisor (the HCL firmware that owns VMPL0 and vouches for
-// HCLAkPub) that skrd trusts ([attestation.azure] in the config). Nothing in an HCL report ties it
-// to Microsoft except the SNP report's launch identity: any SEV-SNP guest at VMPL0 can write its
-// own runtime JSON with its own HCLAkPub. A report is accepted when its ID_KEY_DIGEST (the key
-// that signed the launch ID block, checked by the AMD firmware at launch) or its MEASUREMENT is in
-// these lists. Lowercase hex, 96 characters (48 bytes) each. Both empty: every az-snp-vtpm
-// evidence is refused (reason azure_paravisor_untrusted, naming the setting).
-struct AzureOptions {
-  std::vector<std::string> trusted_id_key_digests;
-  std::vector<std::string> trusted_measurements;
-};
-
-// The identities of the real Azure paravisor reports skr was validated with (Milan and Genoa
-// bundles, see ../shared/testdata/PROVENANCE.md): the defaults of [attestation.azure]. Add the new
-// identity when Azure updates its paravisor.
-const std::vector<std::string>& DefaultTrustedIdKeyDigests();
 
 class AzSnpVtpmVerifier final : public Verifier {
  public:
@@ -69,10 +51,5 @@ class AzSnpVtpmVerifier final : public Verifier {
   const snp::SnpVerifier& snp_;
   AzureOptions options_;
 };
-
-// A byte string member: an array of numbers 0..255 or a standard base64 string, at most
-// `max_bytes` long. Errors: kMalformedEvidence reason malformed_evidence.
-Result<std::vector<std::uint8_t>> EvidenceBytes(const Json& value, std::size_t max_bytes,
-                                                std::string_view what);
 
 }  // namespace skr::attestation::azure

@@ -65,7 +65,7 @@ Bytes ReportBytes(const Json& ev) {
 struct Fixture {
   skr::FakeClock clock{k2025_06_01};
   snp::SnpVerifier snp_verifier{{}, clock};
-  azure::AzSnpVtpmVerifier verifier{snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}}};
+  azure::AzSnpVtpmVerifier verifier{snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}, {}}};
 };
 
 }  // namespace
@@ -83,7 +83,7 @@ TEST_CASE("AzSnpVtpm: a real Azure bundle is refused when its paravisor is not t
   }
   SECTION("the Milan paravisor's identity does not admit the Genoa one") {
     azure::AzSnpVtpmVerifier milan_only{
-        f.snp_verifier, azure::AzureOptions{{azure::DefaultTrustedIdKeyDigests().front()}, {}}};
+        f.snp_verifier, azure::AzureOptions{{azure::DefaultTrustedIdKeyDigests().front()}, {}, {}}};
     CHECK(milan_only.Verify(MilanEvidence(dir)).has_value());
     CHECK(skr::test::ReasonOf(milan_only.Verify(GenoaEvidence(dir))) == "azure_paravisor_untrusted");
   }
@@ -92,7 +92,8 @@ TEST_CASE("AzSnpVtpm: a real Azure bundle is refused when its paravisor is not t
         f.snp_verifier,
         azure::AzureOptions{{},
                             {"f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3"
-                             "706faf814c9e61065768a6ff917c89ae"}}};
+                             "706faf814c9e61065768a6ff917c89ae"},
+                            {}}};
     auto v = by_measurement.Verify(GenoaEvidence(dir));
     REQUIRE(v.has_value());
     CHECK(v->claims.at("azure.paravisor.trusted_by") == "measurement");
@@ -177,7 +178,7 @@ TEST_CASE("AzSnpVtpm: the registry dispatches az-snp-vtpm", "[attestation][azure
   auto snp_verifier = std::make_unique<snp::SnpVerifier>(snp::SnpVerifierOptions{}, clock);
   skr::attestation::Registry reg;
   reg.Register(std::make_unique<azure::AzSnpVtpmVerifier>(
-      *snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}}));
+      *snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}, {}}));
   auto v = reg.Verify(GenoaEvidence(dir));
   REQUIRE(v.has_value());
   skr::test::CheckClaimsCatalogued(v->claims, "az-snp-vtpm");

@@ -484,7 +484,7 @@ TEST_CASE("AzSnpVtpm: an HCLAkPub below RSA-2048 or with a weak exponent is refu
   skr::SystemClock clock;
   snp::SnpVerifier snp_verifier(OptionsWithTestRoots(), clock);
   azure::AzSnpVtpmVerifier verifier(
-      snp_verifier, azure::AzureOptions{{}, {skr::HexEncode(Bytes(48, kMeasurementByte))}});
+      snp_verifier, azure::AzureOptions{{}, {skr::HexEncode(Bytes(48, kMeasurementByte))}, {}});
   SECTION("RSA-2048, exponent 65537: accepted (control)") {
     auto r = verifier.Verify(AzEvidence(Rsa2048()));
     INFO((r.has_value() ? std::string() : r.error().message()));

@@ -339,7 +339,7 @@ TEST_CASE(
   skr::SystemClock clock;  // the test PKI's certificates are valid from a day ago
   snp::SnpVerifier snp_verifier(OptionsWithTestRoots(), clock);
   // The synthetic VM's launch measurement stands in for a trusted paravisor build.
-  azure::AzSnpVtpmVerifier verifier(snp_verifier, azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
+  azure::AzSnpVtpmVerifier verifier(snp_verifier, azure::AzureOptions{{}, {SyntheticMeasurementHex()}, {}});
   const SyntheticVm vm;
 
   // extraData = the binding digest of a nonce and tee-pubkey (DESIGN.md section 2).
@@ -412,7 +412,7 @@ TEST_CASE(
   }
   SECTION("without the test root the SNP report does not verify") {
     snp::SnpVerifier pinned_only({}, clock);
-    azure::AzSnpVtpmVerifier strict(pinned_only, azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
+    azure::AzSnpVtpmVerifier strict(pinned_only, azure::AzureOptions{{}, {SyntheticMeasurementHex()}, {}});
     CHECK(CodeOf(strict.Verify(ev)) == ErrorCode::kVerificationFailed);
   }
 }
@@ -434,7 +434,7 @@ TEST_CASE(
     const std::uint8_t id_key = GENERATE(std::uint8_t{0x00}, std::uint8_t{0x66});
     const SyntheticVm forged(0x77, id_key);
     azure::AzSnpVtpmVerifier verifier(
-        snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}});
+        snp_verifier, azure::AzureOptions{azure::DefaultTrustedIdKeyDigests(), {}, {}});
     auto r = verifier.Verify(forged.Evidence(extra));
     CHECK(CodeOf(r) == ErrorCode::kVerificationFailed);
     CHECK(ReasonOf(r) == "azure_paravisor_untrusted");
@@ -442,7 +442,7 @@ TEST_CASE(
   SECTION("a measurement allow-list refuses another launch measurement") {
     const SyntheticVm forged(0x77, 0x00);
     azure::AzSnpVtpmVerifier verifier(snp_verifier,
-                                      azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
+                                      azure::AzureOptions{{}, {SyntheticMeasurementHex()}, {}});
     CHECK(ReasonOf(verifier.Verify(forged.Evidence(extra))) == "azure_paravisor_untrusted");
   }
   SECTION("an empty allow-list refuses everything and names the setting") {
@@ -458,7 +458,7 @@ TEST_CASE(
     const std::uint32_t vmpl = GENERATE(1U, 2U, 3U);
     const SyntheticVm lower(kSyntheticMeasurementByte, kSyntheticIdKeyDigestByte, vmpl);
     azure::AzSnpVtpmVerifier verifier(snp_verifier,
-                                      azure::AzureOptions{{SyntheticIdKeyDigestHex()}, {}});
+                                      azure::AzureOptions{{SyntheticIdKeyDigestHex()}, {}, {}});
     CHECK(ReasonOf(verifier.Verify(lower.Evidence(extra))) == "azure_paravisor_untrusted");
   }
   SECTION("a debuggable or migratable launch of a trusted measurement is refused") {
@@ -466,13 +466,13 @@ TEST_CASE(
     const std::uint64_t bit = GENERATE(std::uint64_t{1} << 19, std::uint64_t{1} << 18);
     const SyntheticVm relaunched(kSyntheticMeasurementByte, 0x00, 0, bit);
     azure::AzSnpVtpmVerifier verifier(snp_verifier,
-                                      azure::AzureOptions{{}, {SyntheticMeasurementHex()}});
+                                      azure::AzureOptions{{}, {SyntheticMeasurementHex()}, {}});
     CHECK(ReasonOf(verifier.Verify(relaunched.Evidence(extra))) == "azure_paravisor_untrusted");
   }
   SECTION("a trusted ID key digest is accepted whatever the measurement") {
     const SyntheticVm vm(0x01, kSyntheticIdKeyDigestByte);
     azure::AzSnpVtpmVerifier verifier(snp_verifier,
-                                      azure::AzureOptions{{SyntheticIdKeyDigestHex()}, {}});
+                                      azure::AzureOptions{{SyntheticIdKeyDigestHex()}, {}, {}});
     auto r = verifier.Verify(vm.Evidence(extra));
     if (!r) INFO(r.error().reason() << ": " << r.error().message());
     REQUIRE(r.has_value());

@@ -515,6 +515,7 @@ TEST_CASE("ParseConfig: [attestation.azure] lists are unset by default", "[confi
   // Unset: skrd substitutes the built-in paravisor identities (config does not know them).
   CHECK_FALSE(def->attestation.azure.trusted_id_key_digests.has_value());
   CHECK(def->attestation.azure.trusted_measurements.empty());
+  CHECK_FALSE(def->attestation.azure.trusted_mrtds.has_value());
 }
 
 TEST_CASE("ParseConfig: [attestation.azure] lists from the file and the environment",
@@ -547,6 +548,15 @@ TEST_CASE("ParseConfig: [attestation.azure] lists from the file and the environm
           std::vector<std::string>{kDigestB, kDigestA});
     CHECK(cfg->attestation.azure.trusted_measurements == std::vector<std::string>{kDigestA});
   }
+  SECTION("trusted_mrtds from the file, and from the environment") {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_mrtds = [\"" + kDigestA + "\"]\n",
+                           "/etc/skr", {});
+    REQUIRE(cfg.has_value());
+    CHECK(*cfg->attestation.azure.trusted_mrtds == std::vector<std::string>{kDigestA});
+    auto env = ParseConfig(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_MRTDS", kDigestB}});
+    REQUIRE(env.has_value());
+    CHECK(*env->attestation.azure.trusted_mrtds == std::vector<std::string>{kDigestB});
+  }
   SECTION("environment: an empty value is an empty list") {
     auto cfg = ParseConfig(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", ""}});
     REQUIRE(cfg.has_value());
@@ -573,6 +583,11 @@ TEST_CASE("ParseConfig: [attestation.azure] refuses entries that are not 96 lowe
     auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_measurements = [\"" + bad + "\"]\n",
                            "/etc/skr", {});
     CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_measurements:"));
+  }
+  SECTION("file, trusted_mrtds") {
+    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_mrtds = [\"" + bad + "\"]\n",
+                           "/etc/skr", {});
+    CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_mrtds:"));
   }
   SECTION("environment") {
     auto cfg = ParseConfig(kBase, "/etc/skr",

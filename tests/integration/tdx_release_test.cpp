@@ -11,6 +11,7 @@
 #include "tests/client/fake_tsm.h"
 #include "tests/integration/skrd_fixture.h"
 #include "tests/support/intel_test_pki.h"
+#include "tests/support/tpm_test_evidence.h"
 
 using skr::Json;
 using skr::test::IntelTestPki;
@@ -37,6 +38,14 @@ Json Policy() {
               {{{"claim", "tee"}, {"equals", "tdx"}},
                {{"claim", "debug"}, {"equals", false}},
                {{"claim", "tdx.mrtd"}, {"equals", skr::HexEncode(Mrtd(0x20))}},
+               {{"claim", "tdx.tcb_status"}, {"in", {"UpToDate", "SWHardeningNeeded"}}}}}},
+            // Azure TDX CVMs: the paravisor (trusted by [attestation.azure] trusted_mrtds) and the
+            // platform's TCB from the TD quote, the guest's boot from the vTPM.
+            {{"authority", "skr:local"},
+             {"allOf",
+              {{{"claim", "tee"}, {"equals", "az-tdx-vtpm"}},
+               {{"claim", "debug"}, {"equals", false}},
+               {{"claim", "azure.vm_configuration.secure_boot"}, {"equals", true}},
                {{"claim", "tdx.tcb_status"}, {"in", {"UpToDate", "SWHardeningNeeded"}}}}}}}}};
 }
 
@@ -46,7 +55,8 @@ struct World {
   std::string admin;
   std::int64_t now = std::time(nullptr);
   World() {
-    opts.extra_toml = "\n[attestation.tdx]\nextra_roots = \"test-intel.pem\"\n";
+    opts.extra_toml = "\n[attestation.tdx]\nextra_roots = \"test-intel.pem\"\n"
+                      "[attestation.azure]\ntrusted_mrtds = [\"" + skr::HexEncode(Mrtd(0x20)) + "\"]\n";
     skrd = std::make_unique<Skrd>(opts);
     skr::test::WriteFile(skrd->file("test-intel.pem"), Pki().RootPem(), 0644);
     REQUIRE(skrd->Start());
@@ -86,6 +96,34 @@ struct World {
     if (q.mrtd == std::array<std::uint8_t, 48>{}) q.mrtd = Mrtd(0x20);
     Json ev = {{"type", "tdx"}, {"quote", skr::Base64Encode(Pki().Quote(q))}};
     a.body = {{"nonce", nonce}, {"tee-pubkey", jwk}, {"evidence", ev}};
+    return a;
+  }
+  // An Azure TDX CVM: the paravisor's AK and runtime data bound in the TD quote, the binding
+  // digest in the vTPM quote's qualifying data.
+  Attempt MakeAzure(std::array<std::uint8_t, 48> paravisor_mrtd) {
+    Attempt a;
+    const std::string nonce = Nonce();
+    a.eph = skr::GenerateEcKey("P-384").value();
+    Json jwk = skr::PublicJwkFromKey(a.eph.get(), "ECDH-ES+A256KW").value();
+    auto digest = skr::BindingDigest(nonce, jwk).value();
+    auto ak = skr::GenerateRsaKey(2048).value();
+    const std::string runtime = skr::test::AzureRuntimeJson(ak.get());
+    TestTdQuote q;
+    const auto h = skr::Sha256(runtime);
+    std::copy(h.begin(), h.end(), q.report_data.begin());
+    q.mrtd = paravisor_mrtd;
+    const auto hcl = skr::test::MakeAzureHclReport(IntelTestPki::TdReport(q), runtime, 4);
+    skr::test::QuoteSpec spec;
+    spec.qualified_signer = skr::test::TpmName(skr::test::MarshalAkPublic(ak.get()));
+    spec.extra_data.assign(digest.begin(), digest.end());
+    const auto attest = skr::test::MarshalQuoteAttest(spec);
+    const auto sig = skr::test::BareRsaSignature(
+        skr::test::SignQuote(attest, ak.get(), skr::test::TpmSigScheme::kRsassaSha256));
+    std::vector<std::vector<std::uint8_t>> pcrs;
+    for (unsigned i = 0; i < 8; ++i) pcrs.push_back(spec.pcrs.at("sha256").at(i));
+    a.body = {{"nonce", nonce},
+              {"tee-pubkey", jwk},
+              {"evidence", skr::test::AzTdxVtpmEvidence(hcl, Pki().Quote(q), attest, sig, pcrs)}};
     return a;
   }
   skr::test::HttpResult Release(const Attempt& a) {
@@ -158,6 +196,46 @@ TEST_CASE("TDX release: a quote from the Intel-shaped test PKI releases the key"
   }
   SECTION("a quote bound to another nonce is refused") {
     auto other = w.Make();
+    other.body["nonce"] = w.Nonce();
+    auto d = w.Release(other);
+    CHECK(d.status == 401);
+    CHECK(!d.json.contains("jwe"));
+  }
+}
+
+TEST_CASE("az-tdx-vtpm release: an Azure TDX CVM's vTPM bundle releases the key",
+          "[integration][tdx][azure]") {
+  World w;
+  auto imported = w.Import(Pki().TcbInfoBody(w.now - 60, w.now + 30 * 86400));
+  INFO(imported.out << imported.err);
+  REQUIRE(imported.exit_code == 0);
+
+  auto a = w.MakeAzure(Mrtd(0x20));
+  auto r = w.Release(a);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto key = skr::JweDecrypt(r.json["jwe"].get<std::string>(), a.eph.get());
+  REQUIRE(key.has_value());
+  CHECK(key->size() == 32);
+  auto audit = w.skrd->Get("/v1/audit/entries?decision=granted", w.skrd->operator_token());
+  REQUIRE(audit.json["entries"].size() == 1);
+  CHECK(audit.json["entries"][0]["evidence_type"] == "az-tdx-vtpm");
+  auto replay = w.skrd->Get(
+      "/v1/audit/replay?seq=" + std::to_string(r.json["audit_seq"].get<std::int64_t>()),
+      w.skrd->operator_token());
+  INFO(replay.body);
+  REQUIRE(replay.status == 200);
+  CHECK(replay.json.at("same") == true);
+
+  SECTION("a paravisor skrd does not trust is refused, and nothing is released") {
+    auto d = w.Release(w.MakeAzure(Mrtd(0x40)));
+    INFO(d.body);
+    CHECK(d.status == 401);
+    CHECK(d.body.find("azure_paravisor_untrusted") != std::string::npos);
+    CHECK(!d.json.contains("jwe"));
+  }
+  SECTION("a bundle bound to another nonce is refused") {
+    auto other = w.MakeAzure(Mrtd(0x20));
     other.body["nonce"] = w.Nonce();
     auto d = w.Release(other);
     CHECK(d.status == 401);

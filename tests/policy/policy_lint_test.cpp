@@ -84,8 +84,8 @@ TEST_CASE("Policy lint: each mistake is named with its JSON path", "[policy][lin
   }
   SECTION("a claim of another TEE than the path allows") {
     CHECK(one(R"({"claim": "tpm.pcr.sha256.7", "equals": ")" + std::string(64, '0') + R"("})") ==
-          "allOf[1].claim: 'tpm.pcr.sha256.7' is produced only for tee az-snp-vtpm, tpm, and this "
-          "path allows tee sev-snp");
+          "allOf[1].claim: 'tpm.pcr.sha256.7' is produced only for tee az-snp-vtpm, tpm, "
+          "az-tdx-vtpm, and this path allows tee sev-snp");
   }
   SECTION("a PCR index out of range is no claim") {
     CHECK_THAT(Problems(R"({"allOf": [{"claim": "tee", "equals": "tpm"},
@@ -101,7 +101,7 @@ TEST_CASE("Policy lint: tee values and contradictions", "[policy][lint]") {
                                              {"claim": "tee", "equals": "sev-snp"}]}]})");
   REQUIRE(p.size() == 2);
   CHECK(p[0] == "anyOf[0].allOf[0].equals: no verifier produces tee 'snp' (known: sev-snp, "
-                "az-snp-vtpm, tpm, sample, tdx)");
+                "az-snp-vtpm, tpm, sample, tdx, az-tdx-vtpm)");
   CHECK(p[1] == "anyOf[1]: the conditions on 'tee' here allow no evidence type at once: this path "
                 "never grants");
 }
@@ -158,7 +158,7 @@ TEST_CASE("Claim catalogue: lookups, patterns and JSON", "[policy][lint]") {
       CHECK(row["hex_bytes"] == 48);
       CHECK(row["tee"] == Json::array({"sev-snp", "az-snp-vtpm"}));
     }
-    if (row["name"] == "tee") CHECK(row["values"].size() == 5);
+    if (row["name"] == "tee") CHECK(row["values"].size() == 6);
   }
   CHECK(found);
 }

@@ -43,7 +43,7 @@ TEST_CASE("Verifier table: a row's evidence types are served exactly when its se
     for (const auto& t : types) CHECK(all.insert(t).second);  // no type in two rows
   }
   const auto served = Registered(cfg);
-  CHECK(served == std::set<std::string>{"sev-snp", "az-snp-vtpm", "tdx", "tpm"});
+  CHECK(served == std::set<std::string>{"sev-snp", "az-snp-vtpm", "tdx", "az-tdx-vtpm", "tpm"});
 
   cfg.attestation.tdx.enabled = false;
   cfg.attestation.snp.enabled = false;

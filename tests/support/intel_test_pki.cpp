@@ -295,6 +295,28 @@ std::vector<std::uint8_t> IntelTestPki::Quote(const TestTdQuote& q) const {
   return out;
 }
 
+std::vector<std::uint8_t> IntelTestPki::TdReport(const TestTdQuote& q) {
+  std::vector<std::uint8_t> out;
+  // REPORTMACSTRUCT (256): REPORTTYPE (TDX: 0x81), reserved, CPUSVN, TEE_TCB_INFO_HASH,
+  // TEE_INFO_HASH, REPORTDATA, reserved, MAC.
+  Put(out, std::array<std::uint8_t, 4>{0x81, 0, 0, 0});
+  Zeros(out, 12 + 16 + 48 + 48);
+  Put(out, q.report_data);
+  Zeros(out, 32 + 32);
+  // TEE_TCB_INFO (239) and reserved (17).
+  Zeros(out, 256);
+  // TDINFO_STRUCT (512): ATTRIBUTES, XFAM, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG, RTMR0..3.
+  std::array<std::uint8_t, 8> td_attributes{0, 0, 0, 0x10, 0, 0, 0, 0};
+  if (q.debug) td_attributes[0] |= 1;
+  Put(out, td_attributes);
+  Put(out, std::array<std::uint8_t, 8>{0xe7, 0x02, 0x06, 0, 0, 0, 0, 0});
+  Put(out, q.mrtd);
+  Zeros(out, 48 * 3);
+  Put(out, q.rtmr0);
+  Zeros(out, 512 - 16 - 48 * 5);
+  return out;
+}
+
 TestTcbLevel IntelTestPki::MatchingLevel() {
   TestTcbLevel l;
   l.sgx = kPckSgx;

@@ -60,10 +60,16 @@ class IntelTestPki {
                          std::int64_t next_update) const;
   // What TcbInfoBody uses by default: the level the PCK and quotes meet exactly.
   static TestTcbLevel MatchingLevel();
+  // {"<member>": inner, "signature": hex r||s} signed by the TCB signing key, `inner` verbatim
+  // (to re-sign real PCS bodies under this PKI).
+  std::string SignedBody(const char* member, const std::string& inner) const;
+  // The TDREPORT_STRUCT (1024 bytes; TDX Module ABI) the quote of `q` would be made from:
+  // REPORTTYPE 0x81, REPORTDATA at 128, TDINFO at 512 (ATTRIBUTES, XFAM, MRTD at 528, ...,
+  // RTMR0). Its MAC is zero: only the platform could compute it.
+  static std::vector<std::uint8_t> TdReport(const TestTdQuote& q);
 
  private:
   void Issue();
-  std::string SignedBody(const char* member, const std::string& inner) const;
   EvpPkeyPtr root_key_, ca_key_, pck_key_, tcb_key_, ak_key_;
   X509Ptr root_, ca_, pck_, tcb_signer_;
   std::string chain_pem_;  // PCK, PCK CA, root: the quote's certification data

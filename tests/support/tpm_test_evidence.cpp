@@ -390,11 +390,12 @@ std::vector<std::uint8_t> TpmQualifiedName(std::span<const std::uint8_t> name,
   return qn;
 }
 
-std::vector<std::uint8_t> MakeAzureHclReport(std::span<const std::uint8_t> snp_report,
-                                             std::string_view runtime_json) {
+std::vector<std::uint8_t> MakeAzureHclReport(std::span<const std::uint8_t> hw_report,
+                                             std::string_view runtime_json,
+                                             std::uint32_t report_type) {
   // Layout: attestation/azure/hcl_report.h (Azure CVM IGVM_ATTEST / HCL report), little endian.
   constexpr std::size_t kHeader = 0x20, kHw = 0x4A0, kRuntimeHeader = 20, kNvSize = 2600;
-  Check(snp_report.size() == kHw, "the SNP report must be 0x4A0 bytes");
+  Check(hw_report.size() <= kHw, "the hardware report must fit in 0x4A0 bytes");
   Check(!runtime_json.empty(), "empty runtime data");
   const std::size_t report_size = kHeader + kHw + kRuntimeHeader + runtime_json.size();
   Bytes out;
@@ -405,10 +406,11 @@ std::vector<std::uint8_t> MakeAzureHclReport(std::span<const std::uint8_t> snp_r
   PutLe32(out, 2);                    // request_type (as Azure returns)
   PutLe32(out, 0);                    // status
   out.insert(out.end(), 12, 0);       // reserved
-  out.insert(out.end(), snp_report.begin(), snp_report.end());
+  out.insert(out.end(), hw_report.begin(), hw_report.end());
+  out.insert(out.end(), kHw - hw_report.size(), 0);
   PutLe32(out, Le32At(kRuntimeHeader + runtime_json.size()));  // data_size
   PutLe32(out, 1);                                             // version
-  PutLe32(out, 2);                                             // report_type: SNP
+  PutLe32(out, report_type);                                   // 2 = SNP, 4 = TDX
   PutLe32(out, 1);                                             // hash_type: SHA-256
   PutLe32(out, Le32At(runtime_json.size()));                   // variable_data_size
   out.insert(out.end(), runtime_json.begin(), runtime_json.end());
@@ -462,6 +464,16 @@ Json AzSnpVtpmEvidence(std::span<const std::uint8_t> hcl_report, std::string_vie
             {"pcrs", pcrs}}}};
 }
 
+Json AzTdxVtpmEvidence(std::span<const std::uint8_t> hcl_report,
+                       std::span<const std::uint8_t> td_quote, std::span<const std::uint8_t> attest,
+                       std::span<const std::uint8_t> signature,
+                       const std::vector<std::vector<std::uint8_t>>& sha256_pcrs) {
+  Json e = AzSnpVtpmEvidence(hcl_report, "", attest, signature, sha256_pcrs);
+  e.erase("vcek");
+  e["type"] = "az-tdx-vtpm";
+  e["td_quote"] = Base64Encode(td_quote);
+  return e;
+}
 
 namespace {
 

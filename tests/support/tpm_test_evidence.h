@@ -114,11 +114,13 @@ std::vector<std::uint8_t> TpmQualifiedName(std::span<const std::uint8_t> name,
                                            TPM2_HANDLE hierarchy);
 
 // Azure HCL report (attestation/azure/hcl_report.h): header "HCLA", version 2, request_type 2,
-// status 0; the 0x4A0-byte SNP report; runtime data header (version 1, report_type 2 = SNP,
-// hash_type 1 = SHA-256); the runtime JSON; zero padding up to 2600 bytes (the vTPM NV index
-// size Azure returns). `snp_report` must be 0x4A0 bytes.
-std::vector<std::uint8_t> MakeAzureHclReport(std::span<const std::uint8_t> snp_report,
-                                             std::string_view runtime_json);
+// status 0; the hardware report (an SNP report of 0x4A0 bytes, or a 1024-byte TDREPORT) zero
+// padded to 0x4A0; runtime data header (version 1, `report_type` 2 = SNP / 4 = TDX, hash_type 1 =
+// SHA-256); the runtime JSON; zero padding up to 2600 bytes (the vTPM NV index size Azure
+// returns).
+std::vector<std::uint8_t> MakeAzureHclReport(std::span<const std::uint8_t> hw_report,
+                                             std::string_view runtime_json,
+                                             std::uint32_t report_type = 2);
 // Runtime claims JSON shaped like Azure's (compact, members in Azure's order):
 //   {"keys":[{"kid":"HCLAkPub","key_ops":["sign"],"kty":"RSA","e":..,"n":..}
 //            (, {"kid":"HCLEkPub","key_ops":["encrypt"],...} when rsa_ek is given)],
@@ -134,6 +136,12 @@ std::string AzureRuntimeJson(
 //  "pcrs":[PCR 0, PCR 1, ...]}} with `sha256_pcrs` the SHA-256 bank values by index.
 Json AzSnpVtpmEvidence(std::span<const std::uint8_t> hcl_report, std::string_view vcek_pem,
                        std::span<const std::uint8_t> attest,
+                       std::span<const std::uint8_t> signature,
+                       const std::vector<std::vector<std::uint8_t>>& sha256_pcrs);
+
+// The same for az-tdx-vtpm: {"type":"az-tdx-vtpm","report":..,"td_quote":..,"quote":{...}}.
+Json AzTdxVtpmEvidence(std::span<const std::uint8_t> hcl_report,
+                       std::span<const std::uint8_t> td_quote, std::span<const std::uint8_t> attest,
                        std::span<const std::uint8_t> signature,
                        const std::vector<std::vector<std::uint8_t>>& sha256_pcrs);
 
