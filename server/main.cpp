@@ -312,7 +312,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   if (auto r = audit_service.CheckIntegrity(); !r) {
     LogLine("error", "audit log: " + r.error().message() + "; releases are refused");
   }
-  broker.SetReleaseGate([&audit_service] { return audit_service.IntegrityFailure(); });
+  broker.release().SetReleaseGate([&audit_service] { return audit_service.IntegrityFailure(); });
   router.SetAuditService(&audit_service);
   skr::audit::AuditLog* log_ptr = audit->get();
   router.AddMetricsSource([log_ptr] { return AuditMetricsText(log_ptr->Stats()); });
@@ -370,7 +370,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
       }
       *last_purge = now;
     }
-    broker.FlushUnknownReleases();
+    broker.release().FlushUnknownReleases();
     if (now - *last_checkpoint >= checkpoint_every) {
       *last_checkpoint = now;
       if (auto cp = audit_service.Checkpoint(); !cp && !audit_service.IntegrityFailure()) {
@@ -394,7 +394,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
            {"evidence_types", types}, {"threads", sopt.threads},
            {"workers", sopt.workers}});
   (*srv)->Run(/*handle_signals=*/true);
-  broker.FlushUnknownReleases();
+  broker.release().FlushUnknownReleases();
   if (auto cp = audit_service.Checkpoint(); cp) {
     LogLine("info", "audit checkpoint", {{"tree_size", cp->tree_size}});
     // A clean stop at this size: a log found longer or shorter at the next start was changed

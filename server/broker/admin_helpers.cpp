@@ -67,32 +67,6 @@ Result<Json> ParseBodyObject(std::string_view body, std::size_t limit) {
   return j;
 }
 
-// --- authorization (DESIGN.md section 5 roles) ---
-Result<void> RequireOperator(const Actor& a) {
-  if (a.token.role != Role::kOperator) {
-    return Error(ErrorCode::kPermissionDenied, "operator role required", "forbidden");
-  }
-  return Ok();
-}
-
-Result<void> RequireTenantAdmin(const Actor& a, std::string_view tenant) {
-  if (a.token.role == Role::kOperator) return Ok();
-  if (a.token.role == Role::kAdmin && a.token.tenant && *a.token.tenant == tenant) return Ok();
-  return Error(ErrorCode::kPermissionDenied, "admin role for this tenant required", "forbidden");
-}
-
-// Reading a tenant's policies and key metadata (never material): its admins, and auditors (of
-// this tenant, or global ones), so that what the audit records name can be looked at.
-Result<void> RequireTenantReader(const Actor& a, std::string_view tenant) {
-  if (a.token.role == Role::kAuditor && (!a.token.tenant || *a.token.tenant == tenant)) {
-    return Ok();
-  }
-  if (a.token.role == Role::kAuditor) {
-    return Error(ErrorCode::kPermissionDenied, "auditor of another tenant", "forbidden");
-  }
-  return RequireTenantAdmin(a, tenant);
-}
-
 Json KeyToJson(const keystore::KeyInfo& k) {
   Json versions = Json::array();
   for (const auto& v : k.versions) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Helpers shared by the broker's admin services (broker.cpp, policy_admin.cpp): request parsing,
-// the role checks of DESIGN.md section 5, and the JSON forms of keys, tokens and pages.
+// Helpers shared by the broker's services (admin_service.cpp, policy_admin.cpp, ...): request
+// parsing and the JSON forms of keys, tokens and pages.
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@
 #include "common/result.h"
 #include "keystore/keystore.h"
 #include "policy/policy.h"
-#include "server/broker/broker.h"
+#include "server/broker/broker_context.h"
 
 namespace skr::server {
 
@@ -23,10 +23,6 @@ Result<policy::Policy> ParsePolicyForStore(const Json& doc);
 void AddPolicyWarnings(Json& out, const std::string& document);
 Result<void> CheckName(std::string_view what, std::string_view name);
 Result<Json> ParseBodyObject(std::string_view body, std::size_t limit);
-Result<void> RequireOperator(const Actor& a);
-Result<void> RequireTenantAdmin(const Actor& a, std::string_view tenant);
-// Reading a tenant's policies and key metadata (never material): its admins, and auditors.
-Result<void> RequireTenantReader(const Actor& a, std::string_view tenant);
 Json KeyToJson(const keystore::KeyInfo& k);
 Json TokenToJson(const keystore::TokenInfo& t);
 

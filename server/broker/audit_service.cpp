@@ -215,15 +215,8 @@ Result<audit::AuditLog::StoredCheckpoint> AuditService::Checkpoint() {
   return cp;
 }
 
-Result<void> AuditService::RequireAuditor(const Actor& a) const {
-  if (a.token.role == keystore::Role::kAdmin) {
-    return Error(ErrorCode::kPermissionDenied, "auditor or operator role required", "forbidden");
-  }
-  return Ok();
-}
-
 Result<Json> AuditService::GetCheckpoint(const Actor& a) {
-  SKR_TRY_VOID(RequireAuditor(a));
+  SKR_TRY_VOID(Authorize(a, Permission::kReadAudit));
   SKR_TRY(const auto cp, Checkpoint());
   Json out{{"checkpoint", cp.note},
            {"tree_size", cp.tree_size},
@@ -245,12 +238,12 @@ Result<Json> AuditService::GetCheckpoint(const Actor& a) {
 
 Result<Json> AuditService::GetInclusionProof(const Actor& a, std::int64_t seq,
                                              std::optional<std::int64_t> tree_size) {
-  SKR_TRY_VOID(RequireAuditor(a));
-  if (a.token.role == keystore::Role::kAuditor && a.token.tenant) {
+  SKR_TRY_VOID(Authorize(a, Permission::kReadAudit));
+  if (auto scope = AuditScope(a)) {
     // A tenant's auditor proves its own records only (other records' hashes appear in the
     // path, never their contents).
     audit::Query q;
-    q.tenant = a.token.tenant;
+    q.tenant = std::move(scope);
     q.from_seq = seq < 1 ? 1 : seq;
     q.limit = 1;
     SKR_TRY(const auto recs, log_.Entries(q));
@@ -301,7 +294,7 @@ Result<Json> AuditService::Receipt(std::int64_t seq) {
 }
 
 Result<Json> AuditService::GetConsistencyProof(const Actor& a, std::int64_t from, std::int64_t to) {
-  SKR_TRY_VOID(RequireAuditor(a));
+  SKR_TRY_VOID(Authorize(a, Permission::kReadAudit));
   SKR_TRY(const auto proof, log_.ConsistencyProof(from, to));
   return Json{{"from", from}, {"to", to}, {"hashes", HashesJson(proof)}};
 }

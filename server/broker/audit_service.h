@@ -75,7 +75,6 @@ class AuditService {
   std::string stopped_file() const { return checkpoint_file_ + ".stopped"; }
 
  private:
-  Result<void> RequireAuditor(const Actor& a) const;
   void MarkDamaged(Error e);
   static Result<void> SaveFile(const std::string& path, const std::string& content);
   Result<void> CheckIntegrityOnce();  // CheckIntegrity's steps

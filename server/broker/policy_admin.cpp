@@ -9,7 +9,7 @@
 #include "common/ossl.h"
 #include "policy/claim_catalogue.h"
 #include "server/broker/admin_helpers.h"
-#include "server/broker/broker.h"
+#include "server/broker/admin_service.h"
 #include "server/broker/release_steps.h"
 
 namespace skr::server {
@@ -31,11 +31,11 @@ Result<std::optional<int>> OptionalCount(const Json& req, const char* name, std:
 
 }  // namespace
 
-Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+Result<Json> AdminService::PutPolicy(const Actor& a, std::string_view tenant, std::string_view name,
                                std::string_view body, const std::string& rid) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kAdminTenant, tenant));
   SKR_TRY(Json doc, ParseJson(body, 64 * 1024));
   SKR_TRY_VOID(ParsePolicyForStore(doc));
   SKR_TRY_VOID(AuditIntent(a, rid, "policy.put", std::string(tenant), std::string(name)));
@@ -50,11 +50,11 @@ Result<Json> Broker::PutPolicy(const Actor& a, std::string_view tenant, std::str
   return Json{{"name", rec->name}, {"version", rec->version}};
 }
 
-Result<Json> Broker::GetPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+Result<Json> AdminService::GetPolicy(const Actor& a, std::string_view tenant, std::string_view name,
                                std::optional<int> version) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantReader(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kReadTenant, tenant));
   SKR_TRY(keystore::PolicyRecord rec, keys_.GetPolicy(tenant, name, version));
   auto doc = ParseJson(rec.document);
   Json out = {{"name", rec.name},
@@ -67,9 +67,9 @@ Result<Json> Broker::GetPolicy(const Actor& a, std::string_view tenant, std::str
   return out;
 }
 
-Result<Json> Broker::ListPolicies(const Actor& a, std::string_view tenant, const Page& page) {
+Result<Json> AdminService::ListPolicies(const Actor& a, std::string_view tenant, const Page& page) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
-  SKR_TRY_VOID(RequireTenantReader(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kReadTenant, tenant));
   SKR_TRY(std::vector<keystore::PolicyRecord> list, keys_.ListPolicies(tenant));
   return Paginate<keystore::PolicyRecord>(
       list, page, [](const keystore::PolicyRecord& p) { return p.name; },
@@ -81,11 +81,11 @@ Result<Json> Broker::ListPolicies(const Actor& a, std::string_view tenant, const
       "policies");
 }
 
-Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
+Result<Json> AdminService::EvaluatePolicy(const Actor& a, std::string_view tenant,
                                     std::string_view name, std::string_view body) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kAdminTenant, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
   // The stored newest version, or an unsaved draft ("document"), which must be storable.
   keystore::PolicyRecord rec;
@@ -130,11 +130,11 @@ Result<Json> Broker::EvaluatePolicy(const Actor& a, std::string_view tenant,
   return out;
 }
 
-Result<Json> Broker::SetKeyPolicy(const Actor& a, std::string_view tenant, std::string_view key,
+Result<Json> AdminService::SetKeyPolicy(const Actor& a, std::string_view tenant, std::string_view key,
                                   std::string_view body, const std::string& rid) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kAdminTenant, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, 4096));
   SKR_TRY(std::string pol, GetString(req, "policy"));
   SKR_TRY_VOID(CheckName("policy", pol));
@@ -150,11 +150,11 @@ Result<Json> Broker::SetKeyPolicy(const Actor& a, std::string_view tenant, std::
   return KeyToJson(*info);
 }
 
-Result<Json> Broker::RollbackPolicy(const Actor& a, std::string_view tenant, std::string_view name,
+Result<Json> AdminService::RollbackPolicy(const Actor& a, std::string_view tenant, std::string_view name,
                                     std::string_view body, const std::string& rid) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("policy", name));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kAdminTenant, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, 4096));
   SKR_TRY(const std::optional<int> to,
           OptionalCount(req, "to", 1000000000, "'to' must be the version number to roll back to"));
@@ -193,11 +193,11 @@ std::string VmName(const Claims& claims) {
 
 }  // namespace
 
-Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::string_view key,
+Result<Json> AdminService::PolicyWhatIf(const Actor& a, std::string_view tenant, std::string_view key,
                                   std::string_view body, const std::string& rid) {
   SKR_TRY_VOID(CheckName("tenant", tenant));
   SKR_TRY_VOID(CheckName("key", key));
-  SKR_TRY_VOID(RequireTenantAdmin(a, tenant));
+  SKR_TRY_VOID(Authorize(a, Permission::kAdminTenant, tenant));
   SKR_TRY(Json req, ParseBodyObject(body, options_.max_json_bytes));
   auto draft = req.find("document");
   if (draft == req.end() || !draft->is_object()) return BadRequest("give the draft policy as 'document'");
@@ -205,7 +205,7 @@ Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::
   SKR_TRY(const std::optional<int> last_n,
           OptionalCount(req, "last", 1000, "'last' must be between 1 and 1000"));
   const std::int64_t last = last_n.value_or(100);
-  SKR_TRY(keystore::KeyInfo info, FindKey(tenant, key));
+  SKR_TRY(keystore::KeyInfo info, release_.FindKey(tenant, key));
   keystore::PolicyRecord draft_rec;
   draft_rec.tenant = std::string(tenant);
   draft_rec.name = info.policy;
@@ -228,7 +228,7 @@ Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::
   std::int64_t checked = 0, would_grant = 0;
   for (const audit::Record& rec : records) {
     if (rec.kind != "release") continue;
-    auto in = LoadReplayInputs(rec);
+    auto in = queries_.LoadReplayInputs(rec);
     if (!in) {
       not_replayed.push_back({{"audit_seq", rec.seq}, {"reason", in.error().reason()}});
       continue;
@@ -238,7 +238,7 @@ Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::
     ReliedOn relied;
     // Verified as at the release with the collateral it relied on, so that only the policy
     // differs from the recorded decision.
-    auto decided = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], tenant,
+    auto decided = release_.Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], tenant,
                           [&]() -> Result<keystore::PolicyRecord> { return draft_rec; }, pol, relied,
                           &in->recorded);
     if (!decided) {
@@ -269,6 +269,6 @@ Result<Json> Broker::PolicyWhatIf(const Actor& a, std::string_view tenant, std::
                        "with it, then the draft evaluated on its claims"}};
 }
 
-Json Broker::ClaimCatalogue() { return policy::ClaimCatalogueJson(); }
+Json AdminService::ClaimCatalogue() { return policy::ClaimCatalogueJson(); }
 
 }  // namespace skr::server

@@ -2,7 +2,7 @@
 // Offline replay of a release decision (issue 11, DESIGN.md section 6): the evidence, tee-pubkey
 // and nonce a release was decided on are kept beside its audit record (bound to the leaf by
 // replay_sha256, the evidence also by evidence_sha256); replay re-runs the same verification,
-// binding and policy steps (Broker::Decide) on them, against the policy version the record names,
+// binding and policy steps (ReleaseService::Decide) on them, against the policy version the record names,
 // and says whether the decision and trace are the same, and what differs when they are not.
 // Nothing is released, no nonce is consumed. Verification runs as at the record's time with the
 // collateral bytes kept with the bundle (a VCEK from the cache, the CRLs in force, the enrolled AK:
@@ -14,7 +14,7 @@
 
 #include "common/encoding.h"
 #include "common/ossl.h"
-#include "server/broker/broker.h"
+#include "server/broker/audit_queries.h"
 #include "server/broker/release_steps.h"
 
 namespace skr::server {
@@ -35,7 +35,7 @@ bool DecidedOutsideReplay(const std::string& recorded_reason) {
 
 }  // namespace
 
-Result<Broker::ReplayInputs> Broker::LoadReplayInputs(const audit::Record& rec) {
+Result<AuditQueryService::ReplayInputs> AuditQueryService::LoadReplayInputs(const audit::Record& rec) {
   const std::int64_t seq = rec.seq;
   SKR_TRY(const std::optional<std::string> bundle, audit_.ReplayBundle(seq));
   if (!bundle || rec.replay_sha256.empty()) {
@@ -97,15 +97,13 @@ Result<Broker::ReplayInputs> Broker::LoadReplayInputs(const audit::Record& rec) 
   return in;
 }
 
-Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
-  if (a.token.role == keystore::Role::kAdmin) {
-    return Error(ErrorCode::kPermissionDenied, "auditor or operator role required", "forbidden");
-  }
+Result<Json> AuditQueryService::ReplayRelease(const Actor& a, std::int64_t seq) {
+  SKR_TRY_VOID(Authorize(a, Permission::kReadAudit));
   if (seq < 1) return ReplayError(ErrorCode::kInvalidArgument, "seq must be >= 1", "malformed_request");
   audit::Query q;
   q.from_seq = seq;
   q.limit = 1;
-  if (a.token.role == keystore::Role::kAuditor && a.token.tenant) q.tenant = a.token.tenant;
+  q.tenant = AuditScope(a);
   SKR_TRY(const std::vector<audit::Record> found, audit_.Entries(q));
   if (found.empty() || found.front().seq != seq) {
     return ReplayError(ErrorCode::kNotFound, "no audit record " + std::to_string(seq) + " you may read",
@@ -170,7 +168,7 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
 
   keystore::PolicyRecord pol;
   ReliedOn relied;
-  auto decided = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], rec.tenant,
+  auto decided = release_.Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"], rec.tenant,
                         policy_of, pol, relied, &recorded);
   compare_collateral(decided.has_value(), relied.collateral, differences);
   const Json replayed = outcome(decided);
@@ -186,7 +184,7 @@ Result<Json> Broker::ReplayRelease(const Actor& a, std::int64_t seq) {
   // deleted, a CRL replaced): information for the auditor, not part of `same`.
   keystore::PolicyRecord pol_now;
   ReliedOn relied_now;
-  auto decided_now = Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"],
+  auto decided_now = release_.Decide(b["evidence"], b["nonce"].get<std::string>(), b["tee-pubkey"],
                             rec.tenant, policy_of, pol_now, relied_now, nullptr);
   Json today = outcome(decided_now);
   Json today_differences = Json::array();

@@ -2,14 +2,14 @@
 // The TDX collateral endpoints (issue 13): operators import Intel PCS collateral; the store
 // verifies it to the trusted Intel roots before anything is kept. Every import is audited.
 #include "server/broker/admin_helpers.h"
-#include "server/broker/broker.h"
+#include "server/broker/admin_service.h"
 #include "server/broker/tdx_collateral.h"
 
 namespace skr::server {
 
-Result<Json> Broker::ImportTdxCollateral(const Actor& a, std::string_view body,
+Result<Json> AdminService::ImportTdxCollateral(const Actor& a, std::string_view body,
                                          const std::string& rid) {
-  SKR_TRY_VOID(RequireOperator(a));
+  SKR_TRY_VOID(Authorize(a, Permission::kManageTrust));
   if (options_.tdx_collateral == nullptr) {
     return Error(ErrorCode::kFailedPrecondition, "tdx attestation is disabled", "tdx_disabled");
   }
@@ -22,8 +22,8 @@ Result<Json> Broker::ImportTdxCollateral(const Actor& a, std::string_view body,
   return imported;
 }
 
-Result<Json> Broker::GetTdxCollateral(const Actor& a) {
-  SKR_TRY_VOID(RequireOperator(a));
+Result<Json> AdminService::GetTdxCollateral(const Actor& a) {
+  SKR_TRY_VOID(Authorize(a, Permission::kManageTrust));
   if (options_.tdx_collateral == nullptr) {
     return Error(ErrorCode::kFailedPrecondition, "tdx attestation is disabled", "tdx_disabled");
   }

@@ -16,34 +16,34 @@ Result<Json> Done(const Result<void>& r) {
 constexpr TeeRoute kSnp[] = {
     {"POST", "/v1/attestation/snp/certs", 201,
      [](Broker& b, const Actor& a, const std::vector<std::string>&, std::string_view body,
-        const std::string& rid) { return b.ImportSnpCert(a, body, rid); }},
+        const std::string& rid) { return b.admin().ImportSnpCert(a, body, rid); }},
     {"GET", "/v1/attestation/snp/certs", 200,
      [](Broker& b, const Actor& a, const std::vector<std::string>&, std::string_view,
-        const std::string&) { return b.ListSnpCerts(a); }},
+        const std::string&) { return b.admin().ListSnpCerts(a); }},
 };
 
 constexpr TeeRoute kTpm[] = {
     {"POST", "/v1/tenants/{tenant}/tpm/enrollments", 201,
      [](Broker& b, const Actor& a, const std::vector<std::string>& p, std::string_view body,
-        const std::string& rid) { return b.BeginTpmEnrollment(a, p[0], body, rid); }},
+        const std::string& rid) { return b.admin().BeginTpmEnrollment(a, p[0], body, rid); }},
     {"POST", "/v1/tenants/{tenant}/tpm/enrollments/{id}/activate", 200,
      [](Broker& b, const Actor& a, const std::vector<std::string>& p, std::string_view body,
-        const std::string& rid) { return b.ActivateTpmEnrollment(a, p[0], p[1], body, rid); }},
+        const std::string& rid) { return b.admin().ActivateTpmEnrollment(a, p[0], p[1], body, rid); }},
     {"GET", "/v1/tenants/{tenant}/tpm/aks", 200,
      [](Broker& b, const Actor& a, const std::vector<std::string>& p, std::string_view,
-        const std::string&) { return b.ListTpmAks(a, p[0]); }},
+        const std::string&) { return b.admin().ListTpmAks(a, p[0]); }},
     {"DELETE", "/v1/tenants/{tenant}/tpm/aks/{id}", 204,
      [](Broker& b, const Actor& a, const std::vector<std::string>& p, std::string_view,
-        const std::string& rid) { return Done(b.DeleteTpmAk(a, p[0], p[1], rid)); }},
+        const std::string& rid) { return Done(b.admin().DeleteTpmAk(a, p[0], p[1], rid)); }},
 };
 
 constexpr TeeRoute kTdx[] = {
     {"POST", "/v1/attestation/tdx/collateral", 201,
      [](Broker& b, const Actor& a, const std::vector<std::string>&, std::string_view body,
-        const std::string& rid) { return b.ImportTdxCollateral(a, body, rid); }},
+        const std::string& rid) { return b.admin().ImportTdxCollateral(a, body, rid); }},
     {"GET", "/v1/attestation/tdx/collateral", 200,
      [](Broker& b, const Actor& a, const std::vector<std::string>&, std::string_view,
-        const std::string&) { return b.GetTdxCollateral(a); }},
+        const std::string&) { return b.admin().GetTdxCollateral(a); }},
 };
 
 }  // namespace

@@ -298,29 +298,29 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
   const bool is_release = n == 6 && s[1] == "tenants" && s[3] == "keys" && s[5] == "release";
   if (req.body_too_large) {
     Error e(ErrorCode::kPayloadTooLarge, "request body exceeds the limit", "payload_too_large");
-    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
+    if (is_release) broker_.release().AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
   }
   if (broker_.sealed()) {
     Error e(ErrorCode::kSealed, "skrd is sealed: master key missing or wrong", "sealed");
-    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
+    if (is_release) broker_.release().AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
   }
   if ((m == "POST" || m == "PUT") && !IsJsonContentType(req.content_type)) {
     Error e(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json",
             "unsupported_media_type");
-    if (is_release) broker_.AuditRejectedRelease(s[2], s[4], e, rid, req.source);
+    if (is_release) broker_.release().AuditRejectedRelease(s[2], s[4], e, rid, req.source);
     return ProblemResponse(e, rid);
   }
 
   // --- attester endpoints: no token, evidence is the credential ---
   if (n == 2 && s[1] == "challenge") {
     if (m != "POST") return MethodNotAllowed(rid);
-    return FromResult(broker_.Challenge(req.body), rid);
+    return FromResult(broker_.release().Challenge(req.body), rid);
   }
   if (is_release) {
     if (m != "POST") {
-      broker_.AuditRejectedRelease(
+      broker_.release().AuditRejectedRelease(
           s[2], s[4], Error(ErrorCode::kMethodNotAllowed, "method not allowed", "method_not_allowed"),
           rid, req.source);
       return MethodNotAllowed(rid);
@@ -329,12 +329,12 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
     if (auto v = QueryParam(t, "version")) {
       auto pv = ParseVersion(*v);
       if (!pv) {
-        broker_.AuditRejectedRelease(s[2], s[4], pv.error(), rid, req.source);
+        broker_.release().AuditRejectedRelease(s[2], s[4], pv.error(), rid, req.source);
         return ProblemResponse(pv.error(), rid);
       }
       version = *pv;
     }
-    auto released = broker_.Release(s[2], s[4], version, req.body, rid, req.source);
+    auto released = broker_.release().Release(s[2], s[4], version, req.body, rid, req.source);
     if (const auto want = QueryParam(t, "receipt");
         released && want && (*want == "1" || *want == "true")) {
       // The key is already released and its record durable: a receipt that cannot be made is
@@ -414,24 +414,24 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
 
   switch (route) {
     case R::kTenants:
-      if (m == "POST") return FromResult(broker_.CreateTenant(a, req.body, rid), rid, 201);
-      if (m == "GET") return FromResult(broker_.ListTenants(a, *page), rid);
+      if (m == "POST") return FromResult(broker_.admin().CreateTenant(a, req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.admin().ListTenants(a, *page), rid);
       return MethodNotAllowed(rid);
     case R::kTenant:
-      if (m == "DELETE") return FromVoid(broker_.DeleteTenant(a, s[2], rid), rid);
+      if (m == "DELETE") return FromVoid(broker_.admin().DeleteTenant(a, s[2], rid), rid);
       return MethodNotAllowed(rid);
     case R::kTokens:
-      if (m == "POST") return FromResult(broker_.CreateToken(a, req.body, rid), rid, 201);
-      if (m == "GET") return FromResult(broker_.ListTokens(a, QueryParam(t, "tenant"), *page), rid);
+      if (m == "POST") return FromResult(broker_.admin().CreateToken(a, req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.admin().ListTokens(a, QueryParam(t, "tenant"), *page), rid);
       return MethodNotAllowed(rid);
     case R::kToken:
-      if (m == "DELETE") return FromVoid(broker_.RevokeToken(a, s[2], rid), rid);
+      if (m == "DELETE") return FromVoid(broker_.admin().RevokeToken(a, s[2], rid), rid);
       return MethodNotAllowed(rid);
     case R::kPolicies:
-      if (m == "GET") return FromResult(broker_.ListPolicies(a, s[2], *page), rid);
+      if (m == "GET") return FromResult(broker_.admin().ListPolicies(a, s[2], *page), rid);
       return MethodNotAllowed(rid);
     case R::kPolicy:
-      if (m == "PUT") return FromResult(broker_.PutPolicy(a, s[2], s[4], req.body, rid), rid, 201);
+      if (m == "PUT") return FromResult(broker_.admin().PutPolicy(a, s[2], s[4], req.body, rid), rid, 201);
       if (m == "GET") {
         std::optional<int> version;
         if (auto v = QueryParam(t, "version")) {
@@ -439,40 +439,40 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
           if (!pv) return ProblemResponse(pv.error(), rid);
           version = *pv;
         }
-        return FromResult(broker_.GetPolicy(a, s[2], s[4], version), rid);
+        return FromResult(broker_.admin().GetPolicy(a, s[2], s[4], version), rid);
       }
       return MethodNotAllowed(rid);
     case R::kPolicyEval:
-      if (m == "POST") return FromResult(broker_.EvaluatePolicy(a, s[2], s[4], req.body), rid);
+      if (m == "POST") return FromResult(broker_.admin().EvaluatePolicy(a, s[2], s[4], req.body), rid);
       return MethodNotAllowed(rid);
     case R::kPolicyRollback:
-      if (m == "POST") return FromResult(broker_.RollbackPolicy(a, s[2], s[4], req.body, rid), rid, 201);
+      if (m == "POST") return FromResult(broker_.admin().RollbackPolicy(a, s[2], s[4], req.body, rid), rid, 201);
       return MethodNotAllowed(rid);
     case R::kWhatIf:
-      if (m == "POST") return FromResult(broker_.PolicyWhatIf(a, s[2], s[4], req.body, rid), rid);
+      if (m == "POST") return FromResult(broker_.admin().PolicyWhatIf(a, s[2], s[4], req.body, rid), rid);
       return MethodNotAllowed(rid);
     case R::kClaims:
-      if (m == "GET") return FromResult(Result<Json>(Broker::ClaimCatalogue()), rid);
+      if (m == "GET") return FromResult(Result<Json>(AdminService::ClaimCatalogue()), rid);
       return MethodNotAllowed(rid);
     case R::kKeys:
-      if (m == "POST") return FromResult(broker_.CreateKey(a, s[2], req.body, rid), rid, 201);
-      if (m == "GET") return FromResult(broker_.ListKeys(a, s[2], *page), rid);
+      if (m == "POST") return FromResult(broker_.admin().CreateKey(a, s[2], req.body, rid), rid, 201);
+      if (m == "GET") return FromResult(broker_.admin().ListKeys(a, s[2], *page), rid);
       return MethodNotAllowed(rid);
     case R::kKey:
-      if (m == "GET") return FromResult(broker_.GetKey(a, s[2], s[4]), rid);
+      if (m == "GET") return FromResult(broker_.admin().GetKey(a, s[2], s[4]), rid);
       return MethodNotAllowed(rid);
     case R::kRotate:
-      if (m == "POST") return FromResult(broker_.RotateKey(a, s[2], s[4], req.body, rid), rid);
+      if (m == "POST") return FromResult(broker_.admin().RotateKey(a, s[2], s[4], req.body, rid), rid);
       return MethodNotAllowed(rid);
     case R::kKeyPolicy:
-      if (m == "PUT") return FromResult(broker_.SetKeyPolicy(a, s[2], s[4], req.body, rid), rid);
+      if (m == "PUT") return FromResult(broker_.admin().SetKeyPolicy(a, s[2], s[4], req.body, rid), rid);
       return MethodNotAllowed(rid);
     case R::kVersion: {
       if (m != "DELETE") return MethodNotAllowed(rid);
       auto v = ParseVersion(s[6]);
       if (!v) return ProblemResponse(v.error(), rid);
       return FromResult(
-          broker_.SetVersionState(a, s[2], s[4], *v, keystore::VersionState::kDestroyed, rid), rid);
+          broker_.admin().SetVersionState(a, s[2], s[4], *v, keystore::VersionState::kDestroyed, rid), rid);
     }
     case R::kVersionAction: {
       if (m != "POST") return MethodNotAllowed(rid);
@@ -480,10 +480,10 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       if (!v) return ProblemResponse(v.error(), rid);
       const auto state = s[7] == "disable" ? keystore::VersionState::kDisabled
                                            : keystore::VersionState::kEnabled;
-      return FromResult(broker_.SetVersionState(a, s[2], s[4], *v, state, rid), rid);
+      return FromResult(broker_.admin().SetVersionState(a, s[2], s[4], *v, state, rid), rid);
     }
     case R::kVerify:
-      if (m == "POST") return FromResult(broker_.VerifyEvidence(a, req.body), rid);
+      if (m == "POST") return FromResult(broker_.admin().VerifyEvidence(a, req.body), rid);
       return MethodNotAllowed(rid);
     case R::kAuditEntries: {
       if (m != "GET") return MethodNotAllowed(rid);
@@ -505,7 +505,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
       auto limit = QueryInt(t, "limit");
       if (!limit) return ProblemResponse(limit.error(), rid);
       if (*limit) q.limit = static_cast<int>(std::min<std::int64_t>(**limit, 1000));
-      return FromResult(broker_.AuditEntries(a, q), rid);
+      return FromResult(broker_.audit_queries().AuditEntries(a, q), rid);
     }
     case R::kAuditReplay: {
       if (m != "GET") return MethodNotAllowed(rid);
@@ -515,7 +515,7 @@ Response Router::Dispatch(const Request& req, const std::string& rid) {
         return ProblemResponse(Error(ErrorCode::kInvalidArgument, "give ?seq=N", "malformed_request"),
                                rid);
       }
-      return FromResult(broker_.ReplayRelease(a, **seq), rid);
+      return FromResult(broker_.audit_queries().ReplayRelease(a, **seq), rid);
     }
     case R::kAuditCheckpoint:
     case R::kAuditInclusion:

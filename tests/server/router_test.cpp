@@ -137,14 +137,14 @@ TEST_CASE("Router: body too large is 413 and a release attempt is audited", "[se
     CHECK(e.router->Handle(r).status == 413);
   }
   CHECK(e.audit->Entries({}).value().size() == before);
-  e.broker->FlushUnknownReleases();
+  e.broker->release().FlushUnknownReleases();
   auto after = e.audit->Entries({}).value();
   REQUIRE(after.size() == before + 1);
   CHECK(after.back().action == "release.unknown_key");
   CHECK(after.back().reason.find("aggregated: 5 releases") == 0);
   CHECK(after.back().reason.find("192.0.2.9") != std::string::npos);
   CHECK(after.back().reason.find("payload_too_large x5") != std::string::npos);
-  e.broker->FlushUnknownReleases();  // nothing new: nothing written
+  e.broker->release().FlushUnknownReleases();  // nothing new: nothing written
   CHECK(e.audit->Entries({}).value().size() == before + 1);
 }
 
