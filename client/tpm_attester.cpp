@@ -19,6 +19,7 @@
 
 #include "common/encoding.h"
 #include "common/ossl.h"
+#include "tpm/wire.h"
 
 namespace skr::client {
 namespace {
@@ -33,23 +34,9 @@ Error TpmError(const std::string& what, TSS2_RC rc, ErrorCode code = ErrorCode::
   return Error(code, "TPM: " + what + ": " + Tss2_RC_Decode(rc), reason);
 }
 
-TPM2_ALG_ID BankAlg(std::string_view bank) {
-  if (bank == "sha1") return TPM2_ALG_SHA1;
-  if (bank == "sha256") return TPM2_ALG_SHA256;
-  if (bank == "sha384") return TPM2_ALG_SHA384;
-  if (bank == "sha512") return TPM2_ALG_SHA512;
-  return TPM2_ALG_ERROR;
-}
-
-const EVP_MD* MdOf(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return EVP_sha1();
-    case TPM2_ALG_SHA256: return EVP_sha256();
-    case TPM2_ALG_SHA384: return EVP_sha384();
-    case TPM2_ALG_SHA512: return EVP_sha512();
-    default: return nullptr;
-  }
-}
+// The algorithm table, PCR bitmaps and TPMT_PUBLIC marshalling are the verifier's too (tpm/wire.h).
+using tpm_wire::BankAlg;
+using tpm_wire::kMaxPcrIndex;
 
 // Frees ESAPI-allocated output.
 template <typename T>
@@ -127,12 +114,8 @@ TPM2B_PUBLIC AkTemplate(TpmAkType type) {
 }
 
 Result<std::vector<std::uint8_t>> MarshalPublic(const TPMT_PUBLIC& pub) {
-  std::vector<std::uint8_t> out(sizeof(TPMT_PUBLIC));
-  std::size_t off = 0;
-  if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub, out.data(), out.size(), &off) != TSS2_RC_SUCCESS) {
-    return Error(ErrorCode::kInternal, "TPM: TPMT_PUBLIC does not marshal");
-  }
-  out.resize(off);
+  auto out = tpm_wire::MarshalPublic(pub);
+  if (!out) return Error(ErrorCode::kInternal, "TPM: " + out.error().message());
   return out;
 }
 
@@ -146,7 +129,7 @@ Result<std::vector<unsigned>> ParseIndexList(std::string_view list) {
     auto num = [](std::string_view s) -> Result<unsigned> {
       unsigned v = 0;
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v > 23) {
+      if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v > kMaxPcrIndex) {
         return Error(ErrorCode::kInvalidArgument, "PCR index '" + std::string(s) + "' is not 0..23");
       }
       return v;
@@ -171,10 +154,7 @@ TPML_PCR_SELECTION ToTpmSelection(const std::vector<TpmPcrBank>& sel) {
   TPML_PCR_SELECTION s;
   std::memset(&s, 0, sizeof(s));
   for (const auto& b : sel) {
-    TPMS_PCR_SELECTION& one = s.pcrSelections[s.count++];
-    one.hash = BankAlg(b.bank);
-    one.sizeofSelect = 3;
-    for (unsigned i : b.indexes) one.pcrSelect[i / 8] = static_cast<BYTE>(one.pcrSelect[i / 8] | (1u << (i % 8)));
+    s.pcrSelections[s.count++] = tpm_wire::EncodePcrSelection(BankAlg(b.bank), b.indexes);
   }
   return s;
 }
@@ -231,7 +211,7 @@ Result<std::vector<TpmPcrBank>> PcrSelectionFromJson(const Json& hint) {
     TpmPcrBank b;
     b.bank = bank;
     for (const auto& v : list) {
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 23) {
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > kMaxPcrIndex) {
         return Error(ErrorCode::kInvalidArgument, "tpm_pcrs hint has a bad index");
       }
       b.indexes.push_back(static_cast<unsigned>(v.get<std::int64_t>()));
@@ -537,7 +517,7 @@ Result<TpmDevice::QuoteOutput> TpmDevice::Quote(const std::vector<TpmPcrBank>& s
     }
     std::uint8_t digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
-    if (EVP_Digest(concat.data(), concat.size(), digest, &dlen, MdOf(TPM2_ALG_SHA256), nullptr) != 1) {
+    if (EVP_Digest(concat.data(), concat.size(), digest, &dlen, EVP_sha256(), nullptr) != 1) {
       return OpenSslError("EVP_Digest");
     }
     const TPM2B_DIGEST& qd = attest.attested.quote.pcrDigest;

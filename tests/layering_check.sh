@@ -12,13 +12,19 @@ check() { # folder regex why
     echo "layering violation: $1 must not include $3:"; echo "$hits"; fail=1
   fi
 }
-check common '#include "(server|attestation|policy|keystore|audit|config|client)/' "other project folders"
+check common '#include "(server|attestation|policy|keystore|audit|config|client|tpm)/' "other project folders"
+check tpm '#include "(server|attestation|policy|keystore|audit|config|client)/' "anything but common (the TPM wire library both the verifiers and the agent link)"
 check attestation '#include ("(server|keystore|policy|audit|config|client)/|<boost/(beast|asio)|<sqlite3.h>)' "server, keystore, policy, audit, config, client, Beast/Asio or SQLite"
 check policy '#include ("(server|attestation|keystore|audit|config|client)/|<boost/|<sqlite3.h>)' "anything but common"
 check keystore '#include "(server|attestation|policy|audit|config|client)/' "server, attestation, policy, audit, config or client"
 check audit '#include "(server|attestation|policy|keystore|config|client)/' "server, attestation, policy, keystore, config or client"
 check config '#include "(server|attestation|policy|keystore|audit|client)/' "anything but common"
 check client '#include "(server|attestation|policy|keystore|audit|config)/' "server internals"
+# The agent's TPM algorithm tables are tpm/'s, never its own copy.
+copies=$(grep -nE 'case TPM2_ALG_SHA(1|256|384|512): return (EVP_sha|[0-9])' client attestation --include='*.cpp' -r 2>/dev/null)
+if [ -n "$copies" ]; then
+  echo "layering violation: TPM hash tables belong in tpm/wire.cpp:"; echo "$copies"; fail=1
+fi
 # nettle (hogweed) is an implementation detail of common/ecdsa_p384.cpp: everyone else goes
 # through common/ecdsa_p384.h (bench/ may use it directly to compare).
 nettle=$(grep -rlE '#include <nettle/' common attestation policy keystore audit config server client \

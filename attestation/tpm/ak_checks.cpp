@@ -200,7 +200,7 @@ Result<std::vector<std::uint8_t>> QualifiedName(std::span<const std::uint8_t> pa
     return Error(ErrorCode::kMalformedEvidence, "tpm: a Name is too short", "tpm_public_malformed");
   }
   const TPM2_ALG_ID alg = static_cast<TPM2_ALG_ID>((name[0] << 8) | name[1]);
-  const EVP_MD* md = alg == TPM2_ALG_SHA1 ? nullptr : HashMd(alg);
+  const EVP_MD* md = StrongHashMd(alg);
   if (md == nullptr) {
     return Error(ErrorCode::kMalformedEvidence, "tpm: unsupported nameAlg", "tpm_public_malformed");
   }
@@ -230,7 +230,7 @@ Result<void> CheckCertifiedAkTemplate(const Quote& quote, const TPMT_SIGNATURE& 
   const auto& qs = quote.qualified_signer;
   if (qs.size() < 2) return unproven("the quote has no qualifiedSigner");
   const TPM2_ALG_ID name_alg = static_cast<TPM2_ALG_ID>((qs[0] << 8) | qs[1]);
-  const EVP_MD* md = name_alg == TPM2_ALG_SHA1 ? nullptr : HashMd(name_alg);
+  const EVP_MD* md = StrongHashMd(name_alg);
   if (md == nullptr || qs.size() != 2 + static_cast<std::size_t>(EVP_MD_get_size(md))) {
     return unproven("qualifiedSigner has no SHA-256/384/512 nameAlg");
   }

@@ -21,7 +21,7 @@ Error Unsupported(const std::string& msg) {
 }
 
 // Credential protection hashes: the EK's nameAlg, never SHA-1.
-const EVP_MD* MdOf(TPM2_ALG_ID alg) { return alg == TPM2_ALG_SHA1 ? nullptr : HashMd(alg); }
+const EVP_MD* MdOf(TPM2_ALG_ID alg) { return StrongHashMd(alg); }
 
 void PutU32(std::vector<std::uint8_t>& out, std::uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));

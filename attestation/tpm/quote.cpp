@@ -75,45 +75,6 @@ Result<void> VerifyEcdsaP384Quote(std::span<const std::uint8_t> attest_bytes,
 
 }  // namespace
 
-std::size_t DigestSize(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return 20;
-    case TPM2_ALG_SHA256: return 32;
-    case TPM2_ALG_SHA384: return 48;
-    case TPM2_ALG_SHA512: return 64;
-    case TPM2_ALG_SM3_256: return 32;
-    default: return 0;
-  }
-}
-
-const EVP_MD* HashMd(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return EVP_sha1();
-    case TPM2_ALG_SHA256: return EVP_sha256();
-    case TPM2_ALG_SHA384: return EVP_sha384();
-    case TPM2_ALG_SHA512: return EVP_sha512();
-    default: return nullptr;
-  }
-}
-
-TPM2_ALG_ID BankAlg(std::string_view bank) {
-  for (TPM2_ALG_ID alg : {TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512, TPM2_ALG_SM3_256}) {
-    if (BankName(alg) == bank) return alg;
-  }
-  return TPM2_ALG_ERROR;
-}
-
-std::string BankName(TPM2_ALG_ID alg) {
-  switch (alg) {
-    case TPM2_ALG_SHA1: return "sha1";
-    case TPM2_ALG_SHA256: return "sha256";
-    case TPM2_ALG_SHA384: return "sha384";
-    case TPM2_ALG_SHA512: return "sha512";
-    case TPM2_ALG_SM3_256: return "sm3_256";
-    default: return {};
-  }
-}
-
 Result<Quote> Quote::Parse(std::span<const std::uint8_t> attest) {
   SKR_TRY(TPMS_ATTEST a, Unmarshal<TPMS_ATTEST>(attest, Tss2_MU_TPMS_ATTEST_Unmarshal, "TPMS_ATTEST",
                                                 "tpm_attest_malformed"));
@@ -138,12 +99,7 @@ Result<Quote> Quote::Parse(std::span<const std::uint8_t> attest) {
     for (const auto& prev : q.pcr_selection) {
       if (prev.hash == s.hash) return Malformed("PCR bank selected twice", "tpm_attest_malformed");
     }
-    // Part 2, 10.6.2: bit n of pcrSelect[n / 8] is PCR n, bits 0 first.
-    for (unsigned byte = 0; byte < s.sizeofSelect; ++byte) {
-      for (unsigned bit = 0; bit < 8; ++bit) {
-        if ((s.pcrSelect[byte] >> bit) & 1u) sel.indexes.push_back(byte * 8 + bit);
-      }
-    }
+    sel.indexes = tpm_wire::DecodePcrSelection(s);
     q.pcr_selection.push_back(std::move(sel));
   }
   q.pcr_digest.assign(info.pcrDigest.buffer, info.pcrDigest.buffer + info.pcrDigest.size);

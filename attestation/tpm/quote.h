@@ -19,6 +19,7 @@
 #include "common/claims.h"
 #include "common/ossl.h"
 #include "common/result.h"
+#include "tpm/wire.h"
 
 namespace skr::attestation::tpm {
 
@@ -94,13 +95,11 @@ void AddQuoteClaims(Claims& claims, const Quote& quote, const PcrValues& pcrs);
 // SubjectPublicKeyInfo, so it is the same whether the AK came from a TPMT_PUBLIC or a JWK).
 Result<void> AddAkClaims(Claims& claims, EVP_PKEY* ak);
 
-// "sha256" etc. for a TPM hash algorithm id; empty when unknown.
-std::string BankName(TPM2_ALG_ID alg);
-// The inverse of BankName; TPM2_ALG_ERROR when unknown.
-TPM2_ALG_ID BankAlg(std::string_view bank);
-// The OpenSSL digest of a TPM hash algorithm (SHA-1, SHA-256/384/512); null when unsupported.
-const EVP_MD* HashMd(TPM2_ALG_ID alg);
-// Digest size of a PCR bank / hash algorithm (TCG Algorithm Registry); 0 when unsupported.
-std::size_t DigestSize(TPM2_ALG_ID alg);
+// The hash-algorithm table, PCR bitmaps and names are the shared TPM wire library's (tpm/wire.h).
+using tpm_wire::BankAlg;
+using tpm_wire::BankName;
+using tpm_wire::DigestSize;
+using tpm_wire::HashMd;
+using tpm_wire::StrongHashMd;
 
 }  // namespace skr::attestation::tpm

@@ -170,33 +170,6 @@ Result<void> CheckAkAttributes(const TPMT_PUBLIC& pub) {
   return {};
 }
 
-Result<std::vector<std::uint8_t>> MarshalPublic(const TPMT_PUBLIC& pub) {
-  std::vector<std::uint8_t> out(sizeof(TPMT_PUBLIC));
-  std::size_t offset = 0;
-  if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub, out.data(), out.size(), &offset) != TSS2_RC_SUCCESS) {
-    return Error(ErrorCode::kMalformedEvidence, "tpm: TPMT_PUBLIC does not marshal", "tpm_public_malformed");
-  }
-  out.resize(offset);
-  return out;
-}
-
-Result<std::vector<std::uint8_t>> ObjectName(const TPMT_PUBLIC& pub) {
-  const EVP_MD* md = pub.nameAlg == TPM2_ALG_SHA1 ? nullptr : HashMd(pub.nameAlg);
-  if (md == nullptr) {
-    return Error(ErrorCode::kMalformedEvidence, "tpm: unsupported nameAlg", "tpm_public_malformed");
-  }
-  SKR_TRY(std::vector<std::uint8_t> bytes, MarshalPublic(pub));
-  std::uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, md, nullptr) != 1) {
-    return Error(ErrorCode::kInternal, "tpm: EVP_Digest failed");
-  }
-  std::vector<std::uint8_t> name = {static_cast<std::uint8_t>(pub.nameAlg >> 8),
-                                    static_cast<std::uint8_t>(pub.nameAlg & 0xff)};
-  name.insert(name.end(), digest, digest + len);
-  return name;
-}
-
 Result<PcrValues> ParsePcrsJson(const Json& pcrs) {
   auto bad = [](const std::string& m) { return Malformed("'pcrs' " + m, "tpm_pcrs_malformed"); };
   if (!pcrs.is_object() || pcrs.empty()) return bad("must be an object of banks");

@@ -56,8 +56,8 @@ struct TpmVerifierOptions {
 };
 
 inline constexpr std::size_t kMaxAkCertPemBytes = 32 * 1024;
-inline constexpr std::size_t kMaxPcrBanks = 5;
-inline constexpr unsigned kMaxPcrIndex = 23;
+using tpm_wire::kMaxPcrBanks;
+using tpm_wire::kMaxPcrIndex;
 
 // Checks that a TPMT_PUBLIC describes an attestation key: RSA or ECC, restricted signing key
 // (TPMA_OBJECT restricted | sign, not decrypt) generated in and bound to its TPM (fixedTPM,
@@ -68,13 +68,9 @@ inline constexpr unsigned kMaxPcrIndex = 23;
 // tpm_ak_attributes, or tpm_ak_weak for the key strength.
 Result<void> CheckAkAttributes(const TPMT_PUBLIC& pub);
 
-// The TPM name of an object: nameAlg (big endian u16) || H_nameAlg(marshalled TPMT_PUBLIC)
-// (Part 1, section 16). Errors: kMalformedEvidence reason tpm_public_malformed (unsupported
-// nameAlg).
-Result<std::vector<std::uint8_t>> ObjectName(const TPMT_PUBLIC& pub);
-
-// Marshals a TPMT_PUBLIC (libtss2-mu). Errors: kMalformedEvidence.
-Result<std::vector<std::uint8_t>> MarshalPublic(const TPMT_PUBLIC& pub);
+// TPMT_PUBLIC marshalling and object names: tpm/wire.h.
+using tpm_wire::MarshalPublic;
+using tpm_wire::ObjectName;
 
 // Trust decisions made about the AK; become tpm.ak.* claims.
 struct AkTrust {

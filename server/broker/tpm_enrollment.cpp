@@ -4,7 +4,7 @@
 // MakeCredential / ActivateCredential round trip.
 #include <string>
 
-#include "attestation/tpm/credential.h"
+#include "attestation/tpm/enrollment.h"
 #include "attestation/tpm/tpm_verifier.h"
 #include "common/encoding.h"
 #include "common/ossl.h"
@@ -65,23 +65,14 @@ Result<Json> AdminService::DoBeginTpmEnrollment(std::string_view tenant, const s
     }
   }
   SKR_TRY(std::vector<std::uint8_t> ak_bytes, Base64Field(req, "ak_public", tpm::kMaxTpmStructBytes));
-  auto ak_pub = tpm::ParsePublic(ak_bytes);
-  if (!ak_pub) return Error(ErrorCode::kInvalidArgument, ak_pub.error().message(), ak_pub.error().reason());
-  if (auto attrs = tpm::CheckAkAttributes(*ak_pub); !attrs) {
-    return Error(ErrorCode::kInvalidArgument, attrs.error().message(), attrs.error().reason());
-  }
-  if (auto key = tpm::AkFromTpmtPublic(*ak_pub); !key) {
-    return Error(ErrorCode::kInvalidArgument, key.error().message(), key.error().reason());
-  }
-  auto ak_name = tpm::ObjectName(*ak_pub);
-  if (!ak_name) return Error(ErrorCode::kInvalidArgument, ak_name.error().message(), ak_name.error().reason());
+  SKR_TRY(tpm::EnrollmentAk ak, tpm::CheckEnrollmentAk(ak_bytes));
 
   keystore::KeyStore::TpmAk rec;
   rec.id = "ak_" + HexEncode(RandomBytes(12));
   rec.tenant = std::string(tenant);
   rec.name = name;
   rec.ak_public = ak_bytes;
-  rec.ak_name = HexEncode(*ak_name);
+  rec.ak_name = HexEncode(ak.name);
   Json response;
 
   auto ek_it = req.find("ek_cert");
@@ -126,32 +117,18 @@ Result<Json> AdminService::DoBeginTpmEnrollment(std::string_view tenant, const s
   }
   EVP_PKEY* ek_key = X509_get0_pubkey(ek_cert->get());
   tpm::EkParameters params;
-  if (auto ep = req.find("ek_public"); ep != req.end()) {
+  if (req.contains("ek_public")) {
     SKR_TRY(std::vector<std::uint8_t> ek_pub_bytes, Base64Field(req, "ek_public", tpm::kMaxTpmStructBytes));
-    auto ek_pub = tpm::ParsePublic(ek_pub_bytes);
-    if (!ek_pub) return Error(ErrorCode::kInvalidArgument, ek_pub.error().message(), ek_pub.error().reason());
-    auto key = tpm::AkFromTpmtPublic(*ek_pub);
-    if (!key || ek_key == nullptr || EVP_PKEY_eq(key->get(), ek_key) != 1) {
-      return BadRequest("'ek_public' is not the key of 'ek_cert'", "tpm_ek_mismatch");
-    }
-    // The EK's nameAlg and symmetric definition shape the credential (Part 1, 24.4).
-    const TPMT_SYM_DEF_OBJECT& sym = ek_pub->type == TPM2_ALG_RSA ? ek_pub->parameters.rsaDetail.symmetric
-                                                                   : ek_pub->parameters.eccDetail.symmetric;
-    params.name_alg = ek_pub->nameAlg;
-    params.sym_alg = sym.algorithm;
-    params.sym_bits = sym.keyBits.aes;
+    SKR_TRY(params, tpm::EkParametersFromPublic(ek_pub_bytes, ek_key));
   }
   // ---- MakeCredential: only the TPM holding this EK and this AK can answer ----
-  SecretBytes secret = RandomSecret(32);
-  auto challenge = tpm::MakeCredential(ek_key, params, *ak_name, secret.Reveal());
-  if (!challenge) return challenge.error();
+  SKR_TRY(tpm::EnrollmentChallenge challenge, tpm::IssueEnrollmentChallenge(ek_key, params, ak.name));
   rec.state = "pending";
   rec.expires_at = clock_.NowUnix() + options_.tpm_enrollment_ttl_seconds;
-  const auto secret_hash = Sha256(secret.Reveal());
-  SKR_TRY(keystore::KeyStore::TpmAk put, keys_.PutTpmAk(rec, secret_hash));
+  SKR_TRY(keystore::KeyStore::TpmAk put, keys_.PutTpmAk(rec, challenge.secret_sha256));
   response = TpmAkToJson(put);
-  response["credential_blob"] = Base64Encode(challenge->credential_blob);
-  response["encrypted_secret"] = Base64Encode(challenge->encrypted_secret);
+  response["credential_blob"] = Base64Encode(challenge.challenge.credential_blob);
+  response["encrypted_secret"] = Base64Encode(challenge.challenge.encrypted_secret);
   return response;
 }
 
