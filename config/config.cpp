@@ -28,9 +28,8 @@ constexpr std::size_t kMaxConfigBytes = 1u << 20;
 
 // Where a key's value goes. Every key of the file has exactly one entry in kKeys; the TOML name
 // is the dotted path and the environment name is SKR_ + upper(path with '.' -> '_').
-using StringList = std::vector<std::string>;
-using Target = std::variant<std::string*, bool*, int*, std::size_t*, StringList*,
-                            std::optional<StringList>*>;
+using StringList = ConfigStringList;
+using Target = ConfigTarget;
 struct KeySpec {
   std::string_view name;
   Target (*target)(Config&);
@@ -62,34 +61,6 @@ const KeySpec kKeys[] = {
     {"storage.audit_path", [](Config& c) -> Target { return &c.storage.audit_path; }},
     {"master_key.provider", [](Config& c) -> Target { return &c.master_key.provider; }},
     {"master_key.path", [](Config& c) -> Target { return &c.master_key.path; }},
-    {"attestation.sample.enabled",
-     [](Config& c) -> Target { return &c.attestation.sample.enabled; }},
-    {"attestation.sample.public_key",
-     [](Config& c) -> Target { return &c.attestation.sample.public_key; }},
-    {"attestation.snp.enabled", [](Config& c) -> Target { return &c.attestation.snp.enabled; }},
-    {"attestation.snp.extra_roots",
-     [](Config& c) -> Target { return &c.attestation.snp.extra_roots; }},
-    {"attestation.snp.extra_roots_product",
-     [](Config& c) -> Target { return &c.attestation.snp.extra_roots_product; }},
-    {"attestation.snp.crl_file", [](Config& c) -> Target { return &c.attestation.snp.crl_file; }},
-    {"attestation.snp.crl_max_staleness_seconds",
-     [](Config& c) -> Target { return &c.attestation.snp.crl_max_staleness_seconds; }},
-    {"attestation.azure.trusted_id_key_digests",
-     [](Config& c) -> Target { return &c.attestation.azure.trusted_id_key_digests; }},
-    {"attestation.azure.trusted_mrtds",
-     [](Config& c) -> Target { return &c.attestation.azure.trusted_mrtds; }},
-    {"attestation.azure.trusted_measurements",
-     [](Config& c) -> Target { return &c.attestation.azure.trusted_measurements; }},
-    {"attestation.tdx.enabled", [](Config& c) -> Target { return &c.attestation.tdx.enabled; }},
-    {"attestation.tdx.extra_roots", [](Config& c) -> Target { return &c.attestation.tdx.extra_roots; }},
-    {"attestation.tdx.collateral_grace_seconds",
-     [](Config& c) -> Target { return &c.attestation.tdx.collateral_grace_seconds; }},
-    {"attestation.tpm.enabled", [](Config& c) -> Target { return &c.attestation.tpm.enabled; }},
-    {"attestation.tpm.ak_roots", [](Config& c) -> Target { return &c.attestation.tpm.ak_roots; }},
-    {"attestation.tpm.ek_roots", [](Config& c) -> Target { return &c.attestation.tpm.ek_roots; }},
-    {"attestation.tpm.require_ek", [](Config& c) -> Target { return &c.attestation.tpm.require_ek; }},
-    {"attestation.tpm.enrollment_ttl_seconds",
-     [](Config& c) -> Target { return &c.attestation.tpm.enrollment_ttl_seconds; }},
     {"release.nonce_ttl_seconds", [](Config& c) -> Target { return &c.release.nonce_ttl_seconds; }},
     {"audit.busy_timeout_ms", [](Config& c) -> Target { return &c.audit.busy_timeout_ms; }},
     {"audit.unknown_release_interval_seconds",
@@ -102,10 +73,10 @@ const KeySpec kKeys[] = {
      [](Config& c) -> Target { return &c.audit.checkpoint_interval_seconds; }},
 };
 
-// Tables that may appear in the file (each holds keys of kKeys or further sections).
-constexpr std::string_view kSections[] = {
-    "server",  "storage", "master_key", "attestation", "attestation.sample", "attestation.snp",
-    "attestation.tpm", "attestation.azure", "attestation.tdx", "release", "audit"};
+// Tables that may appear in the file (each holds keys of kKeys or further sections); the modules'
+// sections (Config::sections) come on top.
+constexpr std::string_view kSections[] = {"server", "storage", "master_key", "attestation",
+                                          "release", "audit"};
 
 Error ConfigError(std::string message) {
   return Error(ErrorCode::kInvalidArgument, std::move(message), "invalid_config");
@@ -121,16 +92,23 @@ const KeySpec* FindKey(std::string_view name) {
   return nullptr;
 }
 
-bool IsSection(std::string_view name) {
-  return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections);
+bool IsSection(std::string_view name, const Config& cfg) {
+  return std::find(std::begin(kSections), std::end(kSections), name) != std::end(kSections) ||
+         cfg.sections.Find(name) != nullptr;
 }
 
-std::string EnvName(std::string_view key) {
-  std::string out = "SKR_";
-  for (const char c : key) {
-    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+std::string EnvName(std::string_view key) { return ConfigEnvName(key); }
+
+// The target of `name` ("attestation.snp.crl_file") in a module's section, if it has that key.
+std::optional<Target> SectionTarget(std::string_view name, const Config& cfg) {
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  ConfigSectionBase* section = cfg.sections.Find(name.substr(0, dot));
+  if (section == nullptr) return std::nullopt;
+  for (const ConfigKeyRef& k : section->Keys()) {
+    if (k.key == name.substr(dot + 1)) return k.target;
   }
-  return out;
+  return std::nullopt;
 }
 
 const char* TomlTypeName(const toml::node& node) {
@@ -174,8 +152,7 @@ Result<void> StoreInt(std::string_view key, std::int64_t v, T* out) {
   return Ok();
 }
 
-Result<void> SetFromToml(const KeySpec& spec, const toml::node& node, Config& cfg) {
-  const std::string_view key = spec.name;
+Result<void> SetFromToml(std::string_view key, Target target, const toml::node& node) {
   auto mismatch = [&](const char* expected) {
     return KeyError(key, std::string("expected ") + expected + ", got " + TomlTypeName(node));
   };
@@ -213,7 +190,7 @@ Result<void> SetFromToml(const KeySpec& spec, const toml::node& node, Config& cf
           return StoreInt(key, v->get(), field);
         }
       },
-      spec.target(cfg));
+      target);
 }
 
 std::string_view TrimSpace(std::string_view s) {
@@ -236,9 +213,8 @@ StringList SplitList(std::string_view value) {
   return out;
 }
 
-Result<void> SetFromEnv(const KeySpec& spec, const std::string& var, const std::string& value,
-                        Config& cfg) {
-  const std::string_view key = spec.name;
+Result<void> SetFromEnv(std::string_view key, Target target, const std::string& var,
+                        const std::string& value) {
   const std::string from = " (from environment variable " + var + ")";
   return std::visit(
       [&](auto* field) -> Result<void> {
@@ -275,7 +251,7 @@ Result<void> SetFromEnv(const KeySpec& spec, const std::string& var, const std::
           return Ok();
         }
       },
-      spec.target(cfg));
+      target);
 }
 
 // Applies every key of `table` (at dotted `prefix`) to cfg; unknown keys are errors so that a
@@ -285,8 +261,10 @@ Result<void> ApplyTable(const toml::table& table, const std::string& prefix, Con
     const std::string name =
         prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const KeySpec* spec = FindKey(name); spec != nullptr) {
-      SKR_TRY_VOID(SetFromToml(*spec, node, cfg));
-    } else if (IsSection(name)) {
+      SKR_TRY_VOID(SetFromToml(spec->name, spec->target(cfg), node));
+    } else if (auto target = SectionTarget(name, cfg)) {
+      SKR_TRY_VOID(SetFromToml(name, *target, node));
+    } else if (IsSection(name, cfg)) {
       const toml::table* sub = node.as_table();
       if (sub == nullptr) {
         return KeyError(name, std::string("expected a table, got ") + TomlTypeName(node));
@@ -363,21 +341,6 @@ Result<void> Require(std::string_view key, const std::string& value) {
   return Ok();
 }
 
-// Every entry 96 lowercase hex characters (a 48-byte SHA-384 digest or SNP MEASUREMENT).
-Result<void> HexDigestList(std::string_view key, const StringList& list, const std::string& from) {
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string& e = list[i];
-    const bool hex = std::all_of(e.begin(), e.end(), [](char c) {
-      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
-    if (e.size() != 96 || !hex) {
-      return KeyError(key, "entry " + std::to_string(i + 1) + " ('" + e.substr(0, 100) +
-                               "') must be 96 lowercase hex characters (48 bytes)" + from);
-    }
-  }
-  return Ok();
-}
-
 template <typename T>
 Result<void> InRange(std::string_view key, T value, T lo, T hi) {
   if (value < lo || value > hi) {
@@ -385,12 +348,6 @@ Result<void> InRange(std::string_view key, T value, T lo, T hi) {
                              " (got " + std::to_string(value) + ")");
   }
   return Ok();
-}
-
-// ` (from environment variable X)` when `key` was overridden by the environment, else "".
-std::string SourceOf(std::string_view key, const std::map<std::string, std::string>& env) {
-  const std::string var = EnvName(key);
-  return env.count(var) != 0 ? " (from environment variable " + var + ")" : std::string();
 }
 
 Result<void> Validate(Config& c, const fs::path& dir,
@@ -428,33 +385,6 @@ Result<void> Validate(Config& c, const fs::path& dir,
                     "unsupported provider '" + c.master_key.provider + "' (supported: file)");
   }
   SKR_TRY_VOID(Require("master_key.path", c.master_key.path));
-  if (c.attestation.sample.enabled) {
-    SKR_TRY_VOID(Require("attestation.sample.public_key", c.attestation.sample.public_key));
-  }
-  if (!c.attestation.snp.extra_roots.empty()) {
-    const auto& p = c.attestation.snp.extra_roots_product;
-    if (p != "Milan" && p != "Genoa" && p != "Turin") {
-      return KeyError("attestation.snp.extra_roots_product",
-                      "must be Milan, Genoa or Turin when extra_roots is set");
-    }
-  }
-  SKR_TRY_VOID(InRange("attestation.snp.crl_max_staleness_seconds",
-                       c.attestation.snp.crl_max_staleness_seconds, 0,
-                       std::numeric_limits<int>::max()));
-  SKR_TRY_VOID(InRange("attestation.tdx.collateral_grace_seconds",
-                       c.attestation.tdx.collateral_grace_seconds, 0, 90 * 86400));
-  if (const auto& ids = c.attestation.azure.trusted_id_key_digests; ids) {
-    constexpr std::string_view kIds = "attestation.azure.trusted_id_key_digests";
-    SKR_TRY_VOID(HexDigestList(kIds, *ids, SourceOf(kIds, env)));
-  }
-  if (const auto& mrtds = c.attestation.azure.trusted_mrtds; mrtds) {
-    constexpr std::string_view kMrtds = "attestation.azure.trusted_mrtds";
-    SKR_TRY_VOID(HexDigestList(kMrtds, *mrtds, SourceOf(kMrtds, env)));
-  }
-  constexpr std::string_view kMeas = "attestation.azure.trusted_measurements";
-  SKR_TRY_VOID(HexDigestList(kMeas, c.attestation.azure.trusted_measurements, SourceOf(kMeas, env)));
-  SKR_TRY_VOID(InRange("attestation.tpm.enrollment_ttl_seconds", c.attestation.tpm.enrollment_ttl_seconds,
-                       10, 86400));
   SKR_TRY_VOID(InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
   SKR_TRY_VOID(InRange("audit.busy_timeout_ms", c.audit.busy_timeout_ms, 1, 600000));
   SKR_TRY_VOID(InRange("audit.unknown_release_interval_seconds",
@@ -483,19 +413,9 @@ Result<void> Validate(Config& c, const fs::path& dir,
   } else {
     c.audit.signing_key = Resolve(dir, c.audit.signing_key);
   }
-  if (!c.attestation.sample.public_key.empty()) {
-    c.attestation.sample.public_key = Resolve(dir, c.attestation.sample.public_key);
-  }
-  if (!c.attestation.snp.extra_roots.empty()) {
-    c.attestation.snp.extra_roots = Resolve(dir, c.attestation.snp.extra_roots);
-  }
-  if (!c.attestation.snp.crl_file.empty()) {
-    c.attestation.snp.crl_file = Resolve(dir, c.attestation.snp.crl_file);
-  }
-  if (!c.attestation.tpm.ak_roots.empty()) c.attestation.tpm.ak_roots = Resolve(dir, c.attestation.tpm.ak_roots);
-  if (!c.attestation.tpm.ek_roots.empty()) c.attestation.tpm.ek_roots = Resolve(dir, c.attestation.tpm.ek_roots);
-  if (!c.attestation.tdx.extra_roots.empty()) {
-    c.attestation.tdx.extra_roots = Resolve(dir, c.attestation.tdx.extra_roots);
+  // The modules' sections validate (and resolve their paths) themselves.
+  for (const auto& [name, section] : c.sections.all()) {
+    SKR_TRY_VOID(section->Validate(ConfigCheck(name, dir.string(), env)));
   }
   return Ok();
 }
@@ -513,7 +433,8 @@ Result<fs::path> AbsoluteDir(const std::string& dir) {
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& config_dir,
-                           const std::map<std::string, std::string>& env) {
+                           const std::map<std::string, std::string>& env,
+                           const SectionList& sections) {
   SKR_TRY(const fs::path dir, AbsoluteDir(config_dir));
   toml::table table;
   try {
@@ -527,13 +448,23 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& config
   }
 
   Config cfg;
+  for (const auto& section : sections) cfg.sections.Add(section->Clone());
   SKR_TRY_VOID(ApplyTable(table, "", cfg));
   // Environment overrides win over the file. Other SKR_* variables (SKR_ADDR, SKR_TOKEN, ... of
   // the clients) are not config keys and are ignored.
   for (const KeySpec& spec : kKeys) {
     const std::string var = EnvName(spec.name);
     if (const auto it = env.find(var); it != env.end()) {
-      SKR_TRY_VOID(SetFromEnv(spec, var, it->second, cfg));
+      SKR_TRY_VOID(SetFromEnv(spec.name, spec.target(cfg), var, it->second));
+    }
+  }
+  for (const auto& [name, section] : cfg.sections.all()) {
+    for (const ConfigKeyRef& k : section->Keys()) {
+      const std::string key = name + "." + std::string(k.key);
+      const std::string var = EnvName(key);
+      if (const auto it = env.find(var); it != env.end()) {
+        SKR_TRY_VOID(SetFromEnv(key, k.target, var, it->second));
+      }
     }
   }
   SKR_TRY_VOID(Validate(cfg, dir, env));
@@ -541,7 +472,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& config
   return cfg;
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+Result<Config> LoadConfig(const std::string& path, const SectionList& sections) {
   std::error_code ec;
   const fs::path p(path);
   const auto status = fs::status(p, ec);
@@ -558,7 +489,8 @@ Result<Config> LoadConfig(const std::string& path) {
   if (text.size() > kMaxConfigBytes) return ConfigError("config file " + path + " is too large");
   const fs::path abs = fs::absolute(p, ec);
   if (ec) return ConfigError("config file " + path + ": " + ec.message());
-  auto cfg = ParseConfig(text, abs.lexically_normal().parent_path().string(), SkrEnvironment());
+  auto cfg = ParseConfig(text, abs.lexically_normal().parent_path().string(), SkrEnvironment(),
+                         sections);
   if (!cfg)
     return Error(cfg.error().code(), path + ": " + cfg.error().message(), cfg.error().reason());
   return cfg;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config_section.h"
 #include "common/result.h"
 
 namespace skr::config {
@@ -51,72 +52,6 @@ struct MasterKeyConfig {
   std::string path;
 };
 
-struct SampleAttesterConfig {
-  bool enabled = false;
-  std::string public_key;  // PEM file
-};
-
-struct SnpConfig {
-  bool enabled = true;
-  // Additional trusted AMD-shaped roots (PEM bundle: ARK, then ASK, then optionally ASVK) for
-  // test or pre-production PKIs, trusted beside the pinned AMD roots, under the product named by
-  // extra_roots_product ("Milan" | "Genoa" | "Turin").
-  std::string extra_roots;
-  std::string extra_roots_product;
-  // AMD CRLs (PEM bundle or one DER CRL), matched to the trusted ARK/ASK/ASVK that signed each.
-  // Re-read on SIGHUP.
-  std::string crl_file;
-  // How long past its nextUpdate a CRL may still be used. 0: no limit (a stale CRL is only a
-  // warning and a metric); otherwise verification that needs a CRL stale by more than this is
-  // refused (503, reason snp_crl_stale).
-  int crl_max_staleness_seconds = 0;
-};
-
-// [attestation.azure]: the Azure paravisor launch identities skrd trusts (az-snp-vtpm: ID-key
-// digests or measurements; az-tdx-vtpm: MRTDs).
-// Entries are 96 lowercase hex characters (48 bytes). config/ does not know the built-in
-// identities (layering: config uses only common), so "not set" is kept distinct from "empty":
-// skrd substitutes the built-in list when trusted_id_key_digests / trusted_mrtds is unset; an
-// explicitly empty list stays empty.
-struct AzureConfig {
-  std::optional<std::vector<std::string>> trusted_id_key_digests;  // nullopt: built-in defaults
-  std::vector<std::string> trusted_measurements;
-  std::optional<std::vector<std::string>> trusted_mrtds;  // nullopt: built-in defaults
-};
-
-struct TpmConfig {
-  bool enabled = true;
-  // Trust anchors for AK certificates (`tpm` evidence with ak_cert): a PEM bundle or one DER
-  // certificate file, e.g. Google's vTPM CA for GCE Shielded VMs. Empty: only enrolled AKs.
-  std::string ak_roots;
-  // EK certificate authorities for AK enrolment (PEM bundle or DER), e.g. the TPM makers' CAs or
-  // swtpm's local CA. Empty: enrolment with an EK is refused.
-  std::string ek_roots;
-  // Enrolment must prove the AK resident in the TPM of a certified EK (MakeCredential /
-  // ActivateCredential). false also allows registering a bare AK public key.
-  bool require_ek = true;
-  int enrollment_ttl_seconds = 300;
-};
-
-// [attestation.tdx]: Intel TDX quotes (issue 13). Collateral is imported by an operator
-// (skrctl tdx import-collateral), never fetched.
-struct TdxConfig {
-  bool enabled = true;
-  // Additional trusted Intel-shaped roots (PEM) beside the pinned Intel SGX Root CA, for test or
-  // pre-production PKIs.
-  std::string extra_roots;
-  // How long past its nextUpdate imported collateral may still be used (seconds).
-  int collateral_grace_seconds = 86400;
-};
-
-struct AttestationConfig {
-  SampleAttesterConfig sample;
-  SnpConfig snp;
-  TpmConfig tpm;
-  AzureConfig azure;
-  TdxConfig tdx;
-};
-
 struct ReleaseConfig {
   int nonce_ttl_seconds = 120;
 };
@@ -141,20 +76,28 @@ struct Config {
   ServerConfig server;
   StorageConfig storage;
   MasterKeyConfig master_key;
-  AttestationConfig attestation;
+  // The sections modules own (common/config_section.h): one per TEE, `[attestation.<tee>]`,
+  // listed by the server's verifier table and parsed here without config/ knowing them.
+  ConfigSections sections;
+  template <typename T>
+  const T& Get() const { return sections.Get<T>(); }
   ReleaseConfig release;
   AuditConfig audit;
   std::string config_dir;  // absolute directory of the config file
 };
 
-// Parses TOML text; `env` holds SKR_* overrides (e.g. SKR_SERVER_LISTEN,
+// Parses TOML text into the fixed sections and clones of `sections` (the modules' sections, e.g.
+// every TEE's [attestation.<tee>]); a table no fixed key and no given section names is an
+// unknown key. `env` holds SKR_* overrides (e.g. SKR_SERVER_LISTEN,
 // SKR_ATTESTATION_SAMPLE_ENABLED) which win over the file. List-valued keys take a
 // comma-separated list in the environment (an empty value is an empty list). Unknown keys, wrong types and
 // invalid values are kInvalidArgument errors whose message names the key ("server.listen: ...").
+using SectionList = std::vector<std::shared_ptr<ConfigSectionBase>>;
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& config_dir,
-                           const std::map<std::string, std::string>& env);
+                           const std::map<std::string, std::string>& env,
+                           const SectionList& sections = {});
 // Reads the file and the process environment.
-Result<Config> LoadConfig(const std::string& path);
+Result<Config> LoadConfig(const std::string& path, const SectionList& sections = {});
 // The SKR_* variables of the process environment.
 std::map<std::string, std::string> SkrEnvironment();
 

@@ -55,9 +55,6 @@ skr::Result<void> EnsureParentDir(const std::string& path) {
   return skr::Ok();
 }
 
-constexpr const char* kSampleWarning =
-    "the development `sample` attester is enabled ([attestation.sample]): whoever holds its "
-    "private key can have keys released; disable it in production";
 
 std::unique_ptr<skr::keystore::MasterKeyProvider> MakeProvider(const skr::config::Config& cfg) {
   return skr::keystore::MakeFileProvider(cfg.master_key.path);
@@ -164,19 +161,17 @@ int RunCheckConfig(const skr::config::Config& cfg) {
   }
   skr::attestation::Registry registry;
   skr::SystemClock clock;
-  if (auto r = skr::server::BuildVerifiers(cfg, registry, skr::server::VerifierDeps{clock}); !r) {
-    return Fail(kExitConfig, r.error().message());
-  }
-  if (auto r = skr::server::LoadEkRoots(cfg); !r) return Fail(kExitConfig, r.error().message());
+  auto built = skr::server::BuildVerifiers(cfg, registry, skr::server::VerifierDeps{clock});
+  if (!built) return Fail(kExitConfig, built.error().message());
   Json types = Json::array();
   for (const auto& t : registry.Types()) types.push_back(t);
   Json out = {{"config", "ok"},
               {"listen", cfg.server.listen},
               {"storage", cfg.storage.path},
               {"evidence_types", types}};
-  if (cfg.attestation.sample.enabled) {
-    LogLine("warn", kSampleWarning);
-    out["warnings"] = Json::array({kSampleWarning});
+  if (!built->warnings.empty()) {
+    for (const auto& w : built->warnings) LogLine("warn", w);
+    out["warnings"] = built->warnings;
   }
   // Policies stored before the "tee" rule (DESIGN.md section 4) keep evaluating; list them so
   // the operator can have them re-stored.
@@ -269,7 +264,6 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
                                  " (run `skrd init --config FILE` to create the audit signing key)");
   }
 
-  if (cfg.attestation.sample.enabled) LogLine("warn", kSampleWarning);
   skr::attestation::Registry registry;
   skr::server::KeystoreSnpCollateral snp_cache(**ks);
   skr::server::KeystoreAkDirectory enrolled_aks(**ks);
@@ -277,6 +271,7 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
   auto built = skr::server::BuildVerifiers(
       cfg, registry, skr::server::VerifierDeps{clock, &snp_cache, &enrolled_aks, &tdx_store});
   if (!built) return Fail(kExitConfig, built.error().message());
+  for (const auto& w : built->warnings) LogLine("warn", w);
   if (built->tdx) {
     // Stored collateral that no longer verifies is not served: tdx releases then answer 503
     // tdx_collateral_missing until an operator imports collateral again.
@@ -285,17 +280,15 @@ int RunServe(const skr::config::Config& cfg, const std::string& port_file) {
               {{"reason", r.error().reason()}});
     }
   }
-  auto ek_roots = skr::server::LoadEkRoots(cfg);
-  if (!ek_roots) return Fail(kExitConfig, ek_roots.error().message());
 
   skr::server::BrokerOptions bopt;
   bopt.snp_trust = built->snp_trust;
   if (built->tdx) bopt.tdx_collateral = &tdx_store;
   bopt.nonce_ttl_seconds = cfg.release.nonce_ttl_seconds;
   bopt.max_json_bytes = cfg.server.body_limit_bytes;
-  bopt.tpm_ek_roots = &*ek_roots;
-  bopt.tpm_require_ek = cfg.attestation.tpm.require_ek;
-  bopt.tpm_enrollment_ttl_seconds = cfg.attestation.tpm.enrollment_ttl_seconds;
+  bopt.tpm_ek_roots = &built->tpm_ek_roots;
+  bopt.tpm_require_ek = built->tpm_require_ek;
+  bopt.tpm_enrollment_ttl_seconds = built->tpm_enrollment_ttl_seconds;
   bopt.keep_replay_bundles = cfg.audit.replay_retention_days > 0;
   skr::server::Broker broker(**ks, **audit, registry, clock, bopt);
   skr::server::http::RouterLimits limits;
@@ -440,7 +433,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitConfig;
   }
   if (config_path.empty()) return Fail(kExitConfig, "--config FILE is required");
-  auto cfg = skr::config::LoadConfig(config_path);
+  // The fixed sections, and every TEE's [attestation.<tee>] from the verifier table.
+  auto cfg = skr::config::LoadConfig(config_path, skr::server::ConfigSections());
   if (!cfg) return Fail(kExitConfig, "config: " + cfg.error().message());
   if (init->parsed()) return RunInit(*cfg);
   if (check->parsed()) return RunCheckConfig(*cfg);

@@ -9,7 +9,12 @@
 
 #include "attestation/azure/az_snp_vtpm_verifier.h"
 #include "attestation/azure/az_tdx_vtpm_verifier.h"
+#include "attestation/azure/azure_config.h"
+#include "attestation/sample/sample_config.h"
 #include "attestation/sample/sample_verifier.h"
+#include "attestation/snp/snp_config.h"
+#include "attestation/tdx/tdx_config.h"
+#include "attestation/tpm/tpm_config.h"
 #include "attestation/tdx/tdx_verifier.h"
 #include "attestation/tpm/tpm_verifier.h"
 #include "common/x509.h"
@@ -28,7 +33,7 @@ skr::Result<skr::attestation::snp::SnpVerifierOptions> LoadSnpOptions(
     const skr::config::Config& cfg) {
   namespace snp = skr::attestation::snp;
   snp::SnpVerifierOptions opts;
-  const auto& c = cfg.attestation.snp;
+  const auto& c = cfg.Get<attestation::snp::SnpConfig>();
   if (!c.extra_roots.empty()) {
     SKR_TRY(std::string pem, skr::ReadFile(c.extra_roots, 1 << 20));
     auto certs = skr::ParseCertificatesPem(pem);
@@ -59,7 +64,7 @@ skr::Result<std::shared_ptr<const skr::attestation::snp::CrlSet>> LoadCrlSet(
     const skr::config::Config& cfg, const skr::attestation::snp::AmdTrustStore& trust,
     std::int64_t now) {
   namespace snp = skr::attestation::snp;
-  const auto& c = cfg.attestation.snp;
+  const auto& c = cfg.Get<attestation::snp::SnpConfig>();
   if (c.crl_file.empty()) return std::shared_ptr<const snp::CrlSet>();
   auto fail = [&](const skr::Error& e) {
     return skr::Error(skr::ErrorCode::kInvalidArgument,
@@ -80,7 +85,7 @@ skr::Result<std::shared_ptr<const skr::attestation::snp::CrlSet>> LoadCrlSet(
 void WarnStaleCrls(const skr::config::Config& cfg, const skr::attestation::snp::CrlSet& set,
                    std::int64_t now) {
   namespace snp = skr::attestation::snp;
-  const int max_staleness = cfg.attestation.snp.crl_max_staleness_seconds;
+  const int max_staleness = cfg.Get<attestation::snp::SnpConfig>().crl_max_staleness_seconds;
   for (const snp::AmdCrl& crl : set.crls()) {
     const std::int64_t stale = snp::CrlSet::Stale(crl, now);
     if (stale == 0) continue;
@@ -89,7 +94,7 @@ void WarnStaleCrls(const skr::config::Config& cfg, const skr::attestation::snp::
             refused ? "AMD CRL is stale beyond attestation.snp.crl_max_staleness_seconds: "
                       "sev-snp evidence that needs it is refused until the CRL is refreshed"
                     : "AMD CRL is stale (past its nextUpdate); it is still used",
-            {{"file", cfg.attestation.snp.crl_file},
+            {{"file", cfg.Get<attestation::snp::SnpConfig>().crl_file},
              {"issuer", crl.issuer},
              {"product", std::string(snp::ProductName(crl.product))},
              {"next_update", skr::FormatRfc3339(crl.next_update)},
@@ -142,7 +147,7 @@ std::string CrlMetricsText(const skr::attestation::snp::CrlSet* set, std::int64_
 // The Azure paravisor identities: the configured lists, or the built-in ID-key digests when
 // trusted_id_key_digests is not set (config/ cannot name them; an explicit [] stays empty).
 skr::attestation::azure::AzureOptions AzureOptionsFrom(const skr::config::Config& cfg) {
-  const auto& az = cfg.attestation.azure;
+  const auto& az = cfg.Get<attestation::azure::AzureConfig>();
   return skr::attestation::azure::AzureOptions{
       az.trusted_id_key_digests ? *az.trusted_id_key_digests
                                 : skr::attestation::azure::DefaultTrustedIdKeyDigests(),
@@ -154,20 +159,28 @@ skr::attestation::azure::AzureOptions AzureOptionsFrom(const skr::config::Config
 // ---- the rows ----
 
 Result<void> AddTpm(const config::Config& cfg, const VerifierDeps& deps,
-                    attestation::Registry& registry, BuiltVerifiers&) {
+                    attestation::Registry& registry, BuiltVerifiers& out) {
+  const auto& tpm = cfg.Get<attestation::tpm::TpmConfig>();
   attestation::tpm::TpmVerifierOptions topt;
   topt.clock = &deps.clock;
   topt.enrolled = deps.enrolled_aks;
-  if (!cfg.attestation.tpm.ak_roots.empty()) {
-    SKR_TRY(topt.ak_anchors, LoadCertFile("attestation.tpm.ak_roots", cfg.attestation.tpm.ak_roots));
+  if (!cfg.Get<attestation::tpm::TpmConfig>().ak_roots.empty()) {
+    SKR_TRY(topt.ak_anchors, LoadCertFile("attestation.tpm.ak_roots", cfg.Get<attestation::tpm::TpmConfig>().ak_roots));
   }
   registry.Register(std::make_unique<attestation::tpm::TpmVerifier>(std::move(topt)));
+  // AK enrolment (the admin service): its EK authorities and rules.
+  SKR_TRY(out.tpm_ek_roots, LoadEkRoots(cfg));
+  out.tpm_require_ek = tpm.require_ek;
+  out.tpm_enrollment_ttl_seconds = tpm.enrollment_ttl_seconds;
   return Ok();
 }
 
 Result<void> AddSample(const config::Config& cfg, const VerifierDeps&,
-                       attestation::Registry& registry, BuiltVerifiers&) {
-  SKR_TRY(std::string pem, ReadFile(cfg.attestation.sample.public_key, 64 * 1024));
+                       attestation::Registry& registry, BuiltVerifiers& out) {
+  out.warnings.push_back(
+      "the development `sample` attester is enabled ([attestation.sample]): whoever holds its "
+      "private key can have keys released; disable it in production");
+  SKR_TRY(std::string pem, ReadFile(cfg.Get<attestation::sample::SampleConfig>().public_key, 64 * 1024));
   auto v = attestation::sample::SampleVerifier::Create(pem);
   if (!v) {
     return Error(ErrorCode::kInvalidArgument,
@@ -180,12 +193,12 @@ Result<void> AddSample(const config::Config& cfg, const VerifierDeps&,
 Result<void> AddTdx(const config::Config& cfg, const VerifierDeps& deps,
                     attestation::Registry& registry, BuiltVerifiers& out) {
   attestation::tdx::TdxVerifierOptions topt;
-  if (!cfg.attestation.tdx.extra_roots.empty()) {
+  if (!cfg.Get<attestation::tdx::TdxConfig>().extra_roots.empty()) {
     SKR_TRY(topt.extra_roots,
-            LoadCertFile("attestation.tdx.extra_roots", cfg.attestation.tdx.extra_roots));
+            LoadCertFile("attestation.tdx.extra_roots", cfg.Get<attestation::tdx::TdxConfig>().extra_roots));
   }
   topt.collateral = deps.tdx_store;
-  topt.collateral_grace_seconds = cfg.attestation.tdx.collateral_grace_seconds;
+  topt.collateral_grace_seconds = cfg.Get<attestation::tdx::TdxConfig>().collateral_grace_seconds;
   auto v = std::make_unique<attestation::tdx::TdxVerifier>(std::move(topt), deps.clock);
   if (deps.tdx_store != nullptr) deps.tdx_store->SetRoots(v->roots());
   out.tdx = true;
@@ -215,11 +228,16 @@ Result<void> AddSnp(const config::Config& cfg, const VerifierDeps& deps,
   return Ok();
 }
 
+template <typename T>
+bool Enabled(const config::Config& cfg) {
+  return cfg.Get<T>().enabled;
+}
+
 constexpr VerifierEntry kVerifiers[] = {
-    {"tpm", "attestation.tpm", [](const config::Config& c) { return c.attestation.tpm.enabled; }, AddTpm},
-    {"sample", "attestation.sample", [](const config::Config& c) { return c.attestation.sample.enabled; }, AddSample},
-    {"tdx az-tdx-vtpm", "attestation.tdx", [](const config::Config& c) { return c.attestation.tdx.enabled; }, AddTdx},
-    {"sev-snp az-snp-vtpm", "attestation.snp", [](const config::Config& c) { return c.attestation.snp.enabled; }, AddSnp},
+    {"tpm", "attestation.tpm", attestation::tpm::TpmConfigSection, Enabled<attestation::tpm::TpmConfig>, AddTpm},
+    {"sample", "attestation.sample", attestation::sample::SampleConfigSection, Enabled<attestation::sample::SampleConfig>, AddSample},
+    {"tdx az-tdx-vtpm", "attestation.tdx", attestation::tdx::TdxConfigSection, Enabled<attestation::tdx::TdxConfig>, AddTdx},
+    {"sev-snp az-snp-vtpm", "attestation.snp", attestation::snp::SnpConfigSection, Enabled<attestation::snp::SnpConfig>, AddSnp},
 };
 
 }  // namespace
@@ -243,11 +261,19 @@ Result<std::vector<X509Ptr>> LoadCertFile(const std::string& key, const std::str
 
 // The EK certificate authorities for TPM AK enrolment ([attestation.tpm] ek_roots).
 Result<std::vector<X509Ptr>> LoadEkRoots(const skr::config::Config& cfg) {
-  if (!cfg.attestation.tpm.enabled || cfg.attestation.tpm.ek_roots.empty()) return std::vector<skr::X509Ptr>{};
-  return LoadCertFile("attestation.tpm.ek_roots", cfg.attestation.tpm.ek_roots);
+  if (!cfg.Get<attestation::tpm::TpmConfig>().enabled || cfg.Get<attestation::tpm::TpmConfig>().ek_roots.empty()) return std::vector<skr::X509Ptr>{};
+  return LoadCertFile("attestation.tpm.ek_roots", cfg.Get<attestation::tpm::TpmConfig>().ek_roots);
 }
 
 std::span<const VerifierEntry> VerifierTable() { return kVerifiers; }
+
+config::SectionList ConfigSections() {
+  config::SectionList out;
+  for (const VerifierEntry& row : kVerifiers) out.push_back(row.config());
+  // The Azure paravisor identities, read by the rows whose verifiers check Azure bundles.
+  out.push_back(attestation::azure::AzureConfigSection());
+  return out;
+}
 
 Result<BuiltVerifiers> BuildVerifiers(const config::Config& cfg, attestation::Registry& registry,
                                       const VerifierDeps& deps) {
@@ -263,7 +289,7 @@ CrlReloader::CrlReloader(const config::Config& cfg, attestation::snp::SnpVerifie
     : cfg_(cfg), snp_(snp), clock_(clock) {}
 
 void CrlReloader::Reload() {
-  const std::string& file = cfg_.attestation.snp.crl_file;
+  const std::string& file = cfg_.Get<attestation::snp::SnpConfig>().crl_file;
   if (snp_ == nullptr || file.empty()) {
     LogLine("info", "SIGHUP: no attestation.snp.crl_file to reload");
     return;

@@ -37,17 +37,27 @@ struct BuiltVerifiers {
   const attestation::snp::AmdTrustStore* snp_trust = nullptr;  // null: sev-snp disabled
   attestation::snp::SnpVerifier* snp = nullptr;  // owned by the registry; CRL reloads
   bool tdx = false;
+  // TPM AK enrolment (BrokerOptions): the EK authorities and rules of [attestation.tpm].
+  std::vector<X509Ptr> tpm_ek_roots;
+  bool tpm_require_ek = true;
+  int tpm_enrollment_ttl_seconds = 300;
+  // What the operator must hear at start and from check-config (e.g. the development attester).
+  std::vector<std::string> warnings;
 };
 
 struct VerifierEntry {
   const char* types;    // evidence types the row registers, space-separated
   const char* section;  // its config section
+  std::shared_ptr<ConfigSectionBase> (*config)();  // that section's keys and validation
   bool (*enabled)(const config::Config& cfg);
   Result<void> (*add)(const config::Config& cfg, const VerifierDeps& deps,
                       attestation::Registry& registry, BuiltVerifiers& out);
 };
 
 std::span<const VerifierEntry> VerifierTable();
+// The config sections of every row (and the Azure identities they share): what LoadConfig parses
+// beside its fixed sections.
+config::SectionList ConfigSections();
 
 // Registers the verifier of every row the config enables. Errors: the row's (a bad file named
 // by the config, ...), kInvalidArgument.

@@ -204,7 +204,8 @@ TEST_CASE("TpmTestEvidence: ComputePcrDigest and builders reject inconsistent in
   spec.extra_data = Bytes(65, 0);
   CHECK_THROWS(skr::test::MarshalQuoteAttest(spec));
   CHECK_THROWS(skr::test::SignQuote(Bytes{1, 2, 3}, P256Ak(), TpmSigScheme::kRsassaSha256));
-  CHECK_THROWS(skr::test::MakeAzureHclReport(Bytes(100, 0), "{}"));
+  CHECK_THROWS(skr::test::MakeAzureHclReport(Bytes(0x4A1, 0), "{}"));  // larger than the slot
+  CHECK_THROWS(skr::test::MakeAzureHclReport(Bytes(0x4A0, 0), ""));     // no runtime data
 }
 
 TEST_CASE("TpmTestEvidence: quote signatures verify for every scheme",

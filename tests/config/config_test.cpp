@@ -6,9 +6,23 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "attestation/azure/azure_config.h"
+#include "attestation/sample/sample_config.h"
+#include "attestation/snp/snp_config.h"
+#include "attestation/tdx/tdx_config.h"
+#include "attestation/tpm/tpm_config.h"
+#include "server/verifiers.h"
 #include "tests/support/test_support.h"
 
 namespace skr::config {
+// ParseConfig / LoadConfig with the sections skrd parses (every TEE's, from the verifier table).
+static Result<Config> Parse(std::string_view text, const std::string& dir,
+                            const std::map<std::string, std::string>& env) {
+  return ParseConfig(text, dir, env, server::ConfigSections());
+}
+[[maybe_unused]] static Result<Config> Load(const std::string& path) {
+  return LoadConfig(path, server::ConfigSections());
+}
 namespace {
 
 using Env = std::map<std::string, std::string>;
@@ -51,7 +65,7 @@ std::string MessageOf(const Result<Config>& r) {
 
 TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved paths",
           "[config][unit]") {
-  auto cfg = ParseConfig(kMinimal, "/etc/skr", {});
+  auto cfg = skr::config::Parse(kMinimal, "/etc/skr", {});
   REQUIRE(cfg.has_value());
   CHECK(cfg->config_dir == "/etc/skr");
   CHECK(cfg->server.listen == "127.0.0.1:8443");
@@ -63,8 +77,8 @@ TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved pat
   CHECK(cfg->storage.audit_path == "/etc/skr/data/audit.db");
   CHECK(cfg->master_key.provider == "file");
   CHECK(cfg->master_key.path == "/etc/skr/data/master.key");
-  CHECK(cfg->attestation.sample.enabled);
-  CHECK(cfg->attestation.sample.public_key == "/etc/skr/dev/sample-attester.pub.pem");
+  CHECK(cfg->Get<skr::attestation::sample::SampleConfig>().enabled);
+  CHECK(cfg->Get<skr::attestation::sample::SampleConfig>().public_key == "/etc/skr/dev/sample-attester.pub.pem");
   CHECK(cfg->release.nonce_ttl_seconds == 120);
   // Defaults for everything the file leaves out.
   CHECK(cfg->server.body_limit_bytes == 256 * 1024);
@@ -87,7 +101,7 @@ TEST_CASE("ParseConfig: the minimal config of DESIGN.md parses with resolved pat
 }
 
 TEST_CASE("ParseConfig: audit signing key and checkpoint interval", "[config][unit]") {
-  auto cfg = ParseConfig(std::string(kMinimal) +
+  auto cfg = skr::config::Parse(std::string(kMinimal) +
                              "[audit]\nsigning_key = \"keys/audit.key\"\n"
                              "checkpoint_interval_seconds = 5\nmax_batch = 1\n",
                          "/etc/skr", {});
@@ -96,12 +110,12 @@ TEST_CASE("ParseConfig: audit signing key and checkpoint interval", "[config][un
   CHECK(cfg->audit.checkpoint_interval_seconds == 5);
   CHECK(cfg->audit.max_batch == 1);
   for (const char* bad : {"0", "86401", "-1"}) {
-    auto c = ParseConfig(std::string(kMinimal) + "[audit]\ncheckpoint_interval_seconds = " + bad + "\n",
+    auto c = skr::config::Parse(std::string(kMinimal) + "[audit]\ncheckpoint_interval_seconds = " + bad + "\n",
                          "/etc/skr", {});
     CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
   }
   for (const char* bad : {"0", "513"}) {
-    auto c = ParseConfig(std::string(kMinimal) + "[audit]\nmax_batch = " + bad + "\n", "/etc/skr", {});
+    auto c = skr::config::Parse(std::string(kMinimal) + "[audit]\nmax_batch = " + bad + "\n", "/etc/skr", {});
     CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
   }
 }
@@ -131,7 +145,7 @@ nonce_ttl_seconds = 86400
 [audit]
 busy_timeout_ms = 250
 )";
-  auto cfg = ParseConfig(text, "/etc/skr/", {});
+  auto cfg = skr::config::Parse(text, "/etc/skr/", {});
   REQUIRE(cfg.has_value());
   CHECK(cfg->config_dir == "/etc/skr");
   CHECK(cfg->server.host == "::1");
@@ -147,8 +161,8 @@ busy_timeout_ms = 250
   CHECK(cfg->storage.path == "/var/lib/skr/skr.db");
   CHECK(cfg->storage.audit_path == "/etc/skr/logs/audit.sqlite");
   CHECK(cfg->master_key.path == "/etc/skr/mk");
-  CHECK_FALSE(cfg->attestation.sample.enabled);
-  CHECK(cfg->attestation.sample.public_key.empty());  // not required when disabled
+  CHECK_FALSE(cfg->Get<skr::attestation::sample::SampleConfig>().enabled);
+  CHECK(cfg->Get<skr::attestation::sample::SampleConfig>().public_key.empty());  // not required when disabled
   CHECK(cfg->release.nonce_ttl_seconds == 86400);
   CHECK(cfg->audit.busy_timeout_ms == 250);
 }
@@ -164,7 +178,7 @@ TEST_CASE("ParseConfig: accepted listen forms", "[config][unit]") {
                Case{"[::]:443", "::", 443}, Case{"[fe80::1]:8443", "fe80::1", 8443},
                Case{"skr.example.com:8443", "skr.example.com", 8443});
   auto cfg =
-      ParseConfig(WithLine("listen", std::string("listen = \"") + c.listen + "\""), "/d", {});
+      skr::config::Parse(WithLine("listen", std::string("listen = \"") + c.listen + "\""), "/d", {});
   REQUIRE(cfg.has_value());
   CHECK(cfg->server.host == c.host);
   CHECK(cfg->server.port == c.port);
@@ -184,7 +198,7 @@ TEST_CASE("ParseConfig: SKR_* environment overrides win over the file", "[config
                    {"SKR_TOKEN", "secret"},
                    {"SKR_CACERT", "/ca.pem"},
                    {"SKR_SERVER_LISEN", "ignored"}};
-  auto cfg = ParseConfig(kMinimal, "/etc/skr", env);
+  auto cfg = skr::config::Parse(kMinimal, "/etc/skr", env);
   REQUIRE(cfg.has_value());
   CHECK(cfg->server.host == "::1");
   CHECK(cfg->server.port == 10443);
@@ -192,8 +206,8 @@ TEST_CASE("ParseConfig: SKR_* environment overrides win over the file", "[config
   CHECK(cfg->server.body_limit_bytes == 4096);
   CHECK(cfg->storage.path == "/var/lib/skr/skr.db");
   CHECK(cfg->storage.audit_path == "/var/lib/skr/audit.db");
-  CHECK_FALSE(cfg->attestation.sample.enabled);
-  CHECK(cfg->attestation.sample.public_key == "/etc/skr/other.pem");
+  CHECK_FALSE(cfg->Get<skr::attestation::sample::SampleConfig>().enabled);
+  CHECK(cfg->Get<skr::attestation::sample::SampleConfig>().public_key == "/etc/skr/other.pem");
   CHECK(cfg->release.nonce_ttl_seconds == 300);
   CHECK(cfg->audit.busy_timeout_ms == 100);
 
@@ -201,12 +215,12 @@ TEST_CASE("ParseConfig: SKR_* environment overrides win over the file", "[config
     const auto [text, expected] =
         GENERATE(std::make_pair("true", true), std::make_pair("1", true),
                  std::make_pair("FALSE", false), std::make_pair("0", false));
-    auto c = ParseConfig(kMinimal, "/d", {{"SKR_ATTESTATION_SAMPLE_ENABLED", text}});
+    auto c = skr::config::Parse(kMinimal, "/d", {{"SKR_ATTESTATION_SAMPLE_ENABLED", text}});
     REQUIRE(c.has_value());
-    CHECK(c->attestation.sample.enabled == expected);
+    CHECK(c->Get<skr::attestation::sample::SampleConfig>().enabled == expected);
   }
   SECTION("an override can supply a key the file lacks") {
-    auto c = ParseConfig(WithLine("tls_key", ""), "/d", {{"SKR_SERVER_TLS_KEY", "/k.pem"}});
+    auto c = skr::config::Parse(WithLine("tls_key", ""), "/d", {{"SKR_SERVER_TLS_KEY", "/k.pem"}});
     REQUIRE(c.has_value());
     CHECK(c->server.tls_key == "/k.pem");
   }
@@ -222,7 +236,7 @@ TEST_CASE("ParseConfig: bad environment values name the key and the variable", "
       std::make_tuple("SKR_ATTESTATION_SAMPLE_ENABLED", "yes", "attestation.sample.enabled"),
       std::make_tuple("SKR_RELEASE_NONCE_TTL_SECONDS", "0", "release.nonce_ttl_seconds"),
       std::make_tuple("SKR_SERVER_LISTEN", "nope", "server.listen"));
-  auto cfg = ParseConfig(kMinimal, "/d", {{var, value}});
+  auto cfg = skr::config::Parse(kMinimal, "/d", {{var, value}});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   const std::string msg = MessageOf(cfg);
   CHECK_THAT(msg, Catch::StartsWith(std::string(key) + ":"));
@@ -268,13 +282,13 @@ TEST_CASE("ParseConfig: invalid values are rejected naming the key", "[config][u
       std::make_tuple("path = \"data/skr.db\"",
                       "path = \"data/skr.db\"\naudit_path = \"data/skr.db\"",
                       "storage.audit_path"));
-  auto cfg = ParseConfig(WithLine(prefix, line), "/d", {});
+  auto cfg = skr::config::Parse(WithLine(prefix, line), "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK_THAT(MessageOf(cfg), Catch::StartsWith(std::string(key) + ":"));
 }
 
 TEST_CASE("ParseConfig: audit.busy_timeout_ms must be positive", "[config][unit]") {
-  auto cfg = ParseConfig(std::string(kMinimal) + "[audit]\nbusy_timeout_ms = 0\n", "/d", {});
+  auto cfg = skr::config::Parse(std::string(kMinimal) + "[audit]\nbusy_timeout_ms = 0\n", "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK_THAT(MessageOf(cfg), Catch::StartsWith("audit.busy_timeout_ms:"));
 }
@@ -291,13 +305,13 @@ TEST_CASE("ParseConfig: wrong TOML types name the key and the expected type", "[
                       "attestation.sample.enabled: expected a boolean"),
       std::make_tuple("enabled", "enabled = 1", "attestation.sample.enabled: expected a boolean"),
       std::make_tuple("provider", "provider = false", "master_key.provider: expected a string"));
-  auto cfg = ParseConfig(WithLine(prefix, line), "/d", {});
+  auto cfg = skr::config::Parse(WithLine(prefix, line), "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK_THAT(MessageOf(cfg), Catch::StartsWith(expected));
 }
 
 TEST_CASE("ParseConfig: a section given as a value is a type error", "[config][unit]") {
-  auto cfg = ParseConfig("release = 5\n", "/d", {});
+  auto cfg = skr::config::Parse("release = 5\n", "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK_THAT(MessageOf(cfg), Catch::StartsWith("release: expected a table"));
 }
@@ -311,12 +325,12 @@ TEST_CASE("ParseConfig: unknown keys in the file are errors", "[config][unit]") 
                std::make_pair("top = 1\n" + std::string(kMinimal), "top"),
                std::make_pair(std::string(kMinimal) + "[audit]\nsigner = \"k\"\n",
                               "audit.signer"));
-  auto cfg = ParseConfig(text, "/d", {});
+  auto cfg = skr::config::Parse(text, "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK(MessageOf(cfg) == "unknown key '" + std::string(key) + "'");
 
   SECTION("a misspelt key") {
-    auto c = ParseConfig(WithLine("listen", "lisen = \"127.0.0.1:8443\""), "/d", {});
+    auto c = skr::config::Parse(WithLine("listen", "lisen = \"127.0.0.1:8443\""), "/d", {});
     CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
     CHECK(MessageOf(c) == "unknown key 'server.lisen'");
   }
@@ -328,34 +342,34 @@ TEST_CASE("ParseConfig: missing required keys are named", "[config][unit]") {
       std::make_pair("path = \"data/skr.db\"", "storage.path"),
       std::make_pair("path = \"data/master.key\"", "master_key.path"),
       std::make_pair("public_key", "attestation.sample.public_key"));
-  auto cfg = ParseConfig(WithLine(prefix, ""), "/d", {});
+  auto cfg = skr::config::Parse(WithLine(prefix, ""), "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   CHECK(MessageOf(cfg) == std::string(key) + ": is required");
 }
 
 TEST_CASE("ParseConfig: a missing listen falls back to the default", "[config][unit]") {
-  auto cfg = ParseConfig(WithLine("listen", ""), "/d", {});
+  auto cfg = skr::config::Parse(WithLine("listen", ""), "/d", {});
   REQUIRE(cfg.has_value());
   CHECK(cfg->server.port == 8443);
 }
 
 TEST_CASE("ParseConfig: TOML syntax errors report the line", "[config][unit]") {
   const std::string text = "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \n";
-  auto cfg = ParseConfig(text, "/d", {});
+  auto cfg = skr::config::Parse(text, "/d", {});
   CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
   const std::string msg = MessageOf(cfg);
   CHECK_THAT(msg, Catch::Contains("line 3"));
   CHECK_THAT(msg, Catch::StartsWith("config syntax error"));
 
   SECTION("duplicate key") {
-    auto c = ParseConfig("[server]\nthreads = 1\nthreads = 2\n", "/d", {});
+    auto c = skr::config::Parse("[server]\nthreads = 1\nthreads = 2\n", "/d", {});
     CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
     CHECK_THAT(MessageOf(c), Catch::Contains("line 3"));
   }
 }
 
 TEST_CASE("ParseConfig: a relative config_dir is made absolute", "[config][unit]") {
-  auto cfg = ParseConfig(kMinimal, "conf", {});
+  auto cfg = skr::config::Parse(kMinimal, "conf", {});
   REQUIRE(cfg.has_value());
   const auto expected = (std::filesystem::current_path() / "conf").lexically_normal();
   CHECK(cfg->config_dir == expected.string());
@@ -366,7 +380,7 @@ TEST_CASE("LoadConfig: reads a file and resolves paths against its directory",
           "[config][integration]") {
   test::TempDir dir;
   test::WriteFile(dir.path() / "skrd.toml", kMinimal);
-  auto cfg = LoadConfig(dir.file("skrd.toml"));
+  auto cfg = skr::config::Load(dir.file("skrd.toml"));
   REQUIRE(cfg.has_value());
   CHECK(cfg->config_dir == dir.path().string());
   CHECK(cfg->storage.path == (dir.path() / "data" / "skr.db").string());
@@ -374,14 +388,14 @@ TEST_CASE("LoadConfig: reads a file and resolves paths against its directory",
 
   SECTION("the process environment overrides the file") {
     REQUIRE(::setenv("SKR_RELEASE_NONCE_TTL_SECONDS", "42", 1) == 0);
-    auto c = LoadConfig(dir.file("skrd.toml"));
+    auto c = skr::config::Load(dir.file("skrd.toml"));
     ::unsetenv("SKR_RELEASE_NONCE_TTL_SECONDS");
     REQUIRE(c.has_value());
     CHECK(c->release.nonce_ttl_seconds == 42);
   }
   SECTION("errors keep the key name and add the path") {
     test::WriteFile(dir.path() / "bad.toml", std::string(kMinimal) + "bogus = 1\n");
-    auto c = LoadConfig(dir.file("bad.toml"));
+    auto c = skr::config::Load(dir.file("bad.toml"));
     CHECK(test::CodeOf(c) == ErrorCode::kInvalidArgument);
     CHECK_THAT(MessageOf(c), Catch::Contains("unknown key 'release.bogus'"));
     CHECK_THAT(MessageOf(c), Catch::Contains("bad.toml"));
@@ -391,14 +405,14 @@ TEST_CASE("LoadConfig: reads a file and resolves paths against its directory",
 TEST_CASE("LoadConfig: a missing file is kNotFound naming the path", "[config][integration]") {
   test::TempDir dir;
   const std::string path = dir.file("nope.toml");
-  auto cfg = LoadConfig(path);
+  auto cfg = skr::config::Load(path);
   CHECK(test::CodeOf(cfg) == ErrorCode::kNotFound);
   CHECK_THAT(MessageOf(cfg), Catch::Contains(path));
 }
 
 TEST_CASE("LoadConfig: a directory is not a config file", "[config][integration]") {
   test::TempDir dir;
-  CHECK(test::CodeOf(LoadConfig(dir.path().string())) == ErrorCode::kInvalidArgument);
+  CHECK(test::CodeOf(skr::config::Load(dir.path().string())) == ErrorCode::kInvalidArgument);
 }
 
 TEST_CASE("SkrEnvironment: collects SKR_* variables only", "[config][unit]") {
@@ -420,7 +434,7 @@ TEST_CASE("ParseConfig: port 0 asks for an ephemeral port", "[config]") {
   const std::string toml =
       "[server]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
       "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
-  auto cfg = skr::config::ParseConfig(toml, "/etc/skr", {});
+  auto cfg = skr::config::Parse(toml, "/etc/skr", {});
   REQUIRE(cfg.has_value());
   CHECK(cfg->server.port == 0);
   CHECK(cfg->server.host == "127.0.0.1");
@@ -430,19 +444,19 @@ TEST_CASE("ParseConfig: the [attestation.snp] section", "[config]") {
   const std::string base =
       "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
       "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
-  auto def = skr::config::ParseConfig(base, "/etc/skr", {});
+  auto def = skr::config::Parse(base, "/etc/skr", {});
   REQUIRE(def.has_value());
-  CHECK(def->attestation.snp.enabled);
-  CHECK(def->attestation.snp.extra_roots.empty());
-  auto set = skr::config::ParseConfig(
+  CHECK(def->Get<skr::attestation::snp::SnpConfig>().enabled);
+  CHECK(def->Get<skr::attestation::snp::SnpConfig>().extra_roots.empty());
+  auto set = skr::config::Parse(
       base + "[attestation.snp]\nextra_roots = \"test-amd.pem\"\nextra_roots_product = \"Genoa\"\n"
              "crl_file = \"amd.crl\"\n",
       "/etc/skr", {{"SKR_ATTESTATION_SNP_ENABLED", "false"}});
   REQUIRE(set.has_value());
-  CHECK(!set->attestation.snp.enabled);
-  CHECK(set->attestation.snp.extra_roots == "/etc/skr/test-amd.pem");
-  CHECK(set->attestation.snp.crl_file == "/etc/skr/amd.crl");
-  auto bad = skr::config::ParseConfig(
+  CHECK(!set->Get<skr::attestation::snp::SnpConfig>().enabled);
+  CHECK(set->Get<skr::attestation::snp::SnpConfig>().extra_roots == "/etc/skr/test-amd.pem");
+  CHECK(set->Get<skr::attestation::snp::SnpConfig>().crl_file == "/etc/skr/amd.crl");
+  auto bad = skr::config::Parse(
       base + "[attestation.snp]\nextra_roots = \"x.pem\"\nextra_roots_product = \"Rome\"\n",
       "/etc/skr", {});
   REQUIRE(!bad.has_value());
@@ -453,30 +467,30 @@ TEST_CASE("ParseConfig: the [attestation.tpm] section", "[config]") {
   const std::string base =
       "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c\"\ntls_key = \"k\"\n"
       "[storage]\npath = \"db\"\n[master_key]\npath = \"mk\"\n";
-  auto def = skr::config::ParseConfig(base, "/etc/skr", {});
+  auto def = skr::config::Parse(base, "/etc/skr", {});
   REQUIRE(def.has_value());
-  CHECK(def->attestation.tpm.enabled);
-  CHECK(def->attestation.tpm.require_ek);
-  CHECK(def->attestation.tpm.enrollment_ttl_seconds == 300);
-  CHECK(def->attestation.tpm.ak_roots.empty());
-  CHECK(def->attestation.tpm.ek_roots.empty());
-  auto set = skr::config::ParseConfig(
+  CHECK(def->Get<skr::attestation::tpm::TpmConfig>().enabled);
+  CHECK(def->Get<skr::attestation::tpm::TpmConfig>().require_ek);
+  CHECK(def->Get<skr::attestation::tpm::TpmConfig>().enrollment_ttl_seconds == 300);
+  CHECK(def->Get<skr::attestation::tpm::TpmConfig>().ak_roots.empty());
+  CHECK(def->Get<skr::attestation::tpm::TpmConfig>().ek_roots.empty());
+  auto set = skr::config::Parse(
       base + "[attestation.tpm]\nak_roots = \"google-vtpm-ca.crt\"\nek_roots = \"/etc/tpm/ek-cas.pem\"\n"
              "require_ek = false\nenrollment_ttl_seconds = 60\n",
       "/etc/skr", {{"SKR_ATTESTATION_TPM_ENABLED", "false"}});
   REQUIRE(set.has_value());
-  CHECK(!set->attestation.tpm.enabled);
-  CHECK(!set->attestation.tpm.require_ek);
-  CHECK(set->attestation.tpm.ak_roots == "/etc/skr/google-vtpm-ca.crt");
-  CHECK(set->attestation.tpm.ek_roots == "/etc/tpm/ek-cas.pem");
-  CHECK(set->attestation.tpm.enrollment_ttl_seconds == 60);
+  CHECK(!set->Get<skr::attestation::tpm::TpmConfig>().enabled);
+  CHECK(!set->Get<skr::attestation::tpm::TpmConfig>().require_ek);
+  CHECK(set->Get<skr::attestation::tpm::TpmConfig>().ak_roots == "/etc/skr/google-vtpm-ca.crt");
+  CHECK(set->Get<skr::attestation::tpm::TpmConfig>().ek_roots == "/etc/tpm/ek-cas.pem");
+  CHECK(set->Get<skr::attestation::tpm::TpmConfig>().enrollment_ttl_seconds == 60);
   for (const char* ttl : {"0", "9", "86401"}) {
-    auto bad = skr::config::ParseConfig(base + "[attestation.tpm]\nenrollment_ttl_seconds = " + ttl + "\n",
+    auto bad = skr::config::Parse(base + "[attestation.tpm]\nenrollment_ttl_seconds = " + ttl + "\n",
                                         "/etc/skr", {});
     REQUIRE(!bad.has_value());
     CHECK(bad.error().message().rfind("attestation.tpm.enrollment_ttl_seconds", 0) == 0);
   }
-  auto unknown = skr::config::ParseConfig(base + "[attestation.tpm]\nak_root = \"x\"\n", "/etc/skr", {});
+  auto unknown = skr::config::Parse(base + "[attestation.tpm]\nak_root = \"x\"\n", "/etc/skr", {});
   CHECK(!unknown.has_value());
 }
 
@@ -493,75 +507,75 @@ const std::string kDigestB = std::string(94, '0') + "9f";
 }  // namespace
 
 TEST_CASE("ParseConfig: attestation.snp.crl_max_staleness_seconds", "[config]") {
-  auto def = ParseConfig(kBase, "/etc/skr", {});
+  auto def = skr::config::Parse(kBase, "/etc/skr", {});
   REQUIRE(def.has_value());
-  CHECK(def->attestation.snp.crl_max_staleness_seconds == 0);  // 0: warn only
-  auto set = ParseConfig(kBase + "[attestation.snp]\ncrl_max_staleness_seconds = 86400\n",
+  CHECK(def->Get<skr::attestation::snp::SnpConfig>().crl_max_staleness_seconds == 0);  // 0: warn only
+  auto set = skr::config::Parse(kBase + "[attestation.snp]\ncrl_max_staleness_seconds = 86400\n",
                          "/etc/skr", {});
   REQUIRE(set.has_value());
-  CHECK(set->attestation.snp.crl_max_staleness_seconds == 86400);
-  auto env = ParseConfig(kBase, "/etc/skr",
+  CHECK(set->Get<skr::attestation::snp::SnpConfig>().crl_max_staleness_seconds == 86400);
+  auto env = skr::config::Parse(kBase, "/etc/skr",
                          {{"SKR_ATTESTATION_SNP_CRL_MAX_STALENESS_SECONDS", "3600"}});
   REQUIRE(env.has_value());
-  CHECK(env->attestation.snp.crl_max_staleness_seconds == 3600);
+  CHECK(env->Get<skr::attestation::snp::SnpConfig>().crl_max_staleness_seconds == 3600);
   auto negative =
-      ParseConfig(kBase + "[attestation.snp]\ncrl_max_staleness_seconds = -1\n", "/etc/skr", {});
+      skr::config::Parse(kBase + "[attestation.snp]\ncrl_max_staleness_seconds = -1\n", "/etc/skr", {});
   CHECK_THAT(MessageOf(negative), Catch::StartsWith("attestation.snp.crl_max_staleness_seconds:"));
 }
 
 TEST_CASE("ParseConfig: [attestation.azure] lists are unset by default", "[config]") {
-  auto def = ParseConfig(kBase, "/etc/skr", {});
+  auto def = skr::config::Parse(kBase, "/etc/skr", {});
   REQUIRE(def.has_value());
   // Unset: skrd substitutes the built-in paravisor identities (config does not know them).
-  CHECK_FALSE(def->attestation.azure.trusted_id_key_digests.has_value());
-  CHECK(def->attestation.azure.trusted_measurements.empty());
-  CHECK_FALSE(def->attestation.azure.trusted_mrtds.has_value());
+  CHECK_FALSE(def->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests.has_value());
+  CHECK(def->Get<skr::attestation::azure::AzureConfig>().trusted_measurements.empty());
+  CHECK_FALSE(def->Get<skr::attestation::azure::AzureConfig>().trusted_mrtds.has_value());
 }
 
 TEST_CASE("ParseConfig: [attestation.azure] lists from the file and the environment",
           "[config]") {
   SECTION("file") {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA +
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA +
                                "\", \"" + kDigestB + "\"]\ntrusted_measurements = [\"" + kDigestB +
                                "\"]\n",
                            "/etc/skr", {});
     REQUIRE(cfg.has_value());
-    REQUIRE(cfg->attestation.azure.trusted_id_key_digests.has_value());
-    CHECK(*cfg->attestation.azure.trusted_id_key_digests ==
+    REQUIRE(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests.has_value());
+    CHECK(*cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests ==
           std::vector<std::string>{kDigestA, kDigestB});
-    CHECK(cfg->attestation.azure.trusted_measurements == std::vector<std::string>{kDigestB});
+    CHECK(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_measurements == std::vector<std::string>{kDigestB});
   }
   SECTION("an explicitly empty list stays empty (not the defaults)") {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = []\n",
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_id_key_digests = []\n",
                            "/etc/skr", {});
     REQUIRE(cfg.has_value());
-    REQUIRE(cfg->attestation.azure.trusted_id_key_digests.has_value());
-    CHECK(cfg->attestation.azure.trusted_id_key_digests->empty());
+    REQUIRE(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests.has_value());
+    CHECK(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests->empty());
   }
   SECTION("environment: a comma-separated list wins over the file") {
-    auto cfg = ParseConfig(
+    auto cfg = skr::config::Parse(
         kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA + "\"]\n", "/etc/skr",
         {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", kDigestB + ", " + kDigestA},
          {"SKR_ATTESTATION_AZURE_TRUSTED_MEASUREMENTS", kDigestA}});
     REQUIRE(cfg.has_value());
-    CHECK(*cfg->attestation.azure.trusted_id_key_digests ==
+    CHECK(*cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests ==
           std::vector<std::string>{kDigestB, kDigestA});
-    CHECK(cfg->attestation.azure.trusted_measurements == std::vector<std::string>{kDigestA});
+    CHECK(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_measurements == std::vector<std::string>{kDigestA});
   }
   SECTION("trusted_mrtds from the file, and from the environment") {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_mrtds = [\"" + kDigestA + "\"]\n",
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_mrtds = [\"" + kDigestA + "\"]\n",
                            "/etc/skr", {});
     REQUIRE(cfg.has_value());
-    CHECK(*cfg->attestation.azure.trusted_mrtds == std::vector<std::string>{kDigestA});
-    auto env = ParseConfig(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_MRTDS", kDigestB}});
+    CHECK(*cfg->Get<skr::attestation::azure::AzureConfig>().trusted_mrtds == std::vector<std::string>{kDigestA});
+    auto env = skr::config::Parse(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_MRTDS", kDigestB}});
     REQUIRE(env.has_value());
-    CHECK(*env->attestation.azure.trusted_mrtds == std::vector<std::string>{kDigestB});
+    CHECK(*env->Get<skr::attestation::azure::AzureConfig>().trusted_mrtds == std::vector<std::string>{kDigestB});
   }
   SECTION("environment: an empty value is an empty list") {
-    auto cfg = ParseConfig(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", ""}});
+    auto cfg = skr::config::Parse(kBase, "/etc/skr", {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", ""}});
     REQUIRE(cfg.has_value());
-    REQUIRE(cfg->attestation.azure.trusted_id_key_digests.has_value());
-    CHECK(cfg->attestation.azure.trusted_id_key_digests->empty());
+    REQUIRE(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests.has_value());
+    CHECK(cfg->Get<skr::attestation::azure::AzureConfig>().trusted_id_key_digests->empty());
   }
 }
 
@@ -573,24 +587,24 @@ TEST_CASE("ParseConfig: [attestation.azure] refuses entries that are not 96 lowe
                                    std::string(95, 'a') + "g",     // not hex
                                    std::string(""));               // empty entry
   SECTION("file, trusted_id_key_digests") {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA +
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_id_key_digests = [\"" + kDigestA +
                                "\", \"" + bad + "\"]\n",
                            "/etc/skr", {});
     CHECK(test::CodeOf(cfg) == ErrorCode::kInvalidArgument);
     CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_id_key_digests:"));
   }
   SECTION("file, trusted_measurements") {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_measurements = [\"" + bad + "\"]\n",
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_measurements = [\"" + bad + "\"]\n",
                            "/etc/skr", {});
     CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_measurements:"));
   }
   SECTION("file, trusted_mrtds") {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_mrtds = [\"" + bad + "\"]\n",
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_mrtds = [\"" + bad + "\"]\n",
                            "/etc/skr", {});
     CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_mrtds:"));
   }
   SECTION("environment") {
-    auto cfg = ParseConfig(kBase, "/etc/skr",
+    auto cfg = skr::config::Parse(kBase, "/etc/skr",
                            {{"SKR_ATTESTATION_AZURE_TRUSTED_ID_KEY_DIGESTS", kDigestA + "," + bad}});
     const std::string msg = MessageOf(cfg);
     CHECK_THAT(msg, Catch::StartsWith("attestation.azure.trusted_id_key_digests:"));
@@ -601,7 +615,7 @@ TEST_CASE("ParseConfig: [attestation.azure] refuses entries that are not 96 lowe
 TEST_CASE("ParseConfig: [attestation.azure] lists must be arrays of strings", "[config]") {
   for (const std::string& value : {"\"" + kDigestA + "\"", std::string("[1, 2]"),
                                   "[\"" + kDigestA + "\", 3]"}) {
-    auto cfg = ParseConfig(kBase + "[attestation.azure]\ntrusted_id_key_digests = " + value + "\n",
+    auto cfg = skr::config::Parse(kBase + "[attestation.azure]\ntrusted_id_key_digests = " + value + "\n",
                            "/etc/skr", {});
     INFO(value);
     CHECK_THAT(MessageOf(cfg), Catch::StartsWith("attestation.azure.trusted_id_key_digests:"));
