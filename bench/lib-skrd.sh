@@ -19,6 +19,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SKR_BENCH_BUILD:-$root/build/release}
 tools=${SKR_BENCH_TOOLS:-$root/build/release}
+tpm_seed=${SKR_BENCH_TPM_SEED:-skr-bench-tpm}
 
 bench_build() {  # bench_build DIR TARGET...
   local dir=$1
@@ -64,6 +65,13 @@ skrd_init() {
   else
     server_toml=""
   fi
+  # The load generator's `tpm` VMs carry AK certificates from a test AK CA (skr-loadgen
+  # --evidence tpm --tpm-seed "$tpm_seed"); trusted only when the script built its tool.
+  local tpm_toml=""
+  if [ -x "$tools/bench/skr-make-test-tpm-ca" ]; then
+    "$tools/bench/skr-make-test-tpm-ca" "$data" "$tpm_seed"
+    tpm_toml=$'[attestation.tpm]\nak_roots = "tpm-ak-ca.pem"'
+  fi
   cat > "$data/skrd.toml" <<TOML
 [server]
 listen = "127.0.0.1:0"
@@ -85,6 +93,7 @@ extra_roots_product = "Milan"
 # block: trust that launch identity as the "paravisor" (never in production: issue 9, item 1).
 [attestation.azure]
 trusted_measurements = ["$(printf '0%.0s' $(seq 96))"]
+$tpm_toml
 TOML
   local init_json
   init_json=$("$build/server/skrd" init --config "$data/skrd.toml")
@@ -111,7 +120,8 @@ skrd_stop() {
   pid=""
 }
 
-# Tenant "bench" with keys k-sample, k-sev-snp, k-az-snp-vtpm, each under the policy of its kind.
+# Tenant "bench" with keys k-sample, k-sev-snp, k-az-snp-vtpm, k-tpm, each under the policy of its
+# kind.
 skrd_provision() {
   export SKR_ADDR="https://127.0.0.1:$port" SKR_CACERT="$data/tls/ca.crt" SKR_TOKEN="$op"
   "$build/client/skrctl" tenant create bench >/dev/null
@@ -121,8 +131,9 @@ skrd_provision() {
   echo '{"anyOf":[{"authority":"skr:local","allOf":[{"claim":"tee","equals":"az-snp-vtpm"},{"claim":"snp.policy.debug","equals":false},{"claim":"snp.vmpl","equals":0},{"claim":"azure.vm_configuration.secure_boot","equals":true},{"claim":"tpm.pcr.sha256.7","equals":"'"$pcr7"'"}]}]}' > "$data/p-az-snp-vtpm.json"
   echo '{"anyOf":[{"authority":"skr:local","allOf":[{"claim":"tee","equals":"sev-snp"},{"claim":"snp.policy.debug","equals":false},{"claim":"snp.vmpl","equals":0},{"claim":"snp.reported_tcb.microcode","greaterOrEquals":115}]}]}' > "$data/p-sev-snp.json"
   echo '{"anyOf":[{"authority":"skr:local","allOf":[{"claim":"tee","equals":"sample"},{"claim":"debug","equals":false},{"claim":"sample.svn","greaterOrEquals":2}]}]}' > "$data/p-sample.json"
+  echo '{"anyOf":[{"authority":"skr:local","allOf":[{"claim":"tee","equals":"tpm"},{"claim":"tpm.pcr.sha256.7","equals":"'"$pcr7"'"}]}]}' > "$data/p-tpm.json"
   local kind
-  for kind in sample sev-snp az-snp-vtpm; do
+  for kind in sample sev-snp az-snp-vtpm tpm; do
     "$build/client/skrctl" policy put --tenant bench "p-$kind" --file "$data/p-$kind.json" >/dev/null
     "$build/client/skrctl" key create --tenant bench "k-$kind" --policy "p-$kind" --bytes 32 >/dev/null
   done
@@ -136,7 +147,7 @@ loadgen() {
   "$tools/bench/skr-loadgen" --port "$port" --cacert "$data/tls/ca.crt" --tenant bench \
     --key "k-$evidence" --evidence "$evidence" --skrd-pid "$pid" \
     --attester-key "$data/dev/sample-attester.key" \
-    --snp-vcek-key "$data/vcek.key" --snp-vcek "$data/vcek.pem" "$@"
+    --snp-vcek-key "$data/vcek.key" --snp-vcek "$data/vcek.pem" --tpm-seed "$tpm_seed" "$@"
 }
 
 # The keystore's size as JSON, measured with skrd stopped (its clean shutdown checkpoints the

@@ -379,10 +379,12 @@ int main(int argc, char** argv) {
   app.add_option("--skrd-pid", o.skrd_pid, "report this process's CPU time and peak RSS");
   app.add_option("--source", o.source, "source address or range 127.0.0.A-127.0.0.B");
   app.add_option("--evidence", o.evidence.evidence)
-      ->check(CLI::IsMember({"sample", "sev-snp", "az-snp-vtpm", "tdx"}));
+      ->check(CLI::IsMember({"sample", "sev-snp", "az-snp-vtpm", "tdx", "tpm"}));
   app.add_option("--attester-key", o.evidence.attester_key, "sample attester private key (PEM)");
   app.add_option("--snp-vcek-key", o.evidence.snp_vcek_key, "VCEK private key (test PKI)");
   app.add_option("--snp-vcek", o.evidence.snp_vcek, "VCEK certificate PEM sent with each report");
+  app.add_option("--tpm-seed", o.evidence.tpm_seed,
+                 "tpm: seed of the test AK CA (skr-make-test-tpm-ca writes its certificate)");
   app.add_option("--tdx-seed", o.evidence.tdx_seed,
                  "tdx: seed of the Intel-shaped test PKI (skr-make-test-intel-pki DIR SEED)");
   app.add_option(

@@ -60,6 +60,12 @@ class AzureVm {
   std::atomic<std::uint64_t> clock_{1000};
 };
 
+// One simulated VM with a cloud vTPM: its AK and the provider's certificate for it.
+struct TpmVm {
+  EvpPkeyPtr ak;
+  std::string cert_pem;
+};
+
 EvidenceFactory::~EvidenceFactory() = default;
 
 Result<std::unique_ptr<EvidenceFactory>> EvidenceFactory::Create(const EvidenceOptions& options,
@@ -74,6 +80,18 @@ Result<std::unique_ptr<EvidenceFactory>> EvidenceFactory::Create(const EvidenceO
       return Error(ErrorCode::kInvalidArgument, "--evidence tdx needs --tdx-seed");
     }
     f->intel_ = std::make_unique<test::IntelTestPki>(options.tdx_seed);
+  } else if (options.evidence == "tpm") {
+    if (options.tpm_seed.empty()) {
+      return Error(ErrorCode::kInvalidArgument, "--evidence tpm needs --tpm-seed");
+    }
+    const test::TpmTestAkCa ca(options.tpm_seed);
+    // AK generation is per VM at boot; at most 64 distinct simulated machines.
+    for (int i = 0; i < std::max(1, std::min(vms, 64)); ++i) {
+      auto vm = std::make_unique<TpmVm>();
+      SKR_TRY(vm->ak, GenerateEcKey("P-256"));
+      vm->cert_pem = ca.IssueAkCert(vm->ak.get(), 1000 + i);
+      f->tpm_.push_back(std::move(vm));
+    }
   } else {
     SKR_TRY(std::string key_pem, ReadFile(options.snp_vcek_key));
     SKR_TRY(f->vcek_pem_, ReadFile(options.snp_vcek));
@@ -109,7 +127,10 @@ Result<std::string> EvidenceFactory::ReleaseBody(int vm, const std::string& nonc
   std::vector<std::uint8_t> rd(digest.begin(), digest.end());
   rd.resize(64, 0);
   Json evidence;
-  if (intel_) {
+  if (!tpm_.empty()) {
+    const TpmVm& t = *tpm_[static_cast<std::size_t>(vm) % tpm_.size()];
+    evidence = test::CertifiedTpmEvidence(t.ak.get(), t.cert_pem, digest, tpm_clock_.fetch_add(1));
+  } else if (intel_) {
     test::TestTdQuote q;
     std::copy(rd.begin(), rd.end(), q.report_data.begin());
     evidence = {{"type", "tdx"}, {"quote", Base64Encode(intel_->Quote(q))}};

@@ -12,7 +12,13 @@
 //   tdx          a TD quote (v4) from the Intel-shaped test PKI (tests/support/intel_test_pki.h)
 //                of --tdx-seed: per release, an attestation-key signature over the quote (the QE
 //                report and its PCK signature too, as the test PKI builds whole quotes).
-// `tpm` evidence (skr-agent's, with an enrolled AK) is not simulated.
+//   tpm          a certified AK, as a cloud vTPM presents it (GCE: an AK certificate from the
+//                provider's CA): per VM, once, an ECC P-256 AK of the standard template and its
+//                certificate from the AK CA of --tpm-seed (tests/support TpmTestAkCa; skrd trusts
+//                it through [attestation.tpm] ak_roots); per release, a fresh quote (SHA-256 PCRs
+//                0..7, extraData = the binding digest), ECDSA-SHA256, with ak_public and ak_cert.
+//                (Enrolled AKs, skr-agent's way, differ only in a keystore lookup instead of the
+//                certificate chain.)
 // Key generation is not what is measured: keys come from a small pool shared round robin.
 #pragma once
 
@@ -28,15 +34,17 @@
 namespace skr::bench {
 
 struct EvidenceOptions {
-  std::string evidence = "sample";   // sample | sev-snp | az-snp-vtpm | tdx
+  std::string evidence = "sample";   // sample | sev-snp | az-snp-vtpm | tdx | tpm
   std::string key_type = "ec-p384";  // ec-p384 | ec-p256 | rsa-3072
   std::string attester_key;          // sample attester private key (PEM file)
   std::string snp_vcek_key;          // VCEK private key of the test PKI (PEM file)
   std::string snp_vcek;              // VCEK certificate (PEM file), sent with each report
   std::string tdx_seed;              // tdx: seed of the Intel-shaped test PKI
+  std::string tpm_seed;              // tpm: seed of the test AK CA
 };
 
 class AzureVm;
+struct TpmVm;
 }  // namespace skr::bench
 namespace skr::test {
 class IntelTestPki;
@@ -61,6 +69,8 @@ class EvidenceFactory {
   std::vector<Json> jwks_;
   std::vector<std::unique_ptr<AzureVm>> azure_;
   std::unique_ptr<test::IntelTestPki> intel_;
+  std::vector<std::unique_ptr<TpmVm>> tpm_;
+  std::atomic<std::uint64_t> tpm_clock_{1000};
 };
 
 }  // namespace skr::bench

@@ -196,6 +196,10 @@ std::string QeMrSignerHex() { return Hex(std::vector<std::uint8_t>(32, kQeMrSign
 
 }  // namespace
 
+EvpPkeyPtr SeededTestP256(std::string_view seed, std::string_view label) {
+  return SeededP256(seed, label);
+}
+
 IntelTestPki::IntelTestPki()
     : root_key_(NewP256()), ca_key_(NewP256()), pck_key_(NewP256()), tcb_key_(NewP256()),
       ak_key_(NewP256()) {

@@ -16,6 +16,10 @@
 
 namespace skr::test {
 
+// A P-256 key whose private scalar is SHA-256(seed || 0 || label || counter), the first value in
+// [1, n-1]: two processes given the same seed derive the same key (test and benchmark PKIs only).
+EvpPkeyPtr SeededTestP256(std::string_view seed, std::string_view label);
+
 struct TestTdQuote {
   std::array<std::uint8_t, 64> report_data{};
   std::array<std::uint8_t, 48> mrtd{};

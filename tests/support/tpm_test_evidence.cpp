@@ -12,6 +12,8 @@
 
 #include "common/encoding.h"
 #include "common/ossl.h"
+#include "tests/support/intel_test_pki.h"
+#include "tests/support/test_certs.h"
 
 namespace skr::test {
 namespace {
@@ -525,6 +527,39 @@ SecureBootEventLog MakeSecureBootEventLog(std::uint8_t secure_boot, bool corrupt
   const auto extended = skr::Sha256(pcr);
   out.pcr7.assign(extended.begin(), extended.end());
   return out;
+}
+
+TpmTestAkCa::TpmTestAkCa(std::string_view seed) : key_(SeededTestP256(seed, "tpm-ak-ca")) {
+  cert_ = MakeTestCert("skr test", "Test vTPM AK CA", "Test vTPM AK CA", 1, key_.get(), true);
+  Check(X509_sign(cert_.get(), key_.get(), EVP_sha256()) > 0, "sign the AK CA");
+}
+
+std::string TpmTestAkCa::RootPem() const { return CertPem(cert_.get()); }
+
+std::string TpmTestAkCa::IssueAkCert(EVP_PKEY* ak, long serial) const {
+  X509Ptr cert = MakeTestCert("skr test", "Test vTPM AK", "Test vTPM AK CA", serial, ak, false);
+  // keyUsage (2.5.29.15) = BIT STRING digitalSignature (RFC 5280, 4.2.1.3).
+  AddRawExtension(cert.get(), "2.5.29.15", {0x03, 0x02, 0x07, 0x80});
+  Check(X509_sign(cert.get(), key_.get(), EVP_sha256()) > 0, "sign an AK certificate");
+  return CertPem(cert.get());
+}
+
+Json CertifiedTpmEvidence(EVP_PKEY* ak, const std::string& ak_cert_pem,
+                          std::span<const std::uint8_t> extra_data, std::uint64_t clock) {
+  QuoteSpec spec;
+  spec.qualified_signer = TpmQualifiedName(TpmName(MarshalAkPublic(ak)), TPM2_RH_ENDORSEMENT);
+  spec.extra_data.assign(extra_data.begin(), extra_data.end());
+  spec.clock = clock;
+  const Bytes attest = MarshalQuoteAttest(spec);
+  const Bytes sig = SignQuote(attest, ak, TpmSigScheme::kEcdsaSha256);
+  Json pcrs = Json::object();
+  for (const auto& [i, v] : spec.pcrs.at("sha256")) pcrs["sha256"][std::to_string(i)] = HexEncode(v);
+  return {{"type", "tpm"},
+          {"quote", Base64Encode(attest)},
+          {"signature", Base64Encode(sig)},
+          {"pcrs", pcrs},
+          {"ak_public", Base64Encode(MarshalAkPublic(ak))},
+          {"ak_cert", ak_cert_pem}};
 }
 
 }  // namespace skr::test

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/ossl.h"
 
 namespace skr::test {
 
@@ -144,6 +145,27 @@ Json AzTdxVtpmEvidence(std::span<const std::uint8_t> hcl_report,
                        std::span<const std::uint8_t> td_quote, std::span<const std::uint8_t> attest,
                        std::span<const std::uint8_t> signature,
                        const std::vector<std::vector<std::uint8_t>>& sha256_pcrs);
+
+// A test AK certificate authority, shaped like a cloud's vTPM AK CA (tpm evidence with
+// `ak_cert`, trusted through [attestation.tpm] ak_roots): an ECDSA P-256 CA whose key derives from
+// `seed` (SeededTestP256), so a benchmark's setup tool and its load generator share it.
+class TpmTestAkCa {
+ public:
+  explicit TpmTestAkCa(std::string_view seed);
+  std::string RootPem() const;
+  // A certificate for `ak` (keyUsage digitalSignature, not a CA), valid from a day ago.
+  std::string IssueAkCert(EVP_PKEY* ak, long serial) const;
+
+ private:
+  EvpPkeyPtr key_;
+  X509Ptr cert_;
+};
+
+// `tpm` evidence by a certified primary AK of the standard template (ECC P-256, ECDSA-SHA256, in
+// the endorsement hierarchy): a quote over SHA-256 PCRs 0..7 (SyntheticPcrValues) with
+// `extra_data`, the marshalled TPMT_PUBLIC (ak_public) and the AK certificate.
+Json CertifiedTpmEvidence(EVP_PKEY* ak, const std::string& ak_cert_pem,
+                          std::span<const std::uint8_t> extra_data, std::uint64_t clock = 1000);
 
 // A minimal TCG crypto-agile event log (PC Client PFP section 10; SHA-256 bank only): the Spec ID
 // event, then one EV_EFI_VARIABLE_DRIVER_CONFIG event in PCR 7 for the EFI global variable
