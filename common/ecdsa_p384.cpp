@@ -91,7 +91,8 @@ bool IsP384Key(EVP_PKEY* key) {
   return named && std::strcmp(group, "secp384r1") == 0;
 }
 
-Result<P384PublicKey> P384PublicKey::FromEvpPkey(EVP_PKEY* key) {
+Result<void> P384AffineCoordinates(EVP_PKEY* key, std::span<std::uint8_t, kP384ScalarBytes> x_out,
+                                   std::span<std::uint8_t, kP384ScalarBytes> y_out) {
   if (!IsP384Key(key)) return KeyError("the key is not an EC key on P-384");
   // Affine x and y (not OSSL_PKEY_PARAM_PUB_KEY, whose encoding may be compressed).
   BIGNUM* x = nullptr;
@@ -103,13 +104,20 @@ Result<P384PublicKey> P384PublicKey::FromEvpPkey(EVP_PKEY* key) {
   if (!got) {
     return OpenSslError("EVP_PKEY_get_bn_param(EC_PUB_X/Y)", ErrorCode::kVerificationFailed);
   }
-  std::uint8_t xb[kP384ScalarBytes];
-  std::uint8_t yb[kP384ScalarBytes];
-  if (BN_bn2binpad(x, xb, sizeof(xb)) != static_cast<int>(sizeof(xb)) ||
-      BN_bn2binpad(y, yb, sizeof(yb)) != static_cast<int>(sizeof(yb))) {
+  if (BN_bn2binpad(x, x_out.data(), static_cast<int>(x_out.size())) !=
+          static_cast<int>(x_out.size()) ||
+      BN_bn2binpad(y, y_out.data(), static_cast<int>(y_out.size())) !=
+          static_cast<int>(y_out.size())) {
     ERR_clear_error();
     return KeyError("public point coordinates exceed 48 bytes");
   }
+  return Ok();
+}
+
+Result<P384PublicKey> P384PublicKey::FromEvpPkey(EVP_PKEY* key) {
+  std::uint8_t xb[kP384ScalarBytes];
+  std::uint8_t yb[kP384ScalarBytes];
+  SKR_TRY_VOID(P384AffineCoordinates(key, xb, yb));
   return FromAffine(xb, yb);
 }
 

@@ -35,6 +35,11 @@ namespace skr {
 
 inline constexpr std::size_t kP384ScalarBytes = 48;  // r, s, x, y: big-endian, zero-padded
 
+// The affine coordinates of an EC key on P-384, 48 bytes each, big-endian. Errors:
+// "ecdsa_p384_key" for RSA / other curves / keys without a public point.
+Result<void> P384AffineCoordinates(EVP_PKEY* key, std::span<std::uint8_t, kP384ScalarBytes> x,
+                                   std::span<std::uint8_t, kP384ScalarBytes> y);
+
 // A validated P-384 public point in nettle's form. Move-only. Building one costs a curve-equation
 // check (a few big-number multiplications, under 1% of a verify), so no cache is kept; callers
 // verifying many signatures with one key may still keep one.
