@@ -10,7 +10,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 namespace skr {
 namespace {
@@ -41,10 +40,13 @@ void* WipingRealloc(void* old, std::size_t old_n, std::size_t new_n) {
   return p;
 }
 
-void UseWipingGmpMemory() {
-  static std::once_flag once;
-  std::call_once(once, [] { mp_set_memory_functions(WipingAlloc, WipingRealloc, WipingFree); });
-}
+// Installed while the program starts, before any thread exists: GMP's memory functions are
+// plain globals, so switching them later could race with a concurrent ECDSA verify. Every binary
+// that can make a JWE links this file (jwe.cpp refers to it), so they all run this.
+[[maybe_unused]] const bool kWipingGmpMemory = [] {
+  mp_set_memory_functions(WipingAlloc, WipingRealloc, WipingFree);
+  return true;
+}();
 
 // nettle's randomness callback: OpenSSL's CSPRNG. On failure the flag is raised and the output
 // is zero; the caller refuses the result.
@@ -97,7 +99,6 @@ struct Point {
 }  // namespace
 
 Result<EcdhP384> EcdhEsP384(EVP_PKEY* recipient) {
-  UseWipingGmpMemory();
   std::uint8_t rx[kP384ScalarBytes];
   std::uint8_t ry[kP384ScalarBytes];
   SKR_TRY_VOID(P384AffineCoordinates(recipient, rx, ry));

@@ -8,8 +8,8 @@
 // stays for everything else (other curves, RSA, the rest of the JWE).
 //
 // Secrets: the ephemeral scalar and Z. Every GMP/nettle heap block is wiped before it is freed
-// (skrd sets GMP's memory functions to wiping ones on first use), the scalar's limbs are wiped
-// explicitly, Z is returned in SecretBytes. nettle's stack scratch (TMP_ALLOC) is not wiped, as
+// (GMP's memory functions are set to wiping ones while the program starts), the scalar's limbs
+// are wiped explicitly, Z is returned in SecretBytes. nettle's stack scratch (TMP_ALLOC) is not wiped, as
 // OpenSSL's is not either.
 #pragma once
 

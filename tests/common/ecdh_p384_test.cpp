@@ -5,6 +5,7 @@
 // interop_test.cpp).
 #include <catch2/catch.hpp>
 
+#include <gmp.h>
 #include <openssl/evp.h>
 
 #include <set>
@@ -87,4 +88,19 @@ TEST_CASE("EcdhEsP384: a JWE to a P-384 key decrypts, and its epk is a bare P-38
   CHECK(header.at("epk").at("crv") == "P-384");
   CHECK(header.at("epk").at("kty") == "EC");
   CHECK(header.at("epk").size() == 4);  // kty, crv, x, y: nothing private
+}
+
+TEST_CASE("EcdhEsP384: GMP frees through a wiping function installed at start", "[common][ecdh]") {
+  void* (*alloc_fn)(std::size_t) = nullptr;
+  void* (*realloc_fn)(void*, std::size_t, std::size_t) = nullptr;
+  void (*free_fn)(void*, std::size_t) = nullptr;
+  mp_get_memory_functions(&alloc_fn, &realloc_fn, &free_fn);
+  REQUIRE(free_fn != nullptr);
+  // GMP's defaults, for comparison; then the installed functions again for the rest of the run.
+  void (*default_free)(void*, std::size_t) = nullptr;
+  mp_set_memory_functions(nullptr, nullptr, nullptr);
+  mp_get_memory_functions(nullptr, nullptr, &default_free);
+  mp_set_memory_functions(alloc_fn, realloc_fn, free_fn);
+  // Not GMP's default: common/ecdh_p384.cpp set it before main (this binary links it).
+  CHECK(free_fn != default_free);
 }
