@@ -68,4 +68,10 @@ std::uint8_t GatesAllowedBy(const Node& leaf);
 // without a positive constraint on "tee" (equals a string, or in a list).
 std::vector<std::string> UnconstrainedTeePaths(const Node& root);
 
+// parse.cpp: the document to its tree (errors: kInvalidArgument "invalid_policy" with the
+// path), an operator's canonical spelling, an authority's normal form.
+Result<Node> ParseDocument(const Json& doc);
+std::string_view OpToString(Op op);
+std::string NormalizeAuthority(std::string_view a);
+
 }  // namespace skr::policy
