@@ -39,7 +39,10 @@ class ConfigCheck {
   ConfigCheck(std::string section, std::string config_dir,
               const std::map<std::string, std::string>& env)
       : section_(std::move(section)), dir_(std::move(config_dir)), env_(env) {}
-  std::string FullName(std::string_view key) const { return section_ + "." + std::string(key); }
+  // "<section>.<key>"; the key itself for the top level (section "").
+  std::string FullName(std::string_view key) const {
+    return section_.empty() ? std::string(key) : section_ + "." + std::string(key);
+  }
   // kInvalidArgument "invalid_config", message "<section>.<key>: <message>".
   Error KeyError(std::string_view key, std::string_view message) const;
   // " (from environment variable SKR_...)" when the environment set `key`, else "".

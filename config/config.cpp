@@ -336,62 +336,50 @@ std::string Resolve(const fs::path& base, const std::string& p) {
   return (base / path).lexically_normal().string();
 }
 
-Result<void> Require(std::string_view key, const std::string& value) {
-  if (value.empty()) return KeyError(key, "is required");
-  return Ok();
-}
-
-template <typename T>
-Result<void> InRange(std::string_view key, T value, T lo, T hi) {
-  if (value < lo || value > hi) {
-    return KeyError(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                             " (got " + std::to_string(value) + ")");
-  }
-  return Ok();
-}
-
 Result<void> Validate(Config& c, const fs::path& dir,
                       const std::map<std::string, std::string>& env) {
+  // The fixed sections' checks, with full key names (the modules' sections use their own).
+  const ConfigCheck top("", dir.string(), env);
   SKR_TRY_VOID(ParseListen(c.server));
-  SKR_TRY_VOID(Require("server.tls_cert", c.server.tls_cert));
-  SKR_TRY_VOID(Require("server.tls_key", c.server.tls_key));
-  constexpr std::size_t kMaxSize = std::size_t{1} << 30;
+  SKR_TRY_VOID(top.Require("server.tls_cert", c.server.tls_cert));
+  SKR_TRY_VOID(top.Require("server.tls_key", c.server.tls_key));
+  constexpr std::int64_t kMaxSize = std::int64_t{1} << 30;
+  SKR_TRY_VOID(top.InRange("server.body_limit_bytes",
+                            static_cast<std::int64_t>(c.server.body_limit_bytes), 1, kMaxSize));
+  SKR_TRY_VOID(top.InRange("server.header_limit_bytes",
+                            static_cast<std::int64_t>(c.server.header_limit_bytes), 1, kMaxSize));
+  SKR_TRY_VOID(top.InRange("server.read_timeout_seconds", c.server.read_timeout_seconds, 1, 3600));
+  SKR_TRY_VOID(top.InRange("server.write_timeout_seconds", c.server.write_timeout_seconds, 1, 3600));
+  SKR_TRY_VOID(top.InRange("server.threads", c.server.threads, 0, 1024));
+  SKR_TRY_VOID(top.InRange("server.max_connections", c.server.max_connections, 1, 1000000));
   SKR_TRY_VOID(
-      InRange<std::size_t>("server.body_limit_bytes", c.server.body_limit_bytes, 1, kMaxSize));
-  SKR_TRY_VOID(
-      InRange<std::size_t>("server.header_limit_bytes", c.server.header_limit_bytes, 1, kMaxSize));
-  SKR_TRY_VOID(InRange("server.read_timeout_seconds", c.server.read_timeout_seconds, 1, 3600));
-  SKR_TRY_VOID(InRange("server.write_timeout_seconds", c.server.write_timeout_seconds, 1, 3600));
-  SKR_TRY_VOID(InRange("server.threads", c.server.threads, 0, 1024));
-  SKR_TRY_VOID(InRange("server.max_connections", c.server.max_connections, 1, 1000000));
-  SKR_TRY_VOID(
-      InRange("server.handshake_timeout_seconds", c.server.handshake_timeout_seconds, 1, 600));
-  SKR_TRY_VOID(InRange("server.max_connections_per_address", c.server.max_connections_per_address,
+      top.InRange("server.handshake_timeout_seconds", c.server.handshake_timeout_seconds, 1, 600));
+  SKR_TRY_VOID(top.InRange("server.max_connections_per_address", c.server.max_connections_per_address,
                        1, 1000000));
-  SKR_TRY_VOID(InRange("server.challenge_rate_per_second", c.server.challenge_rate_per_second, 1,
+  SKR_TRY_VOID(top.InRange("server.challenge_rate_per_second", c.server.challenge_rate_per_second, 1,
                        1000000));
-  SKR_TRY_VOID(InRange("server.challenge_burst", c.server.challenge_burst, 1, 1000000));
+  SKR_TRY_VOID(top.InRange("server.challenge_burst", c.server.challenge_burst, 1, 1000000));
   SKR_TRY_VOID(
-      InRange("server.release_rate_per_second", c.server.release_rate_per_second, 1, 1000000));
-  SKR_TRY_VOID(InRange("server.release_burst", c.server.release_burst, 1, 1000000));
+      top.InRange("server.release_rate_per_second", c.server.release_rate_per_second, 1, 1000000));
+  SKR_TRY_VOID(top.InRange("server.release_burst", c.server.release_burst, 1, 1000000));
   SKR_TRY_VOID(
-      InRange("server.max_tracked_addresses", c.server.max_tracked_addresses, 16, 10000000));
-  SKR_TRY_VOID(InRange("server.workers", c.server.workers, 0, 1024));
-  SKR_TRY_VOID(InRange("server.queue_limit", c.server.queue_limit, 1, 1000000));
-  SKR_TRY_VOID(InRange("server.queue_timeout_ms", c.server.queue_timeout_ms, 1, 600000));
-  SKR_TRY_VOID(Require("storage.path", c.storage.path));
+      top.InRange("server.max_tracked_addresses", c.server.max_tracked_addresses, 16, 10000000));
+  SKR_TRY_VOID(top.InRange("server.workers", c.server.workers, 0, 1024));
+  SKR_TRY_VOID(top.InRange("server.queue_limit", c.server.queue_limit, 1, 1000000));
+  SKR_TRY_VOID(top.InRange("server.queue_timeout_ms", c.server.queue_timeout_ms, 1, 600000));
+  SKR_TRY_VOID(top.Require("storage.path", c.storage.path));
   if (c.master_key.provider != "file") {
     return KeyError("master_key.provider",
                     "unsupported provider '" + c.master_key.provider + "' (supported: file)");
   }
-  SKR_TRY_VOID(Require("master_key.path", c.master_key.path));
-  SKR_TRY_VOID(InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
-  SKR_TRY_VOID(InRange("audit.busy_timeout_ms", c.audit.busy_timeout_ms, 1, 600000));
-  SKR_TRY_VOID(InRange("audit.unknown_release_interval_seconds",
+  SKR_TRY_VOID(top.Require("master_key.path", c.master_key.path));
+  SKR_TRY_VOID(top.InRange("release.nonce_ttl_seconds", c.release.nonce_ttl_seconds, 1, 86400));
+  SKR_TRY_VOID(top.InRange("audit.busy_timeout_ms", c.audit.busy_timeout_ms, 1, 600000));
+  SKR_TRY_VOID(top.InRange("audit.unknown_release_interval_seconds",
                        c.audit.unknown_release_interval_seconds, 1, 86400));
-  SKR_TRY_VOID(InRange("audit.max_batch", c.audit.max_batch, 1, 512));
-  SKR_TRY_VOID(InRange("audit.replay_retention_days", c.audit.replay_retention_days, 0, 36500));
-  SKR_TRY_VOID(InRange("audit.checkpoint_interval_seconds", c.audit.checkpoint_interval_seconds,
+  SKR_TRY_VOID(top.InRange("audit.max_batch", c.audit.max_batch, 1, 512));
+  SKR_TRY_VOID(top.InRange("audit.replay_retention_days", c.audit.replay_retention_days, 0, 36500));
+  SKR_TRY_VOID(top.InRange("audit.checkpoint_interval_seconds", c.audit.checkpoint_interval_seconds,
                        1, 86400));
 
   // Relative paths are relative to the config file (DESIGN.md section 9).

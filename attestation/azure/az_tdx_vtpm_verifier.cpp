@@ -75,9 +75,7 @@ Result<VerifiedEvidence> AzTdxVtpmVerifier::VerifyImpl(const Json& evidence,
           EvidenceBytes(*td_quote, tdx::kMaxQuoteBytes, "td_quote", kType));
 
   // ---- The TD quote through the tdx verifier (chain, QE, collateral, TCB status) ----
-  const Json tdx_ev = {{"type", "tdx"}, {"quote", Base64Encode(quote_bytes)}};
-  SKR_TRY(VerifiedEvidence tdx_out,
-          state != nullptr ? tdx_.VerifyRecorded(tdx_ev, *state) : tdx_.Verify(tdx_ev));
+  SKR_TRY(VerifiedEvidence tdx_out, tdx_.VerifyQuoteBytes(quote_bytes, state));
   SKR_TRY_VOID(CheckParavisor(tdx_out.claims, options_));
 
   // ---- The runtime data (holding the AK) is what the TD quote vouches for ----

@@ -131,39 +131,10 @@ TdxVerifier::TdxVerifier(TdxVerifierOptions options, const Clock& clock)
   for (const X509Ptr& r : options_.extra_roots) roots_.push_back(r.get());
 }
 
-Result<VerifiedEvidence> TdxVerifier::Verify(const Json& evidence) const {
-  std::shared_ptr<const TdxCollateralSet> set;
-  if (options_.collateral != nullptr) set = options_.collateral->Current();
-  return VerifyWith(evidence, clock_.NowUnix(), set.get());
-}
+namespace {
 
-Result<VerifiedEvidence> TdxVerifier::VerifyRecorded(const Json& evidence,
-                                                     const RecordedState& state) const {
-  const std::string* tcb = state.Find("tdx_tcb_info");
-  if (tcb == nullptr) {
-    std::shared_ptr<const TdxCollateralSet> set;
-    if (options_.collateral != nullptr) set = options_.collateral->Current();
-    return VerifyWith(evidence, state.time, set.get());
-  }
-  TdxCollateralTexts texts;
-  texts.tcb_infos.push_back(*tcb);
-  for (const char* name : {"tdx_qe_identity", "tdx_tcb_signing_chain", "tdx_root_ca_crl"}) {
-    if (state.Find(name) == nullptr) return Missing(std::string("the replay bundle lacks ") + name);
-  }
-  texts.qe_identity = *state.Find("tdx_qe_identity");
-  texts.tcb_signing_chain = *state.Find("tdx_tcb_signing_chain");
-  texts.root_ca_crl = *state.Find("tdx_root_ca_crl");
-  for (int i = 0; i < 4; ++i) {
-    if (const std::string* crl = state.Find("tdx_pck_crl." + std::to_string(i))) {
-      texts.pck_crls.push_back(*crl);
-    }
-  }
-  SKR_TRY(std::shared_ptr<const TdxCollateralSet> set, TdxCollateralSet::Build(texts, roots_));
-  return VerifyWith(evidence, state.time, set.get());
-}
-
-Result<VerifiedEvidence> TdxVerifier::VerifyWith(const Json& evidence, std::int64_t now,
-                                                 const TdxCollateralSet* set) const {
+// {"quote": base64} -> the quote's bytes (at most 64 KiB).
+Result<std::vector<std::uint8_t>> QuoteBytes(const Json& evidence) {
   auto quote_it = evidence.find("quote");
   if (quote_it == evidence.end() || !quote_it->is_string()) {
     return Error(ErrorCode::kMalformedEvidence, "tdx evidence needs \"quote\" (base64)",
@@ -174,7 +145,51 @@ Result<VerifiedEvidence> TdxVerifier::VerifyWith(const Json& evidence, std::int6
     return Error(ErrorCode::kMalformedEvidence,
                  "tdx evidence: \"quote\" is not base64 of at most 64 KiB", "tdx_quote_malformed");
   }
-  SKR_TRY(VerifiedQuote v, VerifyQuote(*bytes, roots_, now));
+  return std::move(bytes).value();
+}
+
+}  // namespace
+
+Result<VerifiedEvidence> TdxVerifier::Verify(const Json& evidence) const {
+  SKR_TRY(std::vector<std::uint8_t> bytes, QuoteBytes(evidence));
+  return VerifyQuoteBytes(bytes, nullptr);
+}
+
+Result<VerifiedEvidence> TdxVerifier::VerifyRecorded(const Json& evidence,
+                                                     const RecordedState& state) const {
+  SKR_TRY(std::vector<std::uint8_t> bytes, QuoteBytes(evidence));
+  return VerifyQuoteBytes(bytes, &state);
+}
+
+Result<VerifiedEvidence> TdxVerifier::VerifyQuoteBytes(std::span<const std::uint8_t> quote,
+                                                       const RecordedState* state) const {
+  const std::string* tcb = state != nullptr ? state->Find("tdx_tcb_info") : nullptr;
+  if (tcb == nullptr) {
+    std::shared_ptr<const TdxCollateralSet> set;
+    if (options_.collateral != nullptr) set = options_.collateral->Current();
+    return VerifyWith(quote, state != nullptr ? state->time : clock_.NowUnix(), set.get());
+  }
+  TdxCollateralTexts texts;
+  texts.tcb_infos.push_back(*tcb);
+  for (const char* name : {"tdx_qe_identity", "tdx_tcb_signing_chain", "tdx_root_ca_crl"}) {
+    if (state->Find(name) == nullptr) return Missing(std::string("the replay bundle lacks ") + name);
+  }
+  texts.qe_identity = *state->Find("tdx_qe_identity");
+  texts.tcb_signing_chain = *state->Find("tdx_tcb_signing_chain");
+  texts.root_ca_crl = *state->Find("tdx_root_ca_crl");
+  for (int i = 0; i < 4; ++i) {
+    if (const std::string* crl = state->Find("tdx_pck_crl." + std::to_string(i))) {
+      texts.pck_crls.push_back(*crl);
+    }
+  }
+  SKR_TRY(std::shared_ptr<const TdxCollateralSet> set, TdxCollateralSet::Build(texts, roots_));
+  return VerifyWith(quote, state->time, set.get());
+}
+
+Result<VerifiedEvidence> TdxVerifier::VerifyWith(std::span<const std::uint8_t> quote,
+                                                 std::int64_t now,
+                                                 const TdxCollateralSet* set) const {
+  SKR_TRY(VerifiedQuote v, VerifyQuote(quote, roots_, now));
 
   if (set == nullptr) {
     return Missing("no TDX collateral imported (skrctl tdx import-collateral)");

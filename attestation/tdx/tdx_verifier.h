@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "attestation/tdx/collateral.h"
@@ -92,10 +93,14 @@ class TdxVerifier final : public Verifier {
   // "tdx_tcb_signing_chain", "tdx_pck_crl.N", "tdx_root_ca_crl"); without them, today's.
   Result<VerifiedEvidence> VerifyRecorded(const Json& evidence,
                                           const RecordedState& state) const override;
+  // The same for a quote's bytes (what az-tdx-vtpm carries): now with the collateral in force,
+  // or, with `state`, as Verify / VerifyRecorded would.
+  Result<VerifiedEvidence> VerifyQuoteBytes(std::span<const std::uint8_t> quote,
+                                            const RecordedState* state = nullptr) const;
   std::span<X509* const> roots() const { return roots_; }
 
  private:
-  Result<VerifiedEvidence> VerifyWith(const Json& evidence, std::int64_t now,
+  Result<VerifiedEvidence> VerifyWith(std::span<const std::uint8_t> quote, std::int64_t now,
                                       const TdxCollateralSet* set) const;
   TdxVerifierOptions options_;
   const Clock& clock_;

@@ -39,6 +39,24 @@ Result<void> CheckAkTenant(const attestation::VerifiedEvidence& ev, std::string_
 
 // ---------------------------------------------------------------- challenge and release ---
 
+namespace {
+
+// The audit record of a release attempt: names only when they are valid names (client input).
+audit::Record ReleaseRecord(std::string_view tenant, std::string_view key,
+                            const std::string& request_id, const std::string& source) {
+  audit::Record rec;
+  rec.kind = "release";
+  rec.action = "release";
+  rec.actor = "attester";
+  rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
+  rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
+  rec.request_id = request_id;
+  rec.client_address = Clip(source, 64);
+  return rec;
+}
+
+}  // namespace
+
 Result<keystore::KeyInfo> ReleaseService::FindKey(std::string_view tenant, std::string_view key) {
   if (auto hit = key_cache_.Find(tenant, key)) return std::move(*hit);
   const std::uint64_t generation = key_cache_.generation();
@@ -259,14 +277,7 @@ Error ReleaseService::PolicyDenial(audit::Record& rec, const keystore::PolicyRec
 Result<Json> ReleaseService::Release(std::string_view tenant, std::string_view key,
                              std::optional<int> version, std::string_view body,
                              const std::string& request_id, const std::string& source) {
-  audit::Record rec;
-  rec.kind = "release";
-  rec.action = "release";
-  rec.actor = "attester";
-  rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
-  rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
-  rec.request_id = request_id;
-  rec.client_address = Clip(source, 64);
+  audit::Record rec = ReleaseRecord(tenant, key, request_id, source);
   if (version) rec.version = *version;
   if (release_gate_) {
     if (auto refused = release_gate_()) {
@@ -327,14 +338,7 @@ void ReleaseService::AuditRejectedRelease(std::string_view tenant, std::string_v
     unknown_releases_.Note(source, error.reason(), clock_.NowUnix());
     return;
   }
-  audit::Record rec;
-  rec.kind = "release";
-  rec.action = "release";
-  rec.actor = "attester";
-  rec.tenant = keystore::IsValidName(tenant) ? std::string(tenant) : std::string();
-  rec.key = keystore::IsValidName(key) ? std::string(key) : std::string();
-  rec.request_id = request_id;
-  rec.client_address = Clip(source, 64);
+  audit::Record rec = ReleaseRecord(tenant, key, request_id, source);
   rec.decision = "denied";
   rec.reason = Clip(error.reason() + ": " + error.message(), 512);
   (void)audit_.Append(std::move(rec));
